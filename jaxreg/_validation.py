@@ -1,0 +1,153 @@
+"""Input validation, run on concrete values before any compiled work.
+
+Checks on shapes always run. Checks that need values (finiteness, signs,
+ranges) run only on concrete inputs: under ``jit`` or ``vmap`` an argument is a
+tracer and those checks are skipped, as documented in each public function.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_concrete(x) -> bool:
+    return not isinstance(x, jax.core.Tracer)
+
+
+def float_dtype(X) -> jnp.dtype:
+    """The working dtype: X's floating dtype, else JAX's default float."""
+    dtype = jnp.asarray(X).dtype if hasattr(X, "dtype") else np.asarray(X).dtype
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.dtype(dtype)
+    return jnp.zeros(()).dtype
+
+
+def _values(x):
+    return np.asarray(x) if is_concrete(x) else None
+
+
+def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
+    """Convert ``x`` to a JAX array of ``dtype`` after shape and value checks."""
+    shape = jnp.shape(x)
+    if len(shape) != ndim:
+        raise ValueError(f"{name} must be {ndim}-dimensional, got shape {tuple(shape)}")
+    if any(s == 0 for s in shape):
+        raise ValueError(f"{name} is empty (shape {tuple(shape)})")
+    v = _values(x)
+    if v is not None:
+        if not np.issubdtype(v.dtype, np.number) and v.dtype != np.bool_:
+            raise ValueError(f"{name} must be numeric, got dtype {v.dtype}")
+        bad = np.isnan(v) if allow_inf else ~np.isfinite(v)
+        if np.any(bad):
+            what = "NaN" if allow_inf else "NaN or infinite"
+            raise ValueError(f"{name} contains {what} values")
+    return jnp.asarray(x, dtype=dtype)
+
+
+def check_Xy(X, y, dtype):
+    X = check_array(X, "X", 2, dtype)
+    y = check_array(y, "y", 1, dtype)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"y has {y.shape[0]} samples but X has {X.shape[0]} rows; they must match"
+        )
+    return X, y
+
+
+def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
+    if jnp.ndim(x) != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(x)}")
+    v = _values(x)
+    if v is not None:
+        v = float(v)
+        if not np.isfinite(v):
+            raise ValueError(f"{name} must be finite, got {v}")
+        if low is not None and (v < low or (low_open and v == low)):
+            op = ">" if low_open else ">="
+            raise ValueError(f"{name} must be {op} {low}, got {v}")
+        if high is not None and v > high:
+            raise ValueError(f"{name} must be <= {high}, got {v}")
+    return jnp.asarray(x, dtype=dtype)
+
+
+def check_max_iter(max_iter) -> int:
+    if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    return int(max_iter)
+
+
+def check_sample_weight(sample_weight, n: int, dtype):
+    if sample_weight is None:
+        return jnp.ones((n,), dtype)
+    sw = check_array(sample_weight, "sample_weight", 1, dtype)
+    if sw.shape[0] != n:
+        raise ValueError(f"sample_weight has length {sw.shape[0]} but X has {n} rows")
+    v = _values(sample_weight)
+    if v is not None:
+        if np.any(v < 0):
+            raise ValueError("sample_weight must be nonnegative")
+        if not np.sum(v) > 0:
+            raise ValueError("sample_weight must have a positive sum")
+    return sw
+
+
+def check_penalty_factor(penalty_factor, p: int, dtype):
+    if penalty_factor is None:
+        return jnp.ones((p,), dtype)
+    pf = check_array(penalty_factor, "penalty_factor", 1, dtype)
+    if pf.shape[0] != p:
+        raise ValueError(f"penalty_factor has length {pf.shape[0]} but X has {p} columns")
+    v = _values(penalty_factor)
+    if v is not None:
+        if np.any(v < 0):
+            raise ValueError("penalty_factor must be nonnegative")
+        if not np.sum(v) > 0:
+            raise ValueError("penalty_factor must not be all zero")
+    return pf
+
+
+def check_bounds(lower, upper, positive: bool, p: int, dtype):
+    """Per-feature bounds as two ``(p,)`` arrays; ``positive`` raises ``lower`` to 0."""
+
+    def one(b, name, default):
+        if b is None:
+            return jnp.full((p,), default, dtype)
+        if jnp.ndim(b) == 0:
+            b = jnp.full((p,), b, dtype) if is_concrete(b) else jnp.broadcast_to(b, (p,))
+        elif jnp.shape(b) != (p,):
+            raise ValueError(f"{name} must be a scalar or have shape ({p},), got {jnp.shape(b)}")
+        return check_array(b, name, 1, dtype, allow_inf=True)
+
+    lo = one(lower, "lower", -jnp.inf)
+    hi = one(upper, "upper", jnp.inf)
+    if positive:
+        lo = jnp.maximum(lo, 0.0)
+    vl, vh = _values(lo), _values(hi)
+    if vl is not None and vh is not None and np.any(vl > vh):
+        j = int(np.argmax(vl > vh))
+        extra = " (positive=True raises lower to 0)" if positive else ""
+        raise ValueError(f"lower > upper for feature {j}: {vl[j]} > {vh[j]}{extra}")
+    return lo, hi
+
+
+def check_binary(y, sample_weight):
+    v = _values(y)
+    if v is None:
+        return
+    if not np.all((v == 0) | (v == 1)):
+        bad = np.unique(v[(v != 0) & (v != 1)])[:5]
+        raise ValueError(f"y must contain only 0 and 1 for the logistic loss, found {bad}")
+    w = _values(sample_weight)
+    w = np.ones_like(v) if w is None else w
+    if not (np.any((v == 1) & (w > 0)) and np.any((v == 0) & (w > 0))):
+        raise ValueError("y must contain both classes 0 and 1 (among positive-weight samples)")
+
+
+def check_choice(value, name: str, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value

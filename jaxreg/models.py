@@ -1,0 +1,730 @@
+"""The functional API: one call fits one model.
+
+Hyperparameters (``alpha``, ``l1_ratio``, ``sample_weight``, ``penalty_factor``,
+bounds, ``tol``) are traced arrays: the functions ``jit``, ``vmap`` over them,
+and a new value never recompiles. Options that change the computation's shape
+or structure (``fit_intercept``, ``standardize``, the solver, Gram mode) are
+static.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxreg import _validation as v
+from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
+from jaxreg.penalties import ElasticNetPenalty
+from jaxreg.result import FitResult, Status
+from jaxreg.solvers import certificate, fista, ridge_cholesky, ridge_dual, ridge_svd
+
+__all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max"]
+
+# The stopping tolerance is floored at this many machine epsilons (relative to
+# the objective's scale): below it the gap is rounding noise and a float32
+# solve would spin to max_iter.
+_TOL_FLOOR_EPS = 10.0
+
+
+# ----------------------------------------------------------------------------
+# Preprocessing (traced): weights, centering, standardization
+# ----------------------------------------------------------------------------
+
+
+def _prepare_design(X, s, fit_intercept: bool, standardize: bool):
+    """Centered (with an intercept) and standardized copy of X, with its offsets."""
+    p = X.shape[1]
+    x_mean = s @ X if fit_intercept else jnp.zeros((p,), X.dtype)
+    Xc = X - x_mean if fit_intercept else X
+    if standardize:
+        # glmnet's convention: weighted population standard deviation; without an
+        # intercept, the uncentered root mean square.
+        x_scale = jnp.sqrt(s @ (Xc * Xc))
+        x_scale = jnp.where(x_scale > 0, x_scale, 1.0)
+        Xc = Xc / x_scale
+    else:
+        x_scale = jnp.ones((p,), X.dtype)
+    return Xc, x_mean, x_scale
+
+
+def _normalized_penalty_factor(pf):
+    # glmnet rescales penalty factors to sum to the number of features.
+    return pf * (pf.shape[0] / jnp.sum(pf))
+
+
+def _tol_floor(dtype) -> float:
+    return _TOL_FLOOR_EPS * float(jnp.finfo(dtype).eps)
+
+
+def _binary_entropy(q):
+    return -(jax.scipy.special.xlogy(q, q) + jax.scipy.special.xlogy(1 - q, 1 - q))
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=("loss", "fit_intercept", "standardize", "use_gram", "accelerate", "check_every"),
+)
+def _solve_glm(
+    X,
+    y,
+    alpha,
+    l1_ratio,
+    sample_weight,
+    penalty_factor,
+    lower,
+    upper,
+    tol,
+    max_iter,
+    *,
+    loss: str,
+    fit_intercept: bool,
+    standardize: bool,
+    use_gram: bool,
+    accelerate: bool,
+    check_every: int,
+) -> FitResult:
+    dtype = X.dtype
+    p = X.shape[1]
+    s = sample_weight / jnp.sum(sample_weight)
+    Xt, x_mean, x_scale = _prepare_design(X, s, fit_intercept, standardize)
+    design = Design(Xt, jnp.zeros((p,), dtype), jnp.ones((p,), dtype))
+    pf = _normalized_penalty_factor(penalty_factor)
+    penalty = ElasticNetPenalty(
+        l1=alpha * l1_ratio * pf,
+        l2=alpha * (1.0 - l1_ratio) * pf,
+        lower=lower * x_scale,
+        upper=upper * x_scale,
+    )
+    tol = jnp.maximum(tol, _tol_floor(dtype))
+    if loss == "squared":
+        y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
+        yc = y - y_mean
+        yy = s @ (yc * yc)
+        if use_gram:
+            datafit = QuadraticGram(design.gram(s), Xt.T @ (s * yc), yy)
+        else:
+            datafit = Quadratic(design, yc, s)
+        b0 = jnp.zeros((), dtype)
+        gap_tol = tol * yy
+    else:
+        y_mean = s @ y
+        datafit = Logistic(design, y, s, fit_intercept)
+        b0 = jnp.log(y_mean) - jnp.log1p(-y_mean) if fit_intercept else jnp.zeros((), dtype)
+        scale = _binary_entropy(y_mean) if fit_intercept else jnp.log(2.0)
+        gap_tol = tol * scale.astype(dtype)
+
+    lip = datafit.lipschitz()
+    lip = jnp.where(lip > 0, lip, 1.0)
+    beta0 = jnp.clip(jnp.zeros((p,), dtype), penalty.lower, penalty.upper)
+    beta, b, n_iter, cert, status = fista(
+        datafit,
+        penalty,
+        beta0,
+        b0,
+        lip,
+        gap_tol,
+        max_iter,
+        accelerate=accelerate,
+        check_every=check_every,
+    )
+    coef = beta / x_scale
+    if loss == "squared":
+        intercept = y_mean - x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
+    else:
+        intercept = b - x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
+    return FitResult(coef, intercept, n_iter, cert.gap, gap_tol, cert.kkt, cert.objective, status)
+
+
+def _common_inputs(X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter):
+    dtype = v.float_dtype(X)
+    X, y = v.check_Xy(X, y, dtype)
+    n, p = X.shape
+    sw = v.check_sample_weight(sample_weight, n, dtype)
+    pf = v.check_penalty_factor(penalty_factor, p, dtype)
+    lo, hi = v.check_bounds(lower, upper, positive, p, dtype)
+    tol = v.check_scalar(tol, "tol", dtype, low=0.0, low_open=True)
+    max_iter = v.check_max_iter(max_iter)
+    return dtype, X, y, sw, pf, lo, hi, tol, max_iter
+
+
+def _use_gram(gram, n: int, p: int) -> bool:
+    if gram == "auto":
+        return n > p
+    return bool(v.check_choice(gram, "gram", ("auto", True, False)))
+
+
+_OPTIONS_DOC = """
+    Args:
+      X: design matrix, shape ``(n_samples, n_features)``.
+      y: {y_doc}
+      alpha: regularization strength, a nonnegative scalar (traced: vmap over it).{extra_args}
+      fit_intercept: fit an unpenalized intercept (default True).
+      sample_weight: nonnegative per-sample weights, shape ``(n,)``; rescaled
+        internally to sum to one (scikit-learn rescales to sum to n: the same
+        objective).
+      penalty_factor: nonnegative per-feature multipliers of the penalty,
+        shape ``(p,)``, rescaled to sum to ``p`` as glmnet's ``penalty.factor``
+        is. A zero leaves that feature unpenalized.
+      positive: constrain the coefficients to be nonnegative (raises ``lower`` to 0).
+      lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
+      upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      standardize: fit on columns scaled to unit weighted standard deviation
+        (glmnet's default), returning coefficients on the original scale.
+      tol: stopping tolerance on the duality gap, relative to {tol_scale};
+        floored at ``10 * eps`` of the dtype.
+      max_iter: maximum number of proximal-gradient iterations.
+      solver: ``"fista"`` (accelerated, with adaptive restart) or ``"ista"``.
+      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.
+      check_every: iterations between two evaluations of the certificate.
+
+    Returns:
+      A :class:`~jaxreg.FitResult`: ``coef``, ``intercept``, ``n_iter``, the final
+      duality ``gap`` and ``gap_tol``, ``kkt``, ``objective`` and ``status``.
+      The dtype of ``X`` is kept (float32 stays float32).
+
+    Raises:
+      ValueError: on NaN or infinite values, mismatched shapes, empty arrays,
+        a negative ``alpha``, ``l1_ratio`` outside [0, 1], negative weights or
+        penalty factors, ``lower > upper``{raises_extra}. Value checks run on
+        concrete inputs only: under ``jit``/``vmap`` they are skipped.
+"""
+
+
+def elastic_net(
+    X: ArrayLike,
+    y: ArrayLike,
+    alpha: ArrayLike,
+    l1_ratio: ArrayLike = 0.5,
+    *,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    standardize: bool = False,
+    tol: float = 1e-4,
+    max_iter: int = 20_000,
+    solver: Literal["fista", "ista"] = "fista",
+    gram: Literal["auto"] | bool = "auto",
+    check_every: int = 10,
+) -> FitResult:
+    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
+        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
+    )
+    alpha = v.check_scalar(alpha, "alpha", dtype, low=0.0)
+    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
+    v.check_choice(solver, "solver", ("fista", "ista"))
+    return _solve_glm(
+        X,
+        y,
+        alpha,
+        l1_ratio,
+        sw,
+        pf,
+        lo,
+        hi,
+        tol,
+        jnp.asarray(max_iter, jnp.int32),
+        loss="squared",
+        fit_intercept=bool(fit_intercept),
+        standardize=bool(standardize),
+        use_gram=_use_gram(gram, *X.shape),
+        accelerate=solver == "fista",
+        check_every=int(check_every),
+    )
+
+
+elastic_net.__doc__ = (
+    r"""Elastic-net regression (scikit-learn's ``ElasticNet`` objective).
+
+    Minimizes over ``w`` (with ``lower <= w <= upper``) and ``b``
+
+    .. math:: \frac{1}{2 \sum_i s_i} \sum_i s_i (y_i - x_i^\top w - b)^2
+              + \alpha \sum_j f_j \Big(\rho |w_j| + \frac{1 - \rho}{2} w_j^2\Big)
+
+    with ``rho = l1_ratio``, sample weights ``s`` and penalty factors ``f``
+    (rescaled to sum to ``p``). This equals scikit-learn's ``ElasticNet(alpha,
+    l1_ratio)`` and glmnet's gaussian family with ``lambda = alpha`` and glmnet's
+    ``alpha = l1_ratio``. With ``standardize=True`` the penalty applies to
+    coefficients of the standardized columns, as in glmnet.
+"""
+    + _OPTIONS_DOC.format(
+        y_doc="targets, shape ``(n_samples,)``.",
+        extra_args="\n      l1_ratio: mixing ``rho`` in [0, 1]: 1 is the lasso, 0 ridge (traced).",
+        tol_scale="the weighted variance of ``y`` (scikit-learn's scaling:\n"
+        "        ``gap <= tol * ||y - mean(y)||^2 / n``)",
+        raises_extra="",
+    )
+    + """
+    Example:
+      >>> import numpy as np, jaxreg
+      >>> rng = np.random.default_rng(0)
+      >>> X = rng.standard_normal((50, 5)); y = X @ np.array([1.0, 0, 0, -2, 0])
+      >>> fit = jaxreg.elastic_net(X, y, alpha=0.1, l1_ratio=0.7)
+      >>> bool(fit.converged), int((fit.coef != 0).sum())
+      (True, 2)
+
+    References:
+      Zou and Hastie, Regularization and variable selection via the elastic net,
+      JRSS B 67(2), 2005. Friedman, Hastie and Tibshirani, Regularization paths
+      for generalized linear models via coordinate descent, JSS 33(1), 2010.
+    """
+)
+
+
+def lasso(
+    X: ArrayLike,
+    y: ArrayLike,
+    alpha: ArrayLike,
+    *,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    standardize: bool = False,
+    tol: float = 1e-4,
+    max_iter: int = 20_000,
+    solver: Literal["fista", "ista"] = "fista",
+    gram: Literal["auto"] | bool = "auto",
+    check_every: int = 10,
+) -> FitResult:
+    return elastic_net(
+        X,
+        y,
+        alpha,
+        1.0,
+        fit_intercept=fit_intercept,
+        sample_weight=sample_weight,
+        penalty_factor=penalty_factor,
+        positive=positive,
+        lower=lower,
+        upper=upper,
+        standardize=standardize,
+        tol=tol,
+        max_iter=max_iter,
+        solver=solver,
+        gram=gram,
+        check_every=check_every,
+    )
+
+
+lasso.__doc__ = (
+    r"""Lasso regression (scikit-learn's ``Lasso`` objective).
+
+    Minimizes over ``w`` (with ``lower <= w <= upper``) and ``b``
+
+    .. math:: \frac{1}{2 \sum_i s_i} \sum_i s_i (y_i - x_i^\top w - b)^2
+              + \alpha \sum_j f_j |w_j|,
+
+    scikit-learn's ``Lasso(alpha)``, glmnet's gaussian lasso with
+    ``lambda = alpha``, and jaxopt's ``prox_lasso`` with
+    ``l1reg = alpha`` on a ``1/(2n)``-scaled loss.
+"""
+    + _OPTIONS_DOC.format(
+        y_doc="targets, shape ``(n_samples,)``.",
+        extra_args="",
+        tol_scale="the weighted variance of ``y`` (scikit-learn's scaling:\n"
+        "        ``gap <= tol * ||y - mean(y)||^2 / n``)",
+        raises_extra="",
+    )
+    + """
+    Example:
+      >>> import numpy as np, jaxreg
+      >>> rng = np.random.default_rng(0)
+      >>> X = rng.standard_normal((50, 5)); y = X @ np.array([1.0, 0, 0, -2, 0])
+      >>> fit = jaxreg.lasso(X, y, alpha=0.1)
+      >>> np.round(np.asarray(fit.coef), 2).tolist()
+      [0.89, 0.0, 0.0, -1.89, 0.0]
+
+    References:
+      Tibshirani, Regression shrinkage and selection via the lasso, JRSS B 58(1), 1996.
+    """
+)
+
+
+def logistic(
+    X: ArrayLike,
+    y: ArrayLike,
+    alpha: ArrayLike,
+    l1_ratio: ArrayLike = 1.0,
+    *,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    standardize: bool = False,
+    tol: float = 1e-4,
+    max_iter: int = 20_000,
+    solver: Literal["fista", "ista"] = "fista",
+    check_every: int = 10,
+) -> FitResult:
+    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
+        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
+    )
+    alpha = v.check_scalar(alpha, "alpha", dtype, low=0.0)
+    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
+    v.check_choice(solver, "solver", ("fista", "ista"))
+    v.check_binary(y, sample_weight)
+    return _solve_glm(
+        X,
+        y,
+        alpha,
+        l1_ratio,
+        sw,
+        pf,
+        lo,
+        hi,
+        tol,
+        jnp.asarray(max_iter, jnp.int32),
+        loss="logistic",
+        fit_intercept=bool(fit_intercept),
+        standardize=bool(standardize),
+        use_gram=False,
+        accelerate=solver == "fista",
+        check_every=int(check_every),
+    )
+
+
+logistic.__doc__ = (
+    r"""Penalized binary logistic regression (glmnet's binomial objective).
+
+    Minimizes over ``w`` (with ``lower <= w <= upper``) and ``b``
+
+    .. math:: \frac{1}{\sum_i s_i} \sum_i s_i \big[\log(1 + e^{z_i}) - y_i z_i\big]
+              + \alpha \sum_j f_j \Big(\rho |w_j| + \frac{1 - \rho}{2} w_j^2\Big),
+              \quad z_i = x_i^\top w + b,
+
+    the mean log-loss plus the elastic-net penalty, ``y`` in {0, 1}. This is
+    glmnet's binomial family with ``lambda = alpha`` and glmnet's
+    ``alpha = l1_ratio``. scikit-learn's ``LogisticRegression(C, l1_ratio)``
+    (unit sample weights) is the same problem with ``alpha = 1 / (C n)``. The
+    default ``l1_ratio=1`` is the L1 (sparse) model, as in glmnet.
+
+    The gap stopping rule is ``gap <= tol * H``, with ``H`` the binary entropy
+    of the weighted mean of ``y`` (the mean log-loss of the intercept-only
+    model) when fitting an intercept, else ``log 2`` (the loss at zero).
+"""
+    + _OPTIONS_DOC.format(
+        y_doc="binary labels in {0, 1}, shape ``(n_samples,)``.",
+        extra_args="\n      l1_ratio: mixing ``rho`` in [0, 1]: 1 is L1, 0 is L2 (traced).",
+        tol_scale="the null model's mean log-loss (see above)",
+        raises_extra=", labels other than 0 and 1 or a single class",
+    ).replace("      gram: ``\"auto\"`` (Gram mode when ``n > p``), ``True`` or ``False``.\n", "")
+    + """
+    Example:
+      >>> import numpy as np, jaxreg
+      >>> rng = np.random.default_rng(0)
+      >>> X = rng.standard_normal((200, 4))
+      >>> y = (X[:, 0] - X[:, 2] + 0.5 * rng.standard_normal(200) > 0).astype(float)
+      >>> fit = jaxreg.logistic(X, y, alpha=0.05)
+      >>> bool(fit.converged), (np.asarray(fit.coef) != 0).tolist()
+      (True, [True, False, True, False])
+
+    References:
+      Friedman, Hastie and Tibshirani, Regularization paths for generalized
+      linear models via coordinate descent, JSS 33(1), 2010.
+    """
+)
+
+
+# ----------------------------------------------------------------------------
+# Ridge: closed forms
+# ----------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize", "solver"))
+def _solve_ridge(X, y, alpha, sample_weight, penalty_factor, tol, *, fit_intercept, standardize, solver):
+    dtype = X.dtype
+    p = X.shape[1]
+    total = jnp.sum(sample_weight)
+    s = sample_weight / total
+    Xt, x_mean, x_scale = _prepare_design(X, s, fit_intercept, standardize)
+    y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
+    yc = y - y_mean
+    pf = _normalized_penalty_factor(penalty_factor)
+    # ||y - Xw - b||_S^2 + alpha sum_j f_j w_j^2  =  2 S * [ 1/2 ||r||_s^2 + (alpha / S)/2 sum f w^2 ]
+    reg = (alpha / total) * pf
+    if solver == "cholesky":
+        beta = ridge_cholesky(Xt.T @ (s[:, None] * Xt), Xt.T @ (s * yc), reg)
+    else:
+        root = jnp.sqrt(s)
+        Xs, ys = root[:, None] * Xt, root * yc
+        if solver == "dual":
+            beta = ridge_dual(Xs, ys, reg)
+        else:
+            beta = ridge_svd(Xs, ys, pf, alpha / total)
+    datafit = Quadratic(Design(Xt, jnp.zeros((p,), dtype), jnp.ones((p,), dtype)), yc, s)
+    inf = jnp.full((p,), jnp.inf, dtype)
+    penalty = ElasticNetPenalty(jnp.zeros((p,), dtype), reg, -inf, inf)
+    value, grad, _, aux = datafit.value_and_grad(beta, jnp.zeros((), dtype))
+    gap = datafit.fenchel_young(aux, 1.0) + penalty.fenchel_young(beta, -grad)
+    kkt = jnp.max(jnp.abs(grad + reg * beta))
+    objective = value + penalty.value(beta)
+    gap_tol = jnp.maximum(tol, _tol_floor(dtype)) * (s @ (yc * yc))
+    finite = jnp.all(jnp.isfinite(beta))
+    status = jnp.where(
+        ~finite, Status.NONFINITE, jnp.where(gap <= gap_tol, Status.CONVERGED, Status.INACCURATE)
+    ).astype(jnp.int32)
+    coef = beta / x_scale
+    intercept = y_mean - x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
+    # Report certificates in the units of the documented (sum-of-squares) objective.
+    factor = 2.0 * total
+    return FitResult(
+        coef,
+        intercept,
+        jnp.zeros((), jnp.int32),
+        factor * gap,
+        factor * gap_tol,
+        kkt,
+        factor * objective,
+        status,
+    )
+
+
+def ridge(
+    X: ArrayLike,
+    y: ArrayLike,
+    alpha: ArrayLike,
+    *,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    standardize: bool = False,
+    solver: Literal["auto", "cholesky", "dual", "svd", "fista"] = "auto",
+    tol: float = 1e-4,
+    max_iter: int = 20_000,
+    check_every: int = 10,
+) -> FitResult:
+    r"""Ridge regression (scikit-learn's ``Ridge`` objective).
+
+    Minimizes over ``w`` and ``b``
+
+    .. math:: \sum_i s_i (y_i - x_i^\top w - b)^2 + \alpha \sum_j f_j w_j^2,
+
+    exactly scikit-learn's ``Ridge(alpha)`` (whose sample weights are *not*
+    rescaled) with penalty factors ``f`` rescaled to sum to ``p``. Solved in
+    closed form: Cholesky on the ``p x p`` normal equations when ``n >= p``,
+    the dual (kernel) ``n x n`` system when ``p > n``, or an SVD (``"svd"``,
+    the route that serves many alphas at once, see :func:`jaxreg.solvers.ridge_svd`).
+    With bounds (``positive``, ``lower``, ``upper``) there is no closed form and
+    the problem is solved by FISTA as the equivalent elastic net with
+    ``l1_ratio = 0`` and ``alpha / sum(s)``.
+
+    Args:
+      X: design matrix, shape ``(n_samples, n_features)``.
+      y: targets, shape ``(n_samples,)``.
+      alpha: nonnegative penalty (traced). ``alpha = 0`` needs a full-rank design.
+      fit_intercept: fit an unpenalized intercept (default True).
+      sample_weight: nonnegative per-sample weights, used as given.
+      penalty_factor: nonnegative per-feature multipliers, rescaled to sum to
+        ``p``. The dual and SVD routes need them positive.
+      positive: constrain the coefficients to be nonnegative.
+      lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
+      upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      standardize: fit on columns scaled to unit weighted standard deviation
+        (as glmnet does), returning coefficients on the original scale.
+      solver: ``"auto"``, ``"cholesky"``, ``"dual"``, ``"svd"`` or ``"fista"``.
+      tol: tolerance on the duality gap relative to ``sum_i s_i (y_i - ybar)^2``;
+        a closed form whose gap exceeds it is reported ``INACCURATE``.
+      max_iter: iterations for the bounded (FISTA) route.
+      check_every: iterations between certificates for the FISTA route.
+
+    Returns:
+      A :class:`~jaxreg.FitResult`; ``gap`` and ``objective`` are in the units
+      of the objective above. ``n_iter`` is 0 for the closed forms.
+
+    Raises:
+      ValueError: on invalid inputs, as :func:`jaxreg.lasso`, and on zero
+        penalty factors with the dual or SVD route.
+
+    Example:
+      >>> import numpy as np, jaxreg
+      >>> rng = np.random.default_rng(0)
+      >>> X = rng.standard_normal((30, 3)); y = X @ np.array([1.0, 2.0, 3.0])
+      >>> fit = jaxreg.ridge(X, y, alpha=1.0, fit_intercept=False)
+      >>> w = np.linalg.solve(X.T @ X + np.eye(3), X.T @ y)
+      >>> bool(np.allclose(fit.coef, w, atol=1e-5))
+      True
+
+    References:
+      Hoerl and Kennard, Ridge regression: biased estimation for nonorthogonal
+      problems, Technometrics 12(1), 1970.
+    """
+    v.check_choice(solver, "solver", ("auto", "cholesky", "dual", "svd", "fista"))
+    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
+        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
+    )
+    alpha = v.check_scalar(alpha, "alpha", dtype, low=0.0)
+    n, p = X.shape
+    bounded = positive or lower is not None or upper is not None
+    if solver == "auto":
+        solver = "fista" if bounded else ("cholesky" if n >= p else "dual")
+    if bounded and solver != "fista":
+        raise ValueError(f"solver={solver!r} has no closed form with bounds; use solver='fista'")
+    if solver in ("dual", "svd") and v.is_concrete(pf) and bool(jnp.any(pf == 0)):
+        raise ValueError(
+            f"penalty_factor must be positive with solver={solver!r}; use solver='cholesky'"
+        )
+    if solver == "fista":
+        total = jnp.sum(sw)
+        fit = _solve_glm(
+            X,
+            y,
+            alpha / total,
+            jnp.zeros((), dtype),
+            sw,
+            pf,
+            lo,
+            hi,
+            tol,
+            jnp.asarray(max_iter, jnp.int32),
+            loss="squared",
+            fit_intercept=bool(fit_intercept),
+            standardize=bool(standardize),
+            use_gram=n > p,
+            accelerate=True,
+            check_every=int(check_every),
+        )
+        factor = 2.0 * total
+        return FitResult(
+            fit.coef,
+            fit.intercept,
+            fit.n_iter,
+            factor * fit.gap,
+            factor * fit.gap_tol,
+            fit.kkt,
+            factor * fit.objective,
+            fit.status,
+        )
+    return _solve_ridge(
+        X,
+        y,
+        alpha,
+        sw,
+        pf,
+        tol,
+        fit_intercept=bool(fit_intercept),
+        standardize=bool(standardize),
+        solver=solver,
+    )
+
+
+# ----------------------------------------------------------------------------
+# alpha_max
+# ----------------------------------------------------------------------------
+
+
+def alpha_max(
+    X: ArrayLike,
+    y: ArrayLike,
+    l1_ratio: ArrayLike = 1.0,
+    *,
+    loss: Literal["squared", "logistic"] = "squared",
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    standardize: bool = False,
+    tol: float = 1e-10,
+    max_iter: int = 20_000,
+) -> Array:
+    r"""Smallest ``alpha`` at which every penalized coefficient is zero.
+
+    For the objectives of :func:`elastic_net` and :func:`logistic` (same
+    arguments and conventions), the penalized coefficients are all zero iff
+
+    .. math:: \alpha \ge \max_{j: f_j > 0} \frac{|\nabla_j L(w^0)|_{\pm}}{\rho f_j},
+
+    where :math:`w^0` is the fit of the intercept and the unpenalized features
+    alone (computed by the solver when some ``f_j = 0``), :math:`L` the mean loss,
+    ``f`` the rescaled penalty factors, and :math:`|\cdot|_\pm` keeps only the
+    directions the bounds allow (a feature with ``upper = 0`` cannot move up).
+    Infinite when ``l1_ratio = 0``.
+
+    Example:
+      >>> import numpy as np, jaxreg
+      >>> rng = np.random.default_rng(0)
+      >>> X = rng.standard_normal((40, 6)); y = rng.standard_normal(40)
+      >>> a = float(jaxreg.alpha_max(X, y))
+      >>> bool(np.all(np.asarray(jaxreg.lasso(X, y, a).coef) == 0))
+      True
+    """
+    v.check_choice(loss, "loss", ("squared", "logistic"))
+    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
+        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
+    )
+    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
+    if loss == "logistic":
+        v.check_binary(y, sample_weight)
+    return _alpha_max(
+        X,
+        y,
+        l1_ratio,
+        sw,
+        pf,
+        lo,
+        hi,
+        tol,
+        jnp.asarray(max_iter, jnp.int32),
+        loss=loss,
+        fit_intercept=bool(fit_intercept),
+        standardize=bool(standardize),
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "fit_intercept", "standardize"))
+def _alpha_max(X, y, l1_ratio, sw, pf, lower, upper, tol, max_iter, *, loss, fit_intercept, standardize):
+    dtype = X.dtype
+    n, p = X.shape
+    penalized = pf > 0
+    # The null model: penalized coefficients pinned to zero by their bounds, the
+    # unpenalized ones fitted freely (a no-op when every feature is penalized).
+    null = _solve_glm(
+        X,
+        y,
+        jnp.zeros((), dtype),
+        jnp.ones((), dtype),
+        sw,
+        jnp.ones((p,), dtype),
+        jnp.where(penalized, 0.0, lower),
+        jnp.where(penalized, 0.0, upper),
+        tol,
+        max_iter,
+        loss=loss,
+        fit_intercept=fit_intercept,
+        standardize=standardize,
+        use_gram=False,
+        accelerate=True,
+        check_every=10,
+    )
+    s = sw / jnp.sum(sw)
+    Xt, x_mean, x_scale = _prepare_design(X, s, fit_intercept, standardize)
+    z = Xt @ (null.coef * x_scale)
+    if loss == "squared":
+        y_mean = s @ y if fit_intercept else 0.0
+        neg_grad = Xt.T @ (s * (y - y_mean - z))
+    else:
+        b = null.intercept + x_mean @ null.coef
+        neg_grad = Xt.T @ (s * (y - jax.nn.sigmoid(z + b)))
+    directional = jnp.maximum(
+        jnp.where(upper > 0, neg_grad, 0.0), jnp.where(lower < 0, -neg_grad, 0.0)
+    )
+    pfn = _normalized_penalty_factor(pf)
+    ratios = jnp.where(penalized, directional / jnp.where(penalized, pfn, 1.0), 0.0)
+    top = jnp.max(ratios)
+    return jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)

@@ -1,0 +1,104 @@
+"""Separable penalties, as pytrees of per-coordinate weights.
+
+A penalty exposes what the solvers and certificates need: ``value``, ``prox``,
+the Fenchel conjugate (through :meth:`ElasticNetPenalty.fenchel_young`), the
+dual rescaling that makes a dual point feasible, and a KKT residual.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from jaxreg.prox import prox_elastic_net, soft_threshold
+
+__all__ = ["ElasticNetPenalty"]
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class ElasticNetPenalty:
+    r"""Bounded, weighted elastic-net penalty.
+
+    .. math:: h(w) = \sum_j \lambda_{1,j} |w_j| + \tfrac{\lambda_{2,j}}{2} w_j^2
+              + \iota_{[l_j, u_j]}(w_j).
+
+    With ``alpha``, ``l1_ratio`` and penalty factors ``pf`` this is
+    ``l1 = alpha * l1_ratio * pf`` and ``l2 = alpha * (1 - l1_ratio) * pf``.
+    Coordinates with ``l1 = l2 = 0`` and an infinite bound in the direction of
+    their gradient are *free* (unpenalized): no dual rescaling can make them
+    feasible, so the duality gap treats them as held fixed and the KKT residual
+    certifies them instead.
+
+    Attributes:
+      l1: per-coordinate L1 weights, shape ``(p,)``.
+      l2: per-coordinate L2 weights, shape ``(p,)``.
+      lower: per-coordinate lower bounds (``-inf`` for none).
+      upper: per-coordinate upper bounds (``+inf`` for none).
+    """
+
+    l1: Array
+    l2: Array
+    lower: Array
+    upper: Array
+
+    def value(self, w: Array) -> Array:
+        """Penalty value (bounds assumed to hold)."""
+        return jnp.sum(self.l1 * jnp.abs(w) + 0.5 * self.l2 * w * w)
+
+    def prox(self, v: Array, step: Array) -> Array:
+        """Proximal operator of ``step * h``."""
+        return prox_elastic_net(v, step * self.l1, step * self.l2, self.lower, self.upper)
+
+    def _conjugate_argmax(self, g: Array) -> Array:
+        # argmax_{l <= w <= u} g w - l1 |w| - l2 w^2 / 2: clip of the unconstrained
+        # maximizer, which is infinite when l2 == 0 and |g| > l1.
+        s = soft_threshold(g, self.l1)
+        safe_l2 = jnp.where(self.l2 > 0, self.l2, 1.0)
+        unconstrained = jnp.where(
+            self.l2 > 0, s / safe_l2, jnp.where(s == 0, 0.0, jnp.sign(s) * jnp.inf)
+        )
+        return jnp.clip(unconstrained, self.lower, self.upper)
+
+    def _unbounded_direction(self, g: Array) -> Array:
+        """Coordinates whose conjugate is +inf once |g| exceeds l1."""
+        return (self.l2 == 0) & jnp.where(g > 0, self.upper == jnp.inf, self.lower == -jnp.inf)
+
+    def free(self, g: Array) -> Array:
+        """Coordinates that are unpenalized and unbounded in the direction of ``g``."""
+        return self._unbounded_direction(g) & (self.l1 == 0)
+
+    def dual_scale(self, g: Array) -> Array:
+        r"""Largest :math:`\kappa \le 1` with :math:`h^*(\kappa g)` finite (free coordinates aside)."""
+        absg = jnp.abs(g)
+        limited = self._unbounded_direction(g) & (self.l1 > 0) & (absg > self.l1)
+        ratios = jnp.where(limited, self.l1 / jnp.where(limited, absg, 1.0), 1.0)
+        return jnp.minimum(1.0, jnp.min(ratios, initial=1.0))
+
+    def fenchel_young(self, w: Array, v: Array) -> Array:
+        r"""Sum over coordinates of :math:`h_j(w_j) + h_j^*(v_j) - v_j w_j \ge 0`.
+
+        Free coordinates contribute zero (they are certified by the KKT residual).
+        Summing nonnegative terms avoids the cancellation of ``P(w) - D(theta)``,
+        which is what lets float32 reach small relative gaps.
+        """
+        # The dual rescaling guarantees |v| <= l1 on unbounded coordinates; clamp
+        # so that rounding in kappa * g cannot push the conjugate to +inf.
+        limited = self._unbounded_direction(v) & (self.l1 > 0)
+        v = jnp.where(limited, jnp.clip(v, -self.l1, self.l1), v)
+        w_star = self._conjugate_argmax(v)
+        free = self.free(v)
+        w_star = jnp.where(free, w, w_star)
+        conj = v * w_star - self.l1 * jnp.abs(w_star) - 0.5 * self.l2 * w_star * w_star
+        terms = self.l1 * jnp.abs(w) + 0.5 * self.l2 * w * w + conj - v * w
+        return jnp.sum(jnp.where(free, 0.0, jnp.maximum(terms, 0.0)))
+
+    def kkt_residual(self, w: Array, neg_grad: Array, step: Array) -> Array:
+        """Max-abs prox-gradient mapping ``|w - prox(w + step * g)| / step``.
+
+        Zero exactly at a solution; in gradient units.
+        """
+        return jnp.max(jnp.abs(w - self.prox(w + step * neg_grad, step)), initial=0.0) / step
