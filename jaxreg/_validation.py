@@ -20,7 +20,9 @@ def is_concrete(x) -> bool:
 
 def float_dtype(X) -> jnp.dtype:
     """The working dtype: X's floating dtype, else JAX's default float."""
-    dtype = jnp.asarray(X).dtype if hasattr(X, "dtype") else np.asarray(X).dtype
+    dtype = X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
+    if not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+        raise ValueError(f"X must be numeric, got dtype {dtype}")
     if jnp.issubdtype(dtype, jnp.floating):
         return jnp.dtype(dtype)
     return jnp.zeros(()).dtype
@@ -30,8 +32,13 @@ def _values(x):
     return np.asarray(x) if is_concrete(x) else None
 
 
+def _as_array_like(x):
+    return np.asarray(x) if isinstance(x, (list, tuple)) else x
+
+
 def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
     """Convert ``x`` to a JAX array of ``dtype`` after shape and value checks."""
+    x = _as_array_like(x)
     shape = jnp.shape(x)
     if len(shape) != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {tuple(shape)}")
@@ -59,6 +66,7 @@ def check_Xy(X, y, dtype):
 
 
 def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
+    x = _as_array_like(x)
     if jnp.ndim(x) != 0:
         raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(x)}")
     v = _values(x)
@@ -116,6 +124,7 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
     def one(b, name, default):
         if b is None:
             return jnp.full((p,), default, dtype)
+        b = _as_array_like(b)
         if jnp.ndim(b) == 0:
             b = jnp.full((p,), b, dtype) if is_concrete(b) else jnp.broadcast_to(b, (p,))
         elif jnp.shape(b) != (p,):
@@ -141,8 +150,9 @@ def check_binary(y, sample_weight):
     if not np.all((v == 0) | (v == 1)):
         bad = np.unique(v[(v != 0) & (v != 1)])[:5]
         raise ValueError(f"y must contain only 0 and 1 for the logistic loss, found {bad}")
-    w = _values(sample_weight)
-    w = np.ones_like(v) if w is None else w
+    w = np.ones_like(v) if sample_weight is None else _values(sample_weight)
+    if w is None:
+        return
     if not (np.any((v == 1) & (w > 0)) and np.any((v == 0) & (w > 0))):
         raise ValueError("y must contain both classes 0 and 1 (among positive-weight samples)")
 

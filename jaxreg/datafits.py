@@ -18,7 +18,6 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 from jax import Array
-from jax.scipy.special import xlogy
 
 __all__ = ["Design", "Quadratic", "QuadraticGram", "Logistic"]
 
@@ -170,11 +169,20 @@ class Logistic:
 
     def fenchel_young(self, aux: Array, kappa: Array) -> Array:
         z = aux
-        # Dual point v_i = kappa (sigma(z_i) - y_i); the conjugate of the log-loss
-        # is the negative binary entropy of q = v + y.
-        q = kappa * jax.nn.sigmoid(z) + (1.0 - kappa) * self.y
-        terms = jax.nn.softplus(z) - z * q + xlogy(q, q) + xlogy(1.0 - q, 1.0 - q)
-        return jnp.dot(self.weights, jnp.maximum(terms, 0.0))
+        # The dual point v_i = kappa (sigma(z_i) - y_i) gives per-sample terms
+        # equal to the Bernoulli divergence KL(q || p), p = sigma(z) and
+        # q = p + d with d = (1 - kappa)(y - p). Written with log1p of d / p it
+        # has no cancellation, so tiny gaps are resolved even for large |z|.
+        p = jax.nn.sigmoid(z)
+        p_neg = jax.nn.sigmoid(-z)  # 1 - p without rounding
+        d = (1.0 - kappa) * (self.y - p)
+        q = p + d
+        tiny = jnp.finfo(p.dtype).tiny
+        up = jnp.where(p > tiny, d / jnp.maximum(p, tiny), jnp.inf)
+        down = jnp.where(p_neg > tiny, -d / jnp.maximum(p_neg, tiny), jnp.inf)
+        t1 = jnp.where(q > 0, q * jnp.log1p(up), 0.0)
+        t2 = jnp.where(1.0 - q > 0, (1.0 - q) * jnp.log1p(down), 0.0)
+        return jnp.dot(self.weights, jnp.maximum(t1 + t2, 0.0))
 
     def lipschitz(self) -> Array:
         lam = self.design.top_eigenvalue(self.weights)

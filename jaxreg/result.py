@@ -20,12 +20,16 @@ class Status(enum.IntEnum):
       NONFINITE: an iterate or certificate became NaN or infinite.
       INACCURATE: a closed-form solve whose certificate exceeds the tolerance
         (an ill-conditioned system in low precision).
+      STALLED: the gap stopped decreasing at the dtype's resolution (below
+        ``sqrt(eps)`` relative) before reaching the tolerance: the answer is as
+        good as the dtype allows on this problem, but not certified to ``tol``.
     """
 
     CONVERGED = 0
     MAX_ITER = 1
     NONFINITE = 2
     INACCURATE = 3
+    STALLED = 4
 
 
 @jax.tree_util.register_dataclass

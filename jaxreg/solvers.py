@@ -21,6 +21,9 @@ from jaxreg.result import Status
 __all__ = ["certificate", "fista", "ridge_cholesky", "ridge_dual", "ridge_svd"]
 
 _RUNNING = -1
+# A solve whose gap has not improved by 1% for this many checks, while already
+# within sqrt(eps) (relative) of the tolerance's scale, has hit rounding noise.
+_STALL_CHECKS = 100
 
 
 class Certificate(NamedTuple):
@@ -57,6 +60,8 @@ class _State(NamedTuple):
     n_iter: Array
     cert: Certificate
     status: Array
+    best_gap: Array
+    since_best: Array
 
 
 def fista(
@@ -68,6 +73,7 @@ def fista(
     gap_tol: Array,
     max_iter: Array,
     *,
+    gap_scale: Array | None = None,
     accelerate: bool = True,
     check_every: int = 10,
 ):
@@ -80,7 +86,10 @@ def fista(
     * the KKT residual is ``<= sqrt(2 * lipschitz * gap_tol)``: the largest
       prox-gradient mapping compatible with a suboptimality of ``gap_tol``,
 
-    checked every ``check_every`` iterations, or at ``max_iter``.
+    checked every ``check_every`` iterations, or at ``max_iter``. If the gap
+    stops improving (no 1% decrease in 100 checks) while below
+    ``sqrt(eps) * gap_scale``, the solve is at the dtype's resolution and stops
+    with status ``STALLED``.
 
     Returns:
       ``(beta, b, n_iter, certificate, status)``.
@@ -95,15 +104,16 @@ def fista(
     step = 1.0 / lipschitz
     kkt_tol = jnp.sqrt(2.0 * lipschitz * gap_tol)
     fit_b = datafit.iterates_intercept
+    stall_gap = jnp.sqrt(jnp.finfo(dtype).eps) * (gap_tol if gap_scale is None else gap_scale)
 
-    def status_of(cert: Certificate, n_iter: Array) -> Array:
+    def status_of(cert: Certificate, n_iter: Array, since_best: Array) -> Array:
         done = (cert.gap <= gap_tol) & (cert.kkt <= kkt_tol)
         finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
-        return jnp.where(
-            done,
-            Status.CONVERGED,
-            jnp.where(~finite, Status.NONFINITE, jnp.where(n_iter >= max_iter, Status.MAX_ITER, _RUNNING)),
-        ).astype(jnp.int32)
+        stalled = (since_best >= _STALL_CHECKS) & (cert.gap <= stall_gap)
+        status = jnp.where(n_iter >= max_iter, Status.MAX_ITER, _RUNNING)
+        status = jnp.where(stalled, Status.STALLED, status)
+        status = jnp.where(~finite, Status.NONFINITE, status)
+        return jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
 
     def step_fn(_, s: _State) -> _State:
         grad, grad_b = datafit.grad(s.z, s.zb)
@@ -119,18 +129,36 @@ def fista(
         t = jnp.where(restart, jnp.ones_like(t), t)
         z = beta + momentum * (beta - s.beta)
         zb = b + momentum * (b - s.b)
-        return _State(beta, b, z, zb, t, s.n_iter, s.cert, s.status)
+        return s._replace(beta=beta, b=b, z=z, zb=zb, t=t)
 
     def body(s: _State) -> _State:
         s = jax.lax.fori_loop(0, check_every, step_fn, s)
         n_iter = s.n_iter + check_every
         cert = certificate(datafit, penalty, s.beta, s.b, step)
-        return s._replace(n_iter=n_iter, cert=cert, status=status_of(cert, n_iter))
+        improved = cert.gap < 0.99 * s.best_gap
+        best_gap = jnp.where(improved, cert.gap, s.best_gap)
+        since_best = jnp.where(improved, 0, s.since_best + 1)
+        return s._replace(
+            n_iter=n_iter,
+            cert=cert,
+            status=status_of(cert, n_iter, since_best),
+            best_gap=best_gap,
+            since_best=since_best,
+        )
 
     zero_iter = jnp.zeros((), jnp.int32)
     cert0 = certificate(datafit, penalty, beta0, b0, step)
     init = _State(
-        beta0, b0, beta0, b0, jnp.ones((), dtype), zero_iter, cert0, status_of(cert0, zero_iter)
+        beta0,
+        b0,
+        beta0,
+        b0,
+        jnp.ones((), dtype),
+        zero_iter,
+        cert0,
+        status_of(cert0, zero_iter, zero_iter),
+        cert0.gap,
+        zero_iter,
     )
     out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
     return out.beta, out.b, out.n_iter, out.cert, out.status

@@ -1,0 +1,55 @@
+"""Small regression and classification problems shared by the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def design(n: int, p: int, kind: str, rng: np.random.Generator) -> np.ndarray:
+    """Random designs: iid Gaussian, AR(1)-correlated columns, or shifted/scaled columns."""
+    if kind == "random":
+        return rng.standard_normal((n, p))
+    if kind.startswith("corr"):
+        rho = float(kind[4:] or 0.8)
+        X = np.empty((n, p))
+        X[:, 0] = rng.standard_normal(n)
+        for j in range(1, p):
+            X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho**2) * rng.standard_normal(n)
+        return X
+    if kind == "offset":
+        return rng.standard_normal((n, p)) * rng.uniform(0.2, 5, p) + rng.uniform(-3, 3, p)
+    raise ValueError(kind)
+
+
+def regression(n, p, kind="random", seed=0, k=5, noise=0.5, weights=False):
+    rng = np.random.default_rng(seed)
+    X = design(n, p, kind, rng)
+    w = np.zeros(p)
+    idx = rng.choice(p, min(k, p), replace=False)
+    w[idx] = rng.choice([-1, 1], len(idx)) * rng.uniform(0.5, 2, len(idx))
+    y = X @ w + 1.5 + noise * rng.standard_normal(n)
+    sw = rng.uniform(0.2, 3.0, n) if weights else None
+    return X, y, sw
+
+
+def classification(n, p, kind="random", seed=0, k=3, weights=False):
+    rng = np.random.default_rng(seed)
+    X = design(n, p, kind, rng)
+    w = np.zeros(p)
+    idx = rng.choice(p, min(k, p), replace=False)
+    w[idx] = rng.choice([-1, 1], len(idx)) * rng.uniform(0.5, 1.5, len(idx))
+    z = X @ w - 0.3
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-z))).astype(float)
+    sw = rng.uniform(0.2, 3.0, n) if weights else None
+    return X, y, sw
+
+
+def alpha_max_squared(X, y, sw=None, fit_intercept=True):
+    n = X.shape[0]
+    s = np.ones(n) / n if sw is None else sw / sw.sum()
+    if fit_intercept:
+        Xc = X - s @ X
+        yc = y - s @ y
+    else:
+        Xc, yc = X, y
+    return np.max(np.abs(Xc.T @ (s * yc)))

@@ -1,0 +1,110 @@
+"""Bad input raises a ValueError naming the argument, before any compiled work."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import jaxreg
+from jaxreg import models
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((20, 4))
+y = rng.standard_normal(20)
+yb = (y > 0).astype(float)
+
+
+def with_nan(a, idx):
+    a = a.copy()
+    a[idx] = np.nan
+    return a
+
+
+def with_inf(a, idx):
+    a = a.copy()
+    a[idx] = np.inf
+    return a
+
+
+CASES = [
+    ("X NaN", lambda: jaxreg.lasso(with_nan(X, (0, 0)), y, 0.1), "X contains NaN"),
+    ("X inf", lambda: jaxreg.ridge(with_inf(X, (1, 1)), y, 0.1), "X contains NaN or infinite"),
+    ("y NaN", lambda: jaxreg.lasso(X, with_nan(y, 3), 0.1), "y contains NaN"),
+    ("y inf", lambda: jaxreg.elastic_net(X, with_inf(y, 3), 0.1), "y contains NaN or infinite"),
+    ("weights NaN", lambda: jaxreg.lasso(X, y, 0.1, sample_weight=with_nan(np.ones(20), 2)),
+     "sample_weight contains NaN"),
+    ("weights inf", lambda: jaxreg.lasso(X, y, 0.1, sample_weight=with_inf(np.ones(20), 2)),
+     "sample_weight contains NaN or infinite"),
+    ("weights negative", lambda: jaxreg.lasso(X, y, 0.1, sample_weight=-np.ones(20)),
+     "sample_weight must be nonnegative"),
+    ("weights zero", lambda: jaxreg.lasso(X, y, 0.1, sample_weight=np.zeros(20)),
+     "sample_weight must have a positive sum"),
+    ("weights length", lambda: jaxreg.lasso(X, y, 0.1, sample_weight=np.ones(19)),
+     "sample_weight has length 19 but X has 20 rows"),
+    ("pf NaN", lambda: jaxreg.lasso(X, y, 0.1, penalty_factor=with_nan(np.ones(4), 0)),
+     "penalty_factor contains NaN"),
+    ("pf negative", lambda: jaxreg.lasso(X, y, 0.1, penalty_factor=[1, -1, 1, 1]),
+     "penalty_factor must be nonnegative"),
+    ("pf all zero", lambda: jaxreg.lasso(X, y, 0.1, penalty_factor=np.zeros(4)),
+     "penalty_factor must not be all zero"),
+    ("pf length", lambda: jaxreg.lasso(X, y, 0.1, penalty_factor=np.ones(3)),
+     "penalty_factor has length 3 but X has 4 columns"),
+    ("shape mismatch", lambda: jaxreg.lasso(X, y[:-1], 0.1),
+     "y has 19 samples but X has 20 rows"),
+    ("X 1-d", lambda: jaxreg.lasso(y, y, 0.1), "X must be 2-dimensional"),
+    ("y 2-d", lambda: jaxreg.lasso(X, X, 0.1), "y must be 1-dimensional"),
+    ("X empty rows", lambda: jaxreg.lasso(np.zeros((0, 4)), np.zeros(0), 0.1), "X is empty"),
+    ("X empty cols", lambda: jaxreg.ridge(np.zeros((20, 0)), y, 0.1), "X is empty"),
+    ("X non-numeric", lambda: jaxreg.lasso(np.array([["a", "b"]] * 3), np.ones(3), 0.1),
+     "X must be numeric"),
+    ("alpha negative", lambda: jaxreg.lasso(X, y, -0.1), "alpha must be >= 0.0"),
+    ("alpha NaN", lambda: jaxreg.elastic_net(X, y, np.nan), "alpha must be finite"),
+    ("alpha vector", lambda: jaxreg.lasso(X, y, np.ones(3)), "alpha must be a scalar"),
+    ("ridge alpha negative", lambda: jaxreg.ridge(X, y, -1.0), "alpha must be >= 0.0"),
+    ("logistic alpha negative", lambda: jaxreg.logistic(X, yb, -1.0), "alpha must be >= 0.0"),
+    ("l1_ratio high", lambda: jaxreg.elastic_net(X, y, 0.1, 1.5), "l1_ratio must be <= 1.0"),
+    ("l1_ratio low", lambda: jaxreg.elastic_net(X, y, 0.1, -0.5), "l1_ratio must be >= 0.0"),
+    ("logistic l1_ratio", lambda: jaxreg.logistic(X, yb, 0.1, 2.0), "l1_ratio must be <= 1.0"),
+    ("logistic labels", lambda: jaxreg.logistic(X, y, 0.1),
+     "y must contain only 0 and 1 for the logistic loss"),
+    ("logistic labels -1/1", lambda: jaxreg.logistic(X, np.sign(y), 0.1),
+     "y must contain only 0 and 1"),
+    ("logistic one class", lambda: jaxreg.logistic(X, np.ones(20), 0.1),
+     "y must contain both classes"),
+    ("lower > upper", lambda: jaxreg.lasso(X, y, 0.1, lower=1.0, upper=0.5),
+     "lower > upper for feature 0: 1.0 > 0.5"),
+    ("positive vs upper", lambda: jaxreg.lasso(X, y, 0.1, positive=True, upper=-1.0),
+     "positive=True raises lower to 0"),
+    ("bounds shape", lambda: jaxreg.lasso(X, y, 0.1, lower=np.zeros(3)),
+     "lower must be a scalar or have shape (4,)"),
+    ("bounds NaN", lambda: jaxreg.lasso(X, y, 0.1, upper=with_nan(np.ones(4), 1)),
+     "upper contains NaN"),
+    ("tol zero", lambda: jaxreg.lasso(X, y, 0.1, tol=0.0), "tol must be > 0.0"),
+    ("max_iter", lambda: jaxreg.lasso(X, y, 0.1, max_iter=0), "max_iter must be a positive"),
+    ("solver", lambda: jaxreg.lasso(X, y, 0.1, solver="cd"), "solver must be one of"),
+    ("ridge solver", lambda: jaxreg.ridge(X, y, 0.1, solver="lsqr"), "solver must be one of"),
+    ("ridge bounds closed form", lambda: jaxreg.ridge(X, y, 0.1, positive=True, solver="svd"),
+     "has no closed form with bounds"),
+    ("ridge dual pf zero", lambda: jaxreg.ridge(X, y, 0.1, penalty_factor=[0, 1, 1, 1],
+                                                solver="dual"),
+     "penalty_factor must be positive with solver='dual'"),
+    ("alpha_max loss", lambda: jaxreg.alpha_max(X, y, loss="hinge"), "loss must be one of"),
+]
+
+
+@pytest.mark.parametrize("call,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_raises_with_message(call, message):
+    before = models._solve_glm._cache_size() + models._solve_ridge._cache_size()
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call()
+    # Raised before any compiled work: nothing new was traced.
+    assert models._solve_glm._cache_size() + models._solve_ridge._cache_size() == before
+
+
+def test_value_checks_are_skipped_under_jit():
+    """Documented behaviour: traced values cannot be inspected, shapes still are."""
+    fit = jax.jit(lambda a: jaxreg.lasso(X, y, a))(0.1)
+    assert int(fit.status) == 0
+    with pytest.raises(ValueError, match="alpha must be a scalar"):
+        jax.jit(lambda a: jaxreg.lasso(X, y, a))(np.ones(2))
