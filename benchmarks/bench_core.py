@@ -404,7 +404,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--k", type=int, default=None, help="nonzero true coefficients (default min(50, p // 4))"
     )
     parser.add_argument(
-        "--repeat", type=int, default=None, help="warm calls timed per solver (default 10; smoke 1)"
+        "--repeat", type=int, default=None, help="warm calls timed per solver (default 20; smoke 1)"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -428,7 +428,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.n = args.n if args.n is not None else (200 if args.smoke else 5000)
     args.p = args.p if args.p is not None else (20 if args.smoke else 500)
     args.k = args.k if args.k is not None else min(50, max(1, args.p // 4))
-    args.repeat = args.repeat if args.repeat is not None else (1 if args.smoke else 10)
+    args.repeat = args.repeat if args.repeat is not None else (1 if args.smoke else 20)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     return args

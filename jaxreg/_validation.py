@@ -24,7 +24,8 @@ def float_dtype(X) -> jnp.dtype:
     if not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
         raise ValueError(f"X must be numeric, got dtype {dtype}")
     if jnp.issubdtype(dtype, jnp.floating):
-        return jnp.dtype(dtype)
+        # float64 becomes float32 when x64 is disabled, as everywhere in JAX.
+        return jnp.dtype(jax.dtypes.canonicalize_dtype(dtype))
     return jnp.zeros(()).dtype
 
 

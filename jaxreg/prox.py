@@ -30,8 +30,8 @@ def soft_threshold(v: ArrayLike, threshold: ArrayLike) -> Array:
 
     Example:
       >>> import jax.numpy as jnp
-      >>> soft_threshold(jnp.array([-2.0, 0.5, 3.0]), 1.0)
-      Array([-1.,  0.,  2.], dtype=float32)
+      >>> soft_threshold(jnp.array([-2.0, 0.5, 3.0]), 1.0).tolist()
+      [-1.0, 0.0, 2.0]
     """
     v = jnp.asarray(v)
     return jnp.sign(v) * jnp.maximum(jnp.abs(v) - threshold, 0.0)
@@ -49,8 +49,8 @@ def prox_l2(v: ArrayLike, strength: ArrayLike) -> Array:
 
     Example:
       >>> import jax.numpy as jnp
-      >>> prox_l2(jnp.array([2.0, -4.0]), 1.0)
-      Array([ 1., -2.], dtype=float32)
+      >>> prox_l2(jnp.array([2.0, -4.0]), 1.0).tolist()
+      [1.0, -2.0]
     """
     return jnp.asarray(v) / (1.0 + strength)
 
@@ -84,8 +84,8 @@ def prox_elastic_net(
 
     Example:
       >>> import jax.numpy as jnp
-      >>> prox_elastic_net(jnp.array([-3.0, 0.5, 3.0]), 1.0, 1.0, lower=0.0)
-      Array([0., 0., 1.], dtype=float32)
+      >>> prox_elastic_net(jnp.array([-3.0, 0.5, 3.0]), 1.0, 1.0, lower=0.0).tolist()
+      [0.0, 0.0, 1.0]
 
     References:
       Parikh and Boyd, *Proximal Algorithms*, Foundations and Trends in

@@ -1,0 +1,5 @@
+import sys
+
+from jaxreg.cli import main
+
+sys.exit(main())
