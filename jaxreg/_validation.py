@@ -60,9 +60,7 @@ def check_Xy(X, y, dtype):
     X = check_array(X, "X", 2, dtype)
     y = check_array(y, "y", 1, dtype)
     if y.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"y has {y.shape[0]} samples but X has {X.shape[0]} rows; they must match"
-        )
+        raise ValueError(f"y has {y.shape[0]} samples but X has {X.shape[0]} rows; they must match")
     return X, y
 
 

@@ -30,8 +30,10 @@ def demo(n_alphas: int = 50, seed: int = 0) -> int:
     n_val = len(y) // 5
     val, train = perm[:n_val], perm[n_val:]
     Xtr, ytr, Xva, yva = X[train], y[train], X[val], y[val]
-    print(f"diabetes data: {X.shape[0]} patients, {X.shape[1]} features; "
-          f"{len(train)} train / {len(val)} validation")
+    print(
+        f"diabetes data: {X.shape[0]} patients, {X.shape[1]} features; "
+        f"{len(train)} train / {len(val)} validation"
+    )
 
     models = {
         "lasso": (1.0, lambda X_, y_, a: jaxreg.lasso(X_, y_, a, standardize=True, tol=1e-8)),
@@ -53,21 +55,28 @@ def demo(n_alphas: int = 50, seed: int = 0) -> int:
         best = int(jnp.argmin(mse))
         elapsed = time.perf_counter() - start
         ok = bool(jnp.all(fits.converged))
-        rows.append((name, float(alphas[best]), float(mse[best]), np.asarray(fits.coef[best]),
-                     ok, elapsed))
+        rows.append(
+            (name, float(alphas[best]), float(mse[best]), np.asarray(fits.coef[best]), ok, elapsed)
+        )
 
-    print(f"\n{'model':<28}{'alpha':>12}{'val MSE':>12}{'nonzeros':>10}{'certified':>11}"
-          f"{'time (s)':>10}")
+    print(
+        f"\n{'model':<28}{'alpha':>12}{'val MSE':>12}{'nonzeros':>10}{'certified':>11}"
+        f"{'time (s)':>10}"
+    )
     for name, alpha, mse, coef, ok, elapsed in rows:
-        print(f"{name:<28}{alpha:>12.4g}{mse:>12.1f}{np.count_nonzero(coef):>10d}"
-              f"{'yes' if ok else 'NO':>11}{elapsed:>10.2f}")
+        print(
+            f"{name:<28}{alpha:>12.4g}{mse:>12.1f}{np.count_nonzero(coef):>10d}"
+            f"{'yes' if ok else 'NO':>11}{elapsed:>10.2f}"
+        )
     print("\ncoefficients at the chosen alpha (original units; 0 = dropped by L1):")
     print(f"{'feature':<10}" + "".join(f"{r[0][:16]:>18}" for r in rows))
     for j, feat in enumerate(names):
         print(f"{feat:<10}" + "".join(f"{r[3][j]:>18.4g}" for r in rows))
     all_ok = all(r[4] for r in rows)
-    print("\nevery fit on every grid point is certified by its duality gap: "
-          + ("yes" if all_ok else "NO"))
+    print(
+        "\nevery fit on every grid point is certified by its duality gap: "
+        + ("yes" if all_ok else "NO")
+    )
     return 0 if all_ok else 1
 
 

@@ -50,12 +50,12 @@ class Design:
         return (self.X.T @ u - self.mean * jnp.sum(u)) / self.scale
 
     def gram(self, weights: Array) -> Array:
-        """Weighted Gram matrix ``X~' diag(weights) X~`` (centering done explicitly for accuracy)."""
+        """Weighted Gram matrix ``X~' diag(weights) X~``, centered explicitly for accuracy."""
         Xc = (self.X - self.mean) / self.scale
         return Xc.T @ (weights[:, None] * Xc)
 
     def top_eigenvalue(self, weights: Array) -> Array:
-        """Safe estimate of the largest eigenvalue of ``X~' diag(weights) X~`` by power iteration."""
+        """Safe estimate of the top eigenvalue of ``X~' diag(weights) X~`` (power iteration)."""
         p = self.X.shape[1]
         v0 = jax.random.normal(jax.random.PRNGKey(0), (p,), dtype=self.X.dtype)
 

@@ -21,7 +21,7 @@ from jaxreg import _validation as v
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult, Status
-from jaxreg.solvers import certificate, fista, ridge_cholesky, ridge_dual, ridge_svd
+from jaxreg.solvers import fista, ridge_cholesky, ridge_dual, ridge_svd
 
 __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max"]
 
@@ -68,7 +68,14 @@ def _binary_entropy(q):
 
 @functools.partial(
     jax.jit,
-    static_argnames=("loss", "fit_intercept", "standardize", "use_gram", "accelerate", "check_every"),
+    static_argnames=(
+        "loss",
+        "fit_intercept",
+        "standardize",
+        "use_gram",
+        "accelerate",
+        "check_every",
+    ),
 )
 def _solve_glm(
     X,
@@ -424,7 +431,7 @@ logistic.__doc__ = (
         tol_scale="the null model's mean log-loss (see above)",
         raises_extra=", labels other than 0 and 1 or a single class",
         floor=100,
-    ).replace("      gram: ``\"auto\"`` (Gram mode when ``n > p``), ``True`` or ``False``.\n", "")
+    ).replace('      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.\n', "")
     + """
     Example:
       >>> import numpy as np, jaxreg
@@ -448,7 +455,9 @@ logistic.__doc__ = (
 
 
 @functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize", "solver"))
-def _solve_ridge(X, y, alpha, sample_weight, penalty_factor, tol, *, fit_intercept, standardize, solver):
+def _solve_ridge(
+    X, y, alpha, sample_weight, penalty_factor, tol, *, fit_intercept, standardize, solver
+):
     dtype = X.dtype
     p = X.shape[1]
     total = jnp.sum(sample_weight)
@@ -457,7 +466,8 @@ def _solve_ridge(X, y, alpha, sample_weight, penalty_factor, tol, *, fit_interce
     y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
     yc = y - y_mean
     pf = _normalized_penalty_factor(penalty_factor)
-    # ||y - Xw - b||_S^2 + alpha sum_j f_j w_j^2  =  2 S * [ 1/2 ||r||_s^2 + (alpha / S)/2 sum f w^2 ]
+    # ||y - Xw - b||_S^2 + alpha sum_j f_j w_j^2
+    #     = 2 S * [1/2 ||r||_s^2 + (alpha / S)/2 sum_j f_j w_j^2]
     reg = (alpha / total) * pf
     if solver == "cholesky":
         beta = ridge_cholesky(Xt.T @ (s[:, None] * Xt), Xt.T @ (s * yc), reg)
@@ -693,7 +703,9 @@ def alpha_max(
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "fit_intercept", "standardize"))
-def _alpha_max(X, y, l1_ratio, sw, pf, lower, upper, tol, max_iter, *, loss, fit_intercept, standardize):
+def _alpha_max(
+    X, y, l1_ratio, sw, pf, lower, upper, tol, max_iter, *, loss, fit_intercept, standardize
+):
     dtype = X.dtype
     n, p = X.shape
     penalized = pf > 0

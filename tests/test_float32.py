@@ -38,15 +38,20 @@ def test_float32_enet_converges_and_agrees(shape, kind, l1_ratio, tol):
     alpha = 0.1 * alpha_max_squared(X, y, sw)
     f64 = jaxreg.elastic_net(X, y, alpha, l1_ratio, sample_weight=sw, tol=1e-14)
     f32 = jaxreg.elastic_net(
-        X.astype(np.float32), y.astype(np.float32), alpha, l1_ratio,
-        sample_weight=sw.astype(np.float32), tol=tol,
+        X.astype(np.float32),
+        y.astype(np.float32),
+        alpha,
+        l1_ratio,
+        sample_weight=sw.astype(np.float32),
+        tol=tol,
     )
     assert f32.coef.dtype == np.float32 and f32.gap.dtype == np.float32
     assert int(f32.status) == jaxreg.Status.CONVERGED, int(f32.status)
     assert float(f32.gap) <= float(f32.gap_tol)
     # Evaluated in float64, the float32 answer is within its certified gap of the optimum.
-    p32 = enet_objective(X, y, sw, np.asarray(f32.coef, np.float64), float(f32.intercept),
-                         alpha, l1_ratio)
+    p32 = enet_objective(
+        X, y, sw, np.asarray(f32.coef, np.float64), float(f32.intercept), alpha, l1_ratio
+    )
     p64 = enet_objective(X, y, sw, np.asarray(f64.coef), float(f64.intercept), alpha, l1_ratio)
     scale = sw @ (y - sw @ y / sw.sum()) ** 2 / sw.sum()
     assert p32 - p64 <= 2 * float(f32.gap_tol) + 1e-6 * scale
@@ -59,8 +64,9 @@ def test_float32_enet_converges_and_agrees(shape, kind, l1_ratio, tol):
 def test_float32_ridge_agrees(shape, kind):
     X, y, sw = regression(*shape, kind, seed=2, weights=True)
     f64 = jaxreg.ridge(X, y, 2.0, sample_weight=sw)
-    f32 = jaxreg.ridge(X.astype(np.float32), y.astype(np.float32), 2.0,
-                       sample_weight=sw.astype(np.float32))
+    f32 = jaxreg.ridge(
+        X.astype(np.float32), y.astype(np.float32), 2.0, sample_weight=sw.astype(np.float32)
+    )
     assert f32.coef.dtype == np.float32 and int(f32.status) == 0
     np.testing.assert_allclose(f32.coef, f64.coef, atol=1e-4 * np.abs(f64.coef).max(), rtol=0)
 
@@ -71,12 +77,18 @@ def test_float32_logistic_converges_and_agrees(shape, kind, tol):
     X, y, sw = classification(*shape, kind, seed=1, weights=True)
     alpha = 0.02
     f64 = jaxreg.logistic(X, y, alpha, sample_weight=sw, tol=1e-14)
-    f32 = jaxreg.logistic(X.astype(np.float32), y.astype(np.float32), alpha,
-                          sample_weight=sw.astype(np.float32), tol=tol)
+    f32 = jaxreg.logistic(
+        X.astype(np.float32),
+        y.astype(np.float32),
+        alpha,
+        sample_weight=sw.astype(np.float32),
+        tol=tol,
+    )
     assert f32.coef.dtype == np.float32
     assert int(f32.status) == jaxreg.Status.CONVERGED, int(f32.status)
-    p32 = logistic_objective(X, y, sw, np.asarray(f32.coef, np.float64), float(f32.intercept),
-                             alpha)
+    p32 = logistic_objective(
+        X, y, sw, np.asarray(f32.coef, np.float64), float(f32.intercept), alpha
+    )
     p64 = logistic_objective(X, y, sw, np.asarray(f64.coef), float(f64.intercept), alpha)
     assert p32 - p64 <= 2 * float(f32.gap_tol) + 1e-6
 

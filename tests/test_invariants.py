@@ -67,7 +67,7 @@ def test_vmap_over_other_hyperparameters_equals_loop(what):
         fit = lambda v: jaxreg.lasso(X, Y, 0.1 * AMAX, penalty_factor=v, tol=1e-12)  # noqa: E731
     batched = jax.vmap(fit)(jnp.asarray(values))
     for i, v in enumerate(values):
-        assert_fits_close(jax.tree.map(lambda a: a[i], batched), fit(v), 1e-9)
+        assert_fits_close(jax.tree.map(lambda a, i=i: a[i], batched), fit(v), 1e-9)
 
 
 def test_no_recompilation_when_hyperparameters_change():

@@ -113,7 +113,11 @@ def sklearn_logistic(X, y, sw, alpha, l1_ratio, fit_intercept):
     C = 1.0 / (alpha * total)
     if l1_ratio == 0.0:
         model = LogisticRegression(
-            C=C, l1_ratio=0.0, solver="lbfgs", tol=1e-14, max_iter=10**5,
+            C=C,
+            l1_ratio=0.0,
+            solver="lbfgs",
+            tol=1e-14,
+            max_iter=10**5,
             fit_intercept=fit_intercept,
         )
     elif l1_ratio == 1.0 and not fit_intercept:
@@ -122,7 +126,11 @@ def sklearn_logistic(X, y, sw, alpha, l1_ratio, fit_intercept):
         )
     else:
         model = LogisticRegression(
-            C=C, l1_ratio=l1_ratio, solver="saga", tol=1e-14, max_iter=10**5,
+            C=C,
+            l1_ratio=l1_ratio,
+            solver="saga",
+            tol=1e-14,
+            max_iter=10**5,
             fit_intercept=fit_intercept,
         )
     with warnings.catch_warnings():
