@@ -72,7 +72,7 @@ class ElasticNetPenalty:
         return self._unbounded_direction(g) & (self.l1 == 0)
 
     def dual_scale(self, g: Array) -> Array:
-        r"""Largest :math:`\kappa \le 1` making :math:`h^*(\kappa g)` finite (bar free coordinates)."""
+        r"""Largest :math:`\kappa \le 1` with :math:`h^*(\kappa g)` finite, bar free coordinates."""
         absg = jnp.abs(g)
         limited = self._unbounded_direction(g) & (self.l1 > 0) & (absg > self.l1)
         ratios = jnp.where(limited, self.l1 / jnp.where(limited, absg, 1.0), 1.0)
