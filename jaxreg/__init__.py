@@ -1,6 +1,6 @@
 """jaxreg: L1, L2 and elastic-net regularized linear and logistic models in JAX."""
 
-from jaxreg import datafits, penalties, prox, solvers
+from jaxreg import datafits, datasets, penalties, prox, solvers
 from jaxreg.models import alpha_max, elastic_net, lasso, logistic, ridge
 from jaxreg.result import FitResult, Status
 
@@ -11,6 +11,7 @@ __all__ = [
     "Status",
     "alpha_max",
     "datafits",
+    "datasets",
     "elastic_net",
     "lasso",
     "logistic",

@@ -56,7 +56,14 @@ def demo(n_alphas: int = 50, seed: int = 0) -> int:
         elapsed = time.perf_counter() - start
         ok = bool(jnp.all(fits.converged))
         rows.append(
-            (name, float(alphas[best]), float(mse[best]), np.asarray(fits.coef[best]), ok, elapsed)
+            (
+                name,
+                float(alphas[best]),
+                float(mse[best]),
+                np.asarray(fits.coef[best]) + 0.0,
+                ok,
+                elapsed,
+            )
         )
 
     print(
