@@ -17,53 +17,14 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
+from jaxreg import _problem
 from jaxreg import _validation as v
-from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
+from jaxreg.datafits import Design, Quadratic
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult, Status
-from jaxreg.solvers import fista, ridge_cholesky, ridge_dual, ridge_svd
+from jaxreg.solvers import ridge_cholesky, ridge_dual, ridge_svd
 
 __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max"]
-
-# The stopping tolerance is floored at this many machine epsilons (relative to
-# the objective's scale): below it the gap is rounding noise and a float32
-# solve would spin to max_iter. The logistic gradient sums terms of mixed sign
-# over samples and resolves about ten times less than least squares.
-_TOL_FLOOR_EPS = {"squared": 10.0, "logistic": 100.0}
-
-
-# ----------------------------------------------------------------------------
-# Preprocessing (traced): weights, centering, standardization
-# ----------------------------------------------------------------------------
-
-
-def _prepare_design(X, s, fit_intercept: bool, standardize: bool):
-    """Centered (with an intercept) and standardized copy of X, with its offsets."""
-    p = X.shape[1]
-    x_mean = s @ X if fit_intercept else jnp.zeros((p,), X.dtype)
-    Xc = X - x_mean if fit_intercept else X
-    if standardize:
-        # glmnet's convention: weighted population standard deviation; without an
-        # intercept, the uncentered root mean square.
-        x_scale = jnp.sqrt(s @ (Xc * Xc))
-        x_scale = jnp.where(x_scale > 0, x_scale, 1.0)
-        Xc = Xc / x_scale
-    else:
-        x_scale = jnp.ones((p,), X.dtype)
-    return Xc, x_mean, x_scale
-
-
-def _normalized_penalty_factor(pf):
-    # glmnet rescales penalty factors to sum to the number of features.
-    return pf * (pf.shape[0] / jnp.sum(pf))
-
-
-def _tol_floor(dtype, loss: str = "squared") -> float:
-    return _TOL_FLOOR_EPS[loss] * float(jnp.finfo(dtype).eps)
-
-
-def _binary_entropy(q):
-    return -(jax.scipy.special.xlogy(q, q) + jax.scipy.special.xlogy(1 - q, 1 - q))
 
 
 @functools.partial(
@@ -96,57 +57,31 @@ def _solve_glm(
     accelerate: bool,
     check_every: int,
 ) -> FitResult:
-    dtype = X.dtype
-    p = X.shape[1]
-    s = sample_weight / jnp.sum(sample_weight)
-    Xt, x_mean, x_scale = _prepare_design(X, s, fit_intercept, standardize)
-    design = Design(Xt, jnp.zeros((p,), dtype), jnp.ones((p,), dtype))
-    pf = _normalized_penalty_factor(penalty_factor)
-    penalty = ElasticNetPenalty(
-        l1=alpha * l1_ratio * pf,
-        l2=alpha * (1.0 - l1_ratio) * pf,
-        lower=lower * x_scale,
-        upper=upper * x_scale,
+    problem = _problem.setup(
+        X,
+        y,
+        sample_weight,
+        penalty_factor,
+        lower,
+        upper,
+        tol,
+        loss=loss,
+        fit_intercept=fit_intercept,
+        standardize=standardize,
+        use_gram=use_gram,
     )
-    tol = jnp.maximum(tol, _tol_floor(dtype, loss))
-    if loss == "squared":
-        y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
-        yc = y - y_mean
-        yy = s @ (yc * yc)
-        if use_gram:
-            datafit = QuadraticGram(design.gram(s), Xt.T @ (s * yc), yy)
-        else:
-            datafit = Quadratic(design, yc, s)
-        b0 = jnp.zeros((), dtype)
-        gap_scale = yy
-    else:
-        y_mean = s @ y
-        datafit = Logistic(design, y, s, fit_intercept)
-        b0 = jnp.log(y_mean) - jnp.log1p(-y_mean) if fit_intercept else jnp.zeros((), dtype)
-        gap_scale = (_binary_entropy(y_mean) if fit_intercept else jnp.log(2.0)).astype(dtype)
-    gap_tol = tol * gap_scale
-
-    lip = datafit.lipschitz()
-    lip = jnp.where(lip > 0, lip, 1.0)
-    beta0 = jnp.clip(jnp.zeros((p,), dtype), penalty.lower, penalty.upper)
-    beta, b, n_iter, cert, status = fista(
-        datafit,
-        penalty,
+    beta0, b0 = _problem.cold_start(problem)
+    result, _, _ = _problem.solve(
+        problem,
+        alpha,
+        l1_ratio,
         beta0,
         b0,
-        lip,
-        gap_tol,
         max_iter,
-        gap_scale=gap_scale,
         accelerate=accelerate,
         check_every=check_every,
     )
-    coef = beta / x_scale
-    if loss == "squared":
-        intercept = y_mean - x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
-    else:
-        intercept = b - x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
-    return FitResult(coef, intercept, n_iter, cert.gap, gap_tol, cert.kkt, cert.objective, status)
+    return result
 
 
 def _common_inputs(X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter):
@@ -462,10 +397,10 @@ def _solve_ridge(
     p = X.shape[1]
     total = jnp.sum(sample_weight)
     s = sample_weight / total
-    Xt, x_mean, x_scale = _prepare_design(X, s, fit_intercept, standardize)
+    Xt, x_mean, x_scale = _problem.prepare_design(X, s, fit_intercept, standardize)
     y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
     yc = y - y_mean
-    pf = _normalized_penalty_factor(penalty_factor)
+    pf = _problem.normalized_penalty_factor(penalty_factor)
     # ||y - Xw - b||_S^2 + alpha sum_j f_j w_j^2
     #     = 2 S * [1/2 ||r||_s^2 + (alpha / S)/2 sum_j f_j w_j^2]
     reg = (alpha / total) * pf
@@ -485,7 +420,7 @@ def _solve_ridge(
     gap = datafit.fenchel_young(aux, 1.0) + penalty.fenchel_young(beta, -grad)
     kkt = jnp.max(jnp.abs(grad + reg * beta))
     objective = value + penalty.value(beta)
-    gap_tol = jnp.maximum(tol, _tol_floor(dtype)) * (s @ (yc * yc))
+    gap_tol = jnp.maximum(tol, _problem.tol_floor(dtype)) * (s @ (yc * yc))
     finite = jnp.all(jnp.isfinite(beta))
     status = jnp.where(
         ~finite, Status.NONFINITE, jnp.where(gap <= gap_tol, Status.CONVERGED, Status.INACCURATE)
@@ -730,7 +665,7 @@ def _alpha_max(
         check_every=10,
     )
     s = sw / jnp.sum(sw)
-    Xt, x_mean, x_scale = _prepare_design(X, s, fit_intercept, standardize)
+    Xt, x_mean, x_scale = _problem.prepare_design(X, s, fit_intercept, standardize)
     z = Xt @ (null.coef * x_scale)
     if loss == "squared":
         y_mean = s @ y if fit_intercept else 0.0
@@ -741,7 +676,7 @@ def _alpha_max(
     directional = jnp.maximum(
         jnp.where(upper > 0, neg_grad, 0.0), jnp.where(lower < 0, -neg_grad, 0.0)
     )
-    pfn = _normalized_penalty_factor(pf)
+    pfn = _problem.normalized_penalty_factor(pf)
     ratios = jnp.where(penalized, directional / jnp.where(penalized, pfn, 1.0), 0.0)
     top = jnp.max(ratios)
     return jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)
