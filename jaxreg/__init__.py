@@ -2,21 +2,28 @@
 
 from jaxreg import datafits, datasets, penalties, prox, solvers
 from jaxreg.models import alpha_max, elastic_net, lasso, logistic, ridge
+from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
 from jaxreg.result import FitResult, Status
 
 __version__ = "0.1.0"
 
 __all__ = [
     "FitResult",
+    "PathResult",
     "Status",
+    "alpha_grid",
     "alpha_max",
     "datafits",
     "datasets",
     "elastic_net",
+    "enet_path",
     "lasso",
+    "lasso_path",
     "logistic",
+    "logistic_path",
     "penalties",
     "prox",
     "ridge",
+    "ridge_path",
     "solvers",
 ]
