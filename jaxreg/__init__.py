@@ -1,6 +1,7 @@
 """jaxreg: L1, L2 and elastic-net regularized linear and logistic models in JAX."""
 
 from jaxreg import datafits, datasets, penalties, prox, solvers
+from jaxreg.cv import CVResult, cross_validate, make_folds
 from jaxreg.models import alpha_max, elastic_net, lasso, logistic, ridge
 from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
 from jaxreg.result import FitResult, Status
@@ -8,10 +9,12 @@ from jaxreg.result import FitResult, Status
 __version__ = "0.1.0"
 
 __all__ = [
+    "CVResult",
     "FitResult",
     "PathResult",
     "Status",
     "alpha_grid",
+    "cross_validate",
     "alpha_max",
     "datafits",
     "datasets",
@@ -21,6 +24,7 @@ __all__ = [
     "lasso_path",
     "logistic",
     "logistic_path",
+    "make_folds",
     "penalties",
     "prox",
     "ridge",

@@ -1,0 +1,575 @@
+"""Cross-validation: folds x l1_ratios x alphas in one compiled call.
+
+Folds are sample-weight masks over one shared ``X``; nothing is copied per
+fold. In Gram mode (squared loss, ``n > p``) each training fold's Gram matrix
+is the full Gram matrix minus the held-out fold's, whose rows are gathered one
+fold at a time: two passes over the data in all, whatever the number of
+folds. In design mode the per-fold centering and scaling stay implicit in the
+linear operator. The full data set rides along as one more "fold", so the
+path on all the data, its nonzero counts and the refit at the chosen point
+come out of the same call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+from jax.typing import ArrayLike
+
+from jaxreg import _problem
+from jaxreg import _validation as v
+from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
+from jaxreg.models import _alpha_max, _common_inputs, _use_gram
+from jaxreg.path import PathResult, _resolve_eps, _with_alphas, default_strategy, solve_path
+from jaxreg.result import FitResult
+
+__all__ = ["CVResult", "cross_validate", "make_folds"]
+
+_SCORES = {
+    "squared": ("mse", "mae"),
+    "logistic": ("deviance", "misclassification", "auc"),
+}
+_HIGHER_IS_BETTER = {"auc"}
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class CVResult:
+    """Cross-validation curves, the selected point and the refit model.
+
+    Shapes: ``K`` folds, ``L`` l1_ratios, ``A`` alphas.
+
+    Attributes:
+      alphas: the grid per l1_ratio, shape ``(L, A)`` (scikit-learn's ``alphas_``).
+      l1_ratios: shape ``(L,)``.
+      fold_scores: score of each fold at each grid point, shape ``(K, L, A)``
+        (scikit-learn's ``mse_path_`` transposed to folds first).
+      mean: fold-weighted mean score, shape ``(L, A)`` (glmnet's ``cvm``).
+      se: its standard error, shape ``(L, A)`` (glmnet's ``cvsd``).
+      n_nonzero: nonzero coefficients of the full-data path, shape ``(L, A)``.
+      best_index: ``(l, a)`` indices of the selected point.
+      alpha_min: the alpha with the best mean score.
+      alpha_1se: the largest alpha (same l1_ratio) whose mean score is within
+        one standard error of the best (glmnet's ``lambda.1se``).
+      l1_ratio_min: the l1_ratio of the best point.
+      best: the full-data fit at ``(l1_ratio_min, alpha_min)``.
+      best_1se: the full-data fit at ``(l1_ratio_min, alpha_1se)``.
+      path: the full-data paths, one per l1_ratio (leading axes ``(L, A)``).
+      fold_status: solver status per fold and grid point, ``(K, L, A)``.
+    """
+
+    alphas: Array
+    l1_ratios: Array
+    fold_scores: Array
+    mean: Array
+    se: Array
+    n_nonzero: Array
+    best_index: Array
+    alpha_min: Array
+    alpha_1se: Array
+    l1_ratio_min: Array
+    best: FitResult
+    best_1se: FitResult
+    path: PathResult
+    fold_status: Array
+    scoring: str = dataclasses.field(metadata=dict(static=True), default="mse")
+
+
+def make_folds(n: int, cv: int = 5, *, seed: int | None = 0) -> np.ndarray:
+    """Fold ids for ``cv``-fold cross-validation: shuffled with ``seed`` (None: in order).
+
+    Returns an int array of length ``n`` with values in ``0..cv-1`` and fold
+    sizes differing by at most one (the first ``n % cv`` folds one larger, as
+    scikit-learn's ``KFold``).
+
+    Example:
+      >>> make_folds(7, 3, seed=None).tolist()
+      [0, 0, 0, 1, 1, 2, 2]
+    """
+    if not isinstance(cv, (int, np.integer)) or cv < 2:
+        raise ValueError(f"cv must be an integer >= 2, got {cv!r}")
+    if cv > n:
+        raise ValueError(f"cv={cv} folds need at least {cv} samples, got {n}")
+    sizes = np.full(cv, n // cv)
+    sizes[: n % cv] += 1
+    ids = np.repeat(np.arange(cv), sizes)
+    order = np.arange(n) if seed is None else np.random.default_rng(seed).permutation(n)
+    out = np.empty(n, dtype=np.int64)
+    out[order] = ids
+    return out
+
+
+def _fold_indices(foldid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out row indices per fold, padded to equal length, and their validity mask."""
+    K = int(foldid.max()) + 1
+    groups = [np.flatnonzero(foldid == k) for k in range(K)]
+    m = max(len(g) for g in groups)
+    idx = np.zeros((K, m), dtype=np.int32)
+    valid = np.zeros((K, m), dtype=bool)
+    for k, g in enumerate(groups):
+        idx[k, : len(g)] = g
+        valid[k, : len(g)] = True
+    return idx, valid
+
+
+def _fold_problems(
+    X,
+    y,
+    sw,
+    W,
+    held_idx,
+    held_valid,
+    pf,
+    lower,
+    upper,
+    tol,
+    *,
+    loss,
+    fit_intercept,
+    standardize,
+    use_gram,
+):
+    """One prepared problem per row of the training weights ``W`` (F, n), batched.
+
+    Returns the batched problems and their vmap axes (the shared X is unbatched).
+    """
+    dtype = X.dtype
+    n, p = X.shape
+    totals = jnp.sum(W, axis=1)
+    S = W / totals[:, None]
+    if fit_intercept:
+        # One globally centered copy of X (not one per fold): the per-fold offsets
+        # D are then small, which keeps the Gram downdates accurate.
+        mu = (sw / jnp.sum(sw)) @ X
+        Xh = X - mu
+        D = S @ Xh
+    else:
+        mu = jnp.zeros((p,), dtype)
+        Xh = X
+        D = jnp.zeros((W.shape[0], p), dtype)
+    y_mean = S @ y if (fit_intercept and loss == "squared") else jnp.zeros((W.shape[0],), dtype)
+
+    if loss == "squared" and use_gram:
+        full = Xh.T @ (sw[:, None] * Xh)
+
+        def held_gram(args):
+            idx, valid = args
+            rows = Xh[idx]
+            return rows.T @ ((sw[idx] * valid)[:, None] * rows)
+
+        held = jax.lax.map(held_gram, (held_idx, held_valid))
+        # Training folds: full minus held-out; the last problem is the full data.
+        raw = jnp.concatenate([full[None] - held, full[None]], axis=0)
+        G = raw / totals[:, None, None] - D[:, :, None] * D[:, None, :]
+        resid = y[None, :] - y_mean[:, None]
+        c = (S * resid) @ Xh
+        yy = jnp.sum(S * resid * resid, axis=1)
+        if standardize:
+            scale = jnp.sqrt(jnp.maximum(jnp.diagonal(G, axis1=1, axis2=2), 0.0))
+            scale = jnp.where(scale > 0, scale, 1.0)
+            G = G / (scale[:, :, None] * scale[:, None, :])
+            c = c / scale
+        else:
+            scale = jnp.ones((W.shape[0], p), dtype)
+
+        def finish(G_k, c_k, yy_k, D_k, scale_k, ym_k):
+            return _problem.finish_setup(
+                QuadraticGram(G_k, c_k, yy_k),
+                pf,
+                lower,
+                upper,
+                mu + D_k,
+                scale_k,
+                ym_k,
+                yy_k,
+                tol,
+                jnp.zeros((), dtype),
+                loss=loss,
+                fit_intercept=fit_intercept,
+            )
+
+        return jax.vmap(finish)(G, c, yy, D, scale, y_mean), 0
+
+    if standardize:
+        var = S @ (Xh * Xh) - D * D
+        scale = jnp.sqrt(jnp.maximum(var, 0.0))
+        scale = jnp.where(scale > 0, scale, 1.0)
+    else:
+        scale = jnp.ones((W.shape[0], p), dtype)
+
+    def finish(s_k, D_k, scale_k, ym_k):
+        design = Design(Xh, D_k, scale_k)
+        if loss == "squared":
+            yc = y - ym_k
+            yy = s_k @ (yc * yc)
+            datafit, b0, gap_scale = Quadratic(design, yc, s_k), jnp.zeros((), dtype), yy
+        else:
+            ybar = s_k @ y
+            datafit = Logistic(design, y, s_k, fit_intercept)
+            if fit_intercept:
+                b0 = jnp.log(ybar) - jnp.log1p(-ybar)
+                gap_scale = _problem.binary_entropy(ybar)
+            else:
+                b0, gap_scale = jnp.zeros((), dtype), jnp.log(2.0).astype(dtype)
+        return _problem.finish_setup(
+            datafit,
+            pf,
+            lower,
+            upper,
+            mu + D_k,
+            scale_k,
+            ym_k,
+            gap_scale,
+            tol,
+            b0,
+            loss=loss,
+            fit_intercept=fit_intercept,
+        )
+
+    # The design X is shared by every fold: keep it out of the batch, or vmap
+    # would broadcast it into a per-fold copy.
+    template = jax.eval_shape(finish, S[0], D[0], scale[0], y_mean[0])
+    axes = jax.tree.map(lambda _: 0, template)
+    design_axes = dataclasses.replace(axes.datafit.design, X=None)
+    axes = dataclasses.replace(axes, datafit=dataclasses.replace(axes.datafit, design=design_axes))
+    return jax.vmap(finish, out_axes=axes)(S, D, scale, y_mean), axes
+
+
+def _weighted_auc(score, label, weight):
+    """Weighted ROC AUC with ties counted one half, by sorting."""
+    order = jnp.argsort(score)
+    s, lab, w = score[order], label[order], weight[order]
+    wneg = w * (1.0 - lab)
+    cum_neg = jnp.concatenate([jnp.zeros((1,), w.dtype), jnp.cumsum(wneg)])
+    below = cum_neg[jnp.searchsorted(s, s, side="left")]
+    upto = cum_neg[jnp.searchsorted(s, s, side="right")]
+    wpos = w * lab
+    num = jnp.sum(wpos * (below + 0.5 * (upto - below)))
+    return num / (jnp.sum(wpos) * jnp.sum(wneg))
+
+
+def _fold_scores(X, y, sw, coef, intercept, held_idx, held_valid, *, loss, scoring):
+    """Held-out score of every fold at every grid point: (K, L, A)."""
+
+    def one(args):
+        idx, valid, coef_k, b_k = args
+        rows, yk = X[idx], y[idx]
+        wk = sw[idx] * valid
+        eta = jnp.einsum("mp,lap->mla", rows, coef_k) + b_k  # (m, L, A)
+        yk_, wk_ = yk[:, None, None], wk[:, None, None]
+        if scoring == "mse":
+            err = (yk_ - eta) ** 2
+        elif scoring == "mae":
+            err = jnp.abs(yk_ - eta)
+        elif scoring == "deviance":
+            err = 2.0 * (jax.nn.softplus(eta) - yk_ * eta)
+        elif scoring == "misclassification":
+            err = ((eta > 0).astype(eta.dtype) != yk_).astype(eta.dtype)
+        else:
+            flat = eta.reshape(eta.shape[0], -1)
+            auc = jax.vmap(lambda e: _weighted_auc(e, yk, wk), in_axes=1)(flat)
+            return auc.reshape(eta.shape[1:])
+        return jnp.sum(wk_ * err, axis=0) / jnp.sum(wk)
+
+    K = held_idx.shape[0]
+    return jax.lax.map(one, (held_idx, held_valid, coef[:K], intercept[:K]))
+
+
+def _select(fold_scores, fold_weights, alphas, scoring):
+    """glmnet's cvm / cvsd, the best point and the one-standard-error rule."""
+    K = fold_scores.shape[0]
+    w = fold_weights / jnp.sum(fold_weights)
+    mean = jnp.einsum("k,kla->la", w, fold_scores)
+    var = jnp.einsum("k,kla->la", w, (fold_scores - mean) ** 2)
+    se = jnp.sqrt(var / (K - 1))
+    loss = -mean if scoring in _HIGHER_IS_BETTER else mean
+    flat = jnp.argmin(loss.reshape(-1))  # first minimum: largest alpha, first l1_ratio
+    A = alphas.shape[1]
+    li, ai = flat // A, flat % A
+    threshold = loss[li, ai] + se[li, ai]
+    within = (loss[li] <= threshold) & (jnp.arange(A) <= ai)
+    i1se = jnp.argmax(within)  # the grid decreases: the first index is the largest alpha
+    return mean, se, li, ai, i1se
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=(
+        "loss",
+        "scoring",
+        "fit_intercept",
+        "standardize",
+        "use_gram",
+        "n_alphas",
+        "eps",
+        "strategy",
+        "chunk_size",
+        "check_every",
+    ),
+)
+def _cv_glm(
+    X,
+    y,
+    sw,
+    W,
+    held_idx,
+    held_valid,
+    alphas,
+    l1_ratios,
+    pf,
+    lower,
+    upper,
+    tol,
+    max_iter,
+    *,
+    loss,
+    scoring,
+    fit_intercept,
+    standardize,
+    use_gram,
+    n_alphas,
+    eps,
+    strategy,
+    chunk_size,
+    check_every,
+) -> CVResult:
+    dtype = X.dtype
+    if alphas is None:
+        top = _alpha_max(
+            X,
+            y,
+            jnp.ones((), dtype),
+            sw,
+            pf,
+            lower,
+            upper,
+            jnp.asarray(1e-10, dtype),
+            max_iter,
+            loss=loss,
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+        )
+        grid = jnp.geomspace(1.0, eps, n_alphas, dtype=dtype)
+        alphas = (top / l1_ratios)[:, None] * grid[None, :]
+    elif alphas.ndim == 1:
+        alphas = jnp.broadcast_to(alphas, (l1_ratios.shape[0], alphas.shape[0]))
+
+    problems, axes = _fold_problems(
+        X,
+        y,
+        sw,
+        W,
+        held_idx,
+        held_valid,
+        pf,
+        lower,
+        upper,
+        tol,
+        loss=loss,
+        fit_intercept=fit_intercept,
+        standardize=standardize,
+        use_gram=use_gram,
+    )
+
+    def per_fold(problem):
+        def per_ratio(grid, ratio):
+            return solve_path(
+                problem,
+                grid,
+                ratio,
+                max_iter,
+                strategy=strategy,
+                chunk_size=chunk_size,
+                check_every=check_every,
+            )
+
+        return jax.vmap(per_ratio)(alphas, l1_ratios)
+
+    fits = jax.vmap(per_fold, in_axes=(axes,))(problems)  # leaves: (K + 1, L, A, ...)
+    scores = _fold_scores(
+        X, y, sw, fits.coef, fits.intercept, held_idx, held_valid, loss=loss, scoring=scoring
+    )
+    fold_weights = jnp.sum(jnp.where(held_valid, sw[held_idx], 0.0), axis=1)
+    mean, se, li, ai, i1se = _select(scores, fold_weights, alphas, scoring)
+    full = jax.tree.map(lambda a: a[-1], fits)  # (L, A, ...)
+    path = jax.vmap(_with_alphas)(alphas, full)
+    best = jax.tree.map(lambda a: a[li, ai], full)
+    best_1se = jax.tree.map(lambda a: a[li, i1se], full)
+    return CVResult(
+        alphas=alphas,
+        l1_ratios=l1_ratios,
+        fold_scores=scores,
+        mean=mean,
+        se=se,
+        n_nonzero=jnp.sum(full.coef != 0, axis=-1),
+        best_index=jnp.stack([li, ai]),
+        alpha_min=alphas[li, ai],
+        alpha_1se=alphas[li, i1se],
+        l1_ratio_min=l1_ratios[li],
+        best=best,
+        best_1se=best_1se,
+        path=path,
+        fold_status=fits.status[:-1],
+        scoring=scoring,
+    )
+
+
+def cross_validate(
+    X: ArrayLike,
+    y: ArrayLike,
+    model: Literal["lasso", "elastic_net", "logistic"] = "lasso",
+    *,
+    l1_ratio: float | Sequence[float] | None = None,
+    alphas: ArrayLike | None = None,
+    n_alphas: int = 100,
+    eps: float | Literal["glmnet"] = 1e-3,
+    cv: int = 5,
+    foldid: ArrayLike | None = None,
+    seed: int | None = 0,
+    scoring: str | None = None,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    standardize: bool = False,
+    tol: float = 1e-4,
+    max_iter: int = 20_000,
+    strategy: Literal["auto", "vmap", "warm"] = "auto",
+    chunk_size: int | None = None,
+    gram: Literal["auto"] | bool = "auto",
+    check_every: int = 10,
+) -> CVResult:
+    r"""K-fold cross-validation over folds x l1_ratios x alphas, in one compiled call.
+
+    Each fold's model minimizes the objective of :func:`~jaxreg.elastic_net`
+    (``model="lasso"`` or ``"elastic_net"``) or :func:`~jaxreg.logistic`
+    (``model="logistic"``) on its training rows,
+
+    .. math:: \frac{1}{\sum_{i \in T_k} s_i} \sum_{i \in T_k} s_i\, \ell(y_i, x_i^\top w + b)
+              + \alpha \sum_j f_j \Big(\rho |w_j| + \frac{1 - \rho}{2} w_j^2\Big),
+
+    and is scored on its held-out rows. The curves are glmnet's: the mean
+    over folds weighted by each fold's total sample weight, and its standard
+    error ``sqrt(weighted variance / (K - 1))``. ``alpha_min`` minimizes the
+    mean (the first minimum in l1_ratio-major, decreasing-alpha order, as
+    scikit-learn's ``ElasticNetCV``); ``alpha_1se`` is the largest alpha, at the
+    same l1_ratio, within one standard error of it (glmnet's ``lambda.1se``).
+
+    Args:
+      X: design matrix, shape ``(n, p)``.
+      y: targets (``{0, 1}`` labels for ``model="logistic"``).
+      model: ``"lasso"``, ``"elastic_net"`` or ``"logistic"``.
+      l1_ratio: one value or a sequence (default 1 for lasso and logistic, 0.5
+        for elastic net).
+      alphas: a shared grid ``(A,)`` or one per l1_ratio ``(L, A)``; by default
+        ``n_alphas`` points from each l1_ratio's ``alpha_max`` (on the full
+        data) down to ``eps`` times it, as scikit-learn's ``ElasticNetCV``.
+      n_alphas, eps: the default grid (``eps="glmnet"``: glmnet's rule).
+      cv: number of folds when ``foldid`` is not given (rows shuffled with ``seed``).
+      foldid: fold id of each row, integers ``0..K-1`` (glmnet's ``foldid``,
+        0-based), e.g. from scikit-learn's splitters.
+      seed: shuffling seed for ``cv`` (None: rows in order, scikit-learn's
+        ``KFold()``).
+      scoring: ``"mse"`` (default) or ``"mae"`` for regression; ``"deviance"``
+        (default), ``"misclassification"`` or ``"auc"`` for logistic.
+      fit_intercept, sample_weight, penalty_factor, positive, lower, upper,
+        standardize, tol, max_iter: as in the single-fit functions; weights
+        enter both the fits and the held-out scores.
+      strategy, chunk_size, gram, check_every: as in :func:`~jaxreg.lasso_path`.
+
+    Returns:
+      A :class:`CVResult`.
+
+    Example:
+      >>> import numpy as np, jaxreg
+      >>> rng = np.random.default_rng(0)
+      >>> X = rng.standard_normal((100, 10))
+      >>> y = X[:, 0] - X[:, 1] + 0.5 * rng.standard_normal(100)
+      >>> res = jaxreg.cross_validate(X, y, n_alphas=20)
+      >>> res.fold_scores.shape, bool(res.alpha_1se >= res.alpha_min)
+      ((5, 1, 20), True)
+    """
+    v.check_choice(model, "model", ("lasso", "elastic_net", "logistic"))
+    loss = "logistic" if model == "logistic" else "squared"
+    scoring = scoring or ("mse" if loss == "squared" else "deviance")
+    v.check_choice(scoring, "scoring", _SCORES[loss])
+    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
+        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
+    )
+    n, p = X.shape
+    if loss == "logistic":
+        v.check_binary(y, sample_weight)
+    if l1_ratio is None:
+        l1_ratio = 0.5 if model == "elastic_net" else 1.0
+    if model == "lasso" and np.any(np.asarray(l1_ratio) != 1.0):
+        raise ValueError("model='lasso' has l1_ratio=1; use model='elastic_net'")
+    ratios = np.atleast_1d(np.asarray(l1_ratio, dtype=np.float64))
+    if ratios.ndim != 1 or np.any((ratios < 0) | (ratios > 1)) or not np.all(np.isfinite(ratios)):
+        raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}")
+    if alphas is None and np.any(ratios == 0):
+        raise ValueError("l1_ratio=0 has no alpha_max: pass alphas explicitly")
+    if alphas is not None:
+        alphas = np.asarray(alphas, dtype=np.float64)
+        if alphas.ndim not in (1, 2) or alphas.size == 0:
+            raise ValueError(f"alphas must have shape (A,) or (L, A), got {alphas.shape}")
+        if alphas.ndim == 2 and alphas.shape[0] != len(ratios):
+            raise ValueError(
+                f"alphas has {alphas.shape[0]} rows but there are {len(ratios)} l1_ratios"
+            )
+        if not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
+            raise ValueError("alphas must be finite and nonnegative")
+        alphas = jnp.asarray(alphas, dtype)
+    if foldid is None:
+        foldid = make_folds(n, cv, seed=seed)
+    else:
+        foldid = np.asarray(foldid)
+        if foldid.shape != (n,):
+            raise ValueError(f"foldid must have shape ({n},), got {foldid.shape}")
+        if not np.issubdtype(foldid.dtype, np.integer) or foldid.min() < 0:
+            raise ValueError("foldid must hold integers 0..K-1")
+        if len(np.unique(foldid)) != foldid.max() + 1 or foldid.max() < 1:
+            raise ValueError("foldid must use every fold id 0..K-1, with K >= 2")
+    held_idx, held_valid = _fold_indices(foldid)
+    K = held_idx.shape[0]
+    # Training masks of the K folds, then the full data.
+    train = np.ones((K + 1, n), dtype=bool)
+    train[:K] = foldid[None, :] != np.arange(K)[:, None]
+    W = jnp.asarray(train, dtype) * sw[None, :]
+    sw_vals = v._values(sw)
+    if sw_vals is not None and np.any(np.asarray(train[:K], float) @ sw_vals <= 0):
+        raise ValueError("every training fold needs a positive total sample_weight")
+    strategy, chunk_size = default_strategy(strategy, chunk_size)
+    return _cv_glm(
+        X,
+        y,
+        sw,
+        W,
+        jnp.asarray(held_idx),
+        jnp.asarray(held_valid),
+        alphas,
+        jnp.asarray(ratios, dtype),
+        pf,
+        lo,
+        hi,
+        tol,
+        jnp.asarray(max_iter, jnp.int32),
+        loss=loss,
+        scoring=scoring,
+        fit_intercept=bool(fit_intercept),
+        standardize=bool(standardize),
+        use_gram=loss == "squared" and _use_gram(gram, n, p),
+        n_alphas=int(n_alphas),
+        eps=_resolve_eps(eps, n, p),
+        strategy=strategy,
+        chunk_size=chunk_size,
+        check_every=int(check_every),
+    )

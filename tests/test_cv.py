@@ -1,0 +1,206 @@
+"""Cross-validation against scikit-learn's LassoCV / ElasticNetCV and scoring oracles."""
+
+from __future__ import annotations
+
+import logging
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.linear_model import ElasticNetCV, LassoCV
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import KFold
+
+import jaxreg
+from jaxreg import cv as cv_module
+from tests._problems import classification, regression
+
+
+def kfold_ids(n, k=5):
+    ids = np.empty(n, dtype=int)
+    for i, (_, test) in enumerate(KFold(k).split(np.zeros(n))):
+        ids[test] = i
+    return ids
+
+
+@pytest.mark.parametrize("shape,eps", [((300, 40), 1e-3), ((60, 150), 1e-2)])
+@pytest.mark.parametrize("weights", [False, True])
+def test_lasso_cv_matches_sklearn(shape, eps, weights):
+    X, y, sw = regression(*shape, "corr", seed=2, weights=weights)
+    n = shape[0]
+    res = jaxreg.cross_validate(
+        X, y, foldid=kfold_ids(n), n_alphas=40, eps=eps, tol=1e-14, sample_weight=sw
+    )
+    ref = LassoCV(cv=KFold(5), alphas=40, eps=eps, tol=1e-14, max_iter=10**6)
+    ref.fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(res.alphas[0], ref.alphas_, rtol=1e-12)
+    # scikit-learn's mse_path_ is (alphas, folds); ours is (folds, l1_ratios, alphas).
+    np.testing.assert_allclose(np.asarray(res.fold_scores[:, 0, :]).T, ref.mse_path_, rtol=1e-6)
+    assert float(res.alpha_min) == pytest.approx(ref.alpha_, rel=1e-12)
+    np.testing.assert_allclose(res.best.coef, ref.coef_, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(res.best.intercept, ref.intercept_, atol=1e-6, rtol=0)
+    assert np.all(np.asarray(res.fold_status) == 0)
+    assert float(res.alpha_1se) >= float(res.alpha_min)
+
+
+def test_elastic_net_cv_matches_sklearn():
+    X, y, _ = regression(240, 30, "corr", seed=3)
+    ratios = [0.2, 0.5, 0.9]
+    res = jaxreg.cross_validate(
+        X, y, "elastic_net", l1_ratio=ratios, foldid=kfold_ids(240), n_alphas=30, tol=1e-14
+    )
+    ref = ElasticNetCV(l1_ratio=ratios, cv=KFold(5), alphas=30, tol=1e-14, max_iter=10**6)
+    ref.fit(X, y)
+    np.testing.assert_allclose(res.alphas, ref.alphas_, rtol=1e-12)
+    # scikit-learn: (l1_ratios, alphas, folds)
+    np.testing.assert_allclose(
+        np.moveaxis(np.asarray(res.fold_scores), 0, -1), ref.mse_path_, rtol=1e-6
+    )
+    assert float(res.alpha_min) == pytest.approx(ref.alpha_, rel=1e-12)
+    assert float(res.l1_ratio_min) == ref.l1_ratio_
+    np.testing.assert_allclose(res.best.coef, ref.coef_, atol=1e-6, rtol=0)
+
+
+def test_mean_se_and_one_standard_error_rule():
+    X, y, sw = regression(150, 12, "random", seed=4, weights=True)
+    foldid = jaxreg.make_folds(150, 4, seed=1)
+    res = jaxreg.cross_validate(X, y, foldid=foldid, n_alphas=25, sample_weight=sw, tol=1e-10)
+    scores = np.asarray(res.fold_scores[:, 0, :])
+    w = np.array([sw[foldid == k].sum() for k in range(4)])
+    cvm = w @ scores / w.sum()
+    cvsd = np.sqrt((w @ (scores - cvm) ** 2) / w.sum() / 3)
+    np.testing.assert_allclose(res.mean[0], cvm, rtol=1e-12)
+    np.testing.assert_allclose(res.se[0], cvsd, rtol=1e-10)
+    alphas = np.asarray(res.alphas[0])
+    i = int(np.argmin(cvm))
+    assert float(res.alpha_min) == alphas[i]
+    assert float(res.alpha_1se) == alphas[cvm <= cvm[i] + cvsd[i]].max()
+    # The refits are the full-data path at those points.
+    single = jaxreg.lasso(X, y, float(res.alpha_1se), sample_weight=sw, tol=1e-10)
+    np.testing.assert_allclose(res.best_1se.coef, single.coef, atol=1e-5)
+    np.testing.assert_array_equal(res.n_nonzero[0], np.asarray(res.path.n_nonzero[0]))
+
+
+@pytest.mark.parametrize("scoring", ["deviance", "misclassification", "auc"])
+def test_logistic_cv_scores_match_direct_computation(scoring):
+    X, y, sw = classification(160, 6, "corr", seed=5, weights=True)
+    foldid = jaxreg.make_folds(160, 4, seed=0)
+    res = jaxreg.cross_validate(
+        X,
+        y,
+        "logistic",
+        foldid=foldid,
+        n_alphas=8,
+        scoring=scoring,
+        sample_weight=sw,
+        tol=1e-12,
+    )
+    for k in range(4):
+        train, test = foldid != k, foldid == k
+        for a in (1, 5):
+            fit = jaxreg.logistic(
+                X[train], y[train], float(res.alphas[0, a]), sample_weight=sw[train], tol=1e-12
+            )
+            eta = X[test] @ np.asarray(fit.coef) + float(fit.intercept)
+            w = sw[test]
+            if scoring == "deviance":
+                ref = 2 * np.average(np.logaddexp(0, eta) - y[test] * eta, weights=w)
+            elif scoring == "misclassification":
+                ref = np.average((eta > 0) != y[test], weights=w)
+            else:
+                ref = roc_auc_score(y[test], eta, sample_weight=w)
+            assert float(res.fold_scores[k, 0, a]) == pytest.approx(ref, rel=1e-6, abs=1e-9)
+
+
+def test_one_compilation_for_the_whole_grid(caplog):
+    X, y, _ = regression(120, 10, "random", seed=6)
+    kw = dict(l1_ratio=[0.3, 0.6, 1.0], cv=4, n_alphas=15)
+    with jax.log_compiles(True), caplog.at_level(logging.WARNING):
+        jaxreg.cross_validate(X, y, "elastic_net", **kw)
+    done = [r.getMessage() for r in caplog.records if "Finished XLA compilation" in r.getMessage()]
+    assert sum("jit(_cv_glm)" in m for m in done) == 1, done
+    # Nothing else that solves was compiled: no per-fold or per-alpha programs.
+    assert not [m for m in done if "_solve" in m or "_path" in m or "_alpha_max" in m], done
+    before = cv_module._cv_glm._cache_size()
+    jaxreg.cross_validate(X, y * 2.0, "elastic_net", seed=3, **kw)  # new data, same shapes
+    assert cv_module._cv_glm._cache_size() == before
+
+
+def _all_shapes(jaxpr):
+    for eqn in jaxpr.eqns:
+        for var in eqn.outvars:
+            yield tuple(getattr(var.aval, "shape", ()))
+        for sub in jax.core.subjaxprs(eqn) if hasattr(jax.core, "subjaxprs") else ():
+            yield from _all_shapes(sub)
+        for param in eqn.params.values():
+            inner = getattr(param, "jaxpr", None)
+            if inner is not None:
+                yield from _all_shapes(getattr(inner, "jaxpr", inner))
+            if isinstance(param, (list, tuple)):
+                for item in param:
+                    inner = getattr(item, "jaxpr", None)
+                    if inner is not None:
+                        yield from _all_shapes(getattr(inner, "jaxpr", inner))
+
+
+@pytest.mark.parametrize("shape", [(200, 16), (40, 90)])  # Gram mode and design mode
+def test_no_per_fold_copy_of_X(shape):
+    n, p = shape
+    X, y, _ = regression(n, p, "random", seed=7)
+    K = 5
+    foldid = jaxreg.make_folds(n, K)
+    held_idx, held_valid = cv_module._fold_indices(foldid)
+    W = jnp.asarray(np.vstack([foldid != k for k in range(K)] + [np.ones(n, bool)]), float)
+    args = (
+        jnp.asarray(X),
+        jnp.asarray(y),
+        jnp.ones(n),
+        W,
+        jnp.asarray(held_idx),
+        jnp.asarray(held_valid),
+        None,
+        jnp.asarray([0.5, 1.0]),
+        jnp.ones(p),
+        jnp.full(p, -jnp.inf),
+        jnp.full(p, jnp.inf),
+        jnp.asarray(1e-4),
+        jnp.asarray(100),
+    )
+    kw = dict(
+        loss="squared",
+        scoring="mse",
+        fit_intercept=True,
+        standardize=True,
+        use_gram=n > p,
+        n_alphas=10,
+        eps=1e-3,
+        strategy="warm",
+        chunk_size=1,
+        check_every=10,
+    )
+    jaxpr = jax.make_jaxpr(lambda *a: cv_module._cv_glm(*a, **kw))(*args)
+    shapes = set(_all_shapes(jaxpr.jaxpr))
+    per_fold_copies = {s for s in shapes if len(s) >= 3 and s[-2:] == (n, p)}
+    assert not per_fold_copies, per_fold_copies
+    assert sum(1 for s in shapes if s == (n, p)) >= 1  # X itself (and its centered copy)
+
+
+def test_bad_cv_input():
+    X, y, _ = regression(30, 4, "random", seed=0)
+    with pytest.raises(ValueError, match="cv must be an integer >= 2"):
+        jaxreg.cross_validate(X, y, cv=1)
+    with pytest.raises(ValueError, match="foldid must have shape"):
+        jaxreg.cross_validate(X, y, foldid=np.zeros(5, int))
+    with pytest.raises(ValueError, match="foldid must use every fold id"):
+        jaxreg.cross_validate(X, y, foldid=np.r_[np.zeros(15, int), 2 * np.ones(15, int)])
+    with pytest.raises(ValueError, match="model must be one of"):
+        jaxreg.cross_validate(X, y, model="svm")
+    with pytest.raises(ValueError, match="scoring must be one of"):
+        jaxreg.cross_validate(X, y, scoring="auc")
+    with pytest.raises(ValueError, match="model='lasso' has l1_ratio=1"):
+        jaxreg.cross_validate(X, y, l1_ratio=0.5)
+    with pytest.raises(ValueError, match="l1_ratio must be in"):
+        jaxreg.cross_validate(X, y, "elastic_net", l1_ratio=[0.5, 1.5])
+    with pytest.raises(ValueError, match="alphas has 1 rows but there are 2 l1_ratios"):
+        jaxreg.cross_validate(X, y, "elastic_net", l1_ratio=[0.5, 1.0], alphas=[[1.0, 0.5]])
