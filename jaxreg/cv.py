@@ -26,7 +26,7 @@ from jax.typing import ArrayLike
 from jaxreg import _problem
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
-from jaxreg.models import _alpha_max, _common_inputs, _use_gram
+from jaxreg.models import _alpha_max, _common_inputs, _solve_ridge, _use_gram
 from jaxreg.path import PathResult, _resolve_eps, _with_alphas, default_strategy, solve_path
 from jaxreg.result import FitResult
 
@@ -104,6 +104,27 @@ def make_folds(n: int, cv: int = 5, *, seed: int | None = 0) -> np.ndarray:
     out = np.empty(n, dtype=np.int64)
     out[order] = ids
     return out
+
+
+def _check_foldid(foldid, n: int) -> np.ndarray:
+    foldid = np.asarray(foldid)
+    if foldid.shape != (n,):
+        raise ValueError(f"foldid must have shape ({n},), got {foldid.shape}")
+    if not np.issubdtype(foldid.dtype, np.integer) or foldid.min() < 0:
+        raise ValueError("foldid must hold integers 0..K-1")
+    if len(np.unique(foldid)) != foldid.max() + 1 or foldid.max() < 1:
+        raise ValueError("foldid must use every fold id 0..K-1, with K >= 2")
+    return foldid
+
+
+def _training_weights(foldid: np.ndarray, K: int, sw, dtype):
+    """Training weights of the K folds, then of the full data: shape (K + 1, n)."""
+    train = np.ones((K + 1, foldid.shape[0]), dtype=bool)
+    train[:K] = foldid[None, :] != np.arange(K)[:, None]
+    sw_vals = v._values(sw)
+    if sw_vals is not None and np.any(np.asarray(train[:K], float) @ sw_vals <= 0):
+        raise ValueError("every training fold needs a positive total sample_weight")
+    return jnp.asarray(train, dtype) * sw[None, :]
 
 
 def _fold_indices(foldid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -421,16 +442,121 @@ def _cv_glm(
     )
 
 
+@functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize", "scoring", "mode"))
+def _cv_ridge(
+    X, y, sw, W, held_idx, held_valid, alphas, pf, tol, *, fit_intercept, standardize, scoring, mode
+) -> CVResult:
+    """Ridge CV in closed form: K-fold from per-fold Gram eigendecompositions, or
+    exact leave-one-out / GCV from one SVD of the full data."""
+    dtype = X.dtype
+    n, p = X.shape
+    pfn = _problem.normalized_penalty_factor(pf)
+    if mode == "kfold":
+        problems, _ = _fold_problems(
+            X,
+            y,
+            sw,
+            W,
+            held_idx,
+            held_valid,
+            pf,
+            jnp.full((p,), -jnp.inf, dtype),
+            jnp.full((p,), jnp.inf, dtype),
+            tol,
+            loss="squared",
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+            use_gram=True,
+        )
+        totals = jnp.sum(W, axis=1)
+
+        def per_fold(problem, total):
+            # sum_i s_i r_i^2 + alpha sum_j f_j w_j^2 = 2T [1/2 ||r||_s~^2 + alpha/(2T) ...]
+            root = 1.0 / jnp.sqrt(pfn)
+            lam, V = jnp.linalg.eigh(problem.datafit.G * root[:, None] * root[None, :])
+            proj = V.T @ (problem.datafit.c * root)
+            beta = ((proj / (lam + alphas[:, None] / total)) @ V.T) * root
+            coef = beta / problem.x_scale
+            if fit_intercept:
+                intercept = problem.y_mean - coef @ problem.x_mean
+            else:
+                intercept = jnp.zeros(alphas.shape, dtype)
+            return coef, intercept
+
+        coef, intercept = jax.vmap(per_fold)(problems, totals)
+        scores = _fold_scores(
+            X,
+            y,
+            sw,
+            coef[:, None],
+            intercept[:, None],
+            held_idx,
+            held_valid,
+            loss="squared",
+            scoring=scoring,
+        )
+        fold_weights = jnp.sum(jnp.where(held_valid, sw[held_idx], 0.0), axis=1)
+    else:
+        s = sw / jnp.sum(sw)
+        Xt, x_mean, x_scale = _problem.prepare_design(X, s, fit_intercept, standardize)
+        y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
+        yc = y - y_mean
+        root_w, root_f = jnp.sqrt(sw), jnp.sqrt(pfn)
+        U, sig, Vt = jnp.linalg.svd(root_w[:, None] * Xt / root_f, full_matrices=False)
+        uty = U.T @ (root_w * yc)
+        shrink = sig**2 / (sig**2 + alphas[:, None])  # (A, r)
+        beta = ((sig / (sig**2 + alphas[:, None]) * uty) @ Vt) / root_f  # (A, p)
+        resid = yc[None, :] - beta @ Xt.T  # (A, n)
+        # Hat-matrix diagonal of the weighted problem, the unpenalized intercept included.
+        lev = (shrink @ (U * U).T) * 1.0
+        if fit_intercept:
+            lev = lev + s[None, :]
+        if mode == "loo":
+            errors = resid / (1.0 - lev)
+        else:  # generalized CV: the average leverage in place of each one
+            df = jnp.sum(shrink, axis=1) + (1.0 if fit_intercept else 0.0)
+            errors = resid / (1.0 - df / jnp.sum(sw > 0))[:, None]
+        per_sample = errors**2 if scoring == "mse" else jnp.abs(errors)
+        scores = per_sample.T[:, None, :]  # (n, 1, A): leave-one-out has n folds
+        fold_weights = sw
+    mean, se, li, ai, i1se = _select(scores, fold_weights, alphas[None, :], scoring)
+    fits = jax.vmap(
+        lambda a: _solve_ridge(
+            X, y, a, sw, pf, tol, fit_intercept=fit_intercept, standardize=standardize, solver="svd"
+        )
+    )(alphas)
+    path = _with_alphas(alphas, fits)
+    best = jax.tree.map(lambda a: a[ai], fits)
+    best_1se = jax.tree.map(lambda a: a[i1se], fits)
+    return CVResult(
+        alphas=alphas[None, :],
+        l1_ratios=jnp.zeros((1,), dtype),
+        fold_scores=scores,
+        mean=mean,
+        se=se,
+        n_nonzero=jnp.sum(fits.coef != 0, axis=-1)[None, :],
+        best_index=jnp.stack([li, ai]),
+        alpha_min=alphas[ai],
+        alpha_1se=alphas[i1se],
+        l1_ratio_min=jnp.zeros((), dtype),
+        best=best,
+        best_1se=best_1se,
+        path=jax.tree.map(lambda a: a[None], path),
+        fold_status=jnp.broadcast_to(fits.status, (scores.shape[0],) + fits.status.shape)[:, None],
+        scoring=scoring,
+    )
+
+
 def cross_validate(
     X: ArrayLike,
     y: ArrayLike,
-    model: Literal["lasso", "elastic_net", "logistic"] = "lasso",
+    model: Literal["lasso", "elastic_net", "logistic", "ridge"] = "lasso",
     *,
     l1_ratio: float | Sequence[float] | None = None,
     alphas: ArrayLike | None = None,
     n_alphas: int = 100,
     eps: float | Literal["glmnet"] = 1e-3,
-    cv: int = 5,
+    cv: int | Literal["loo", "gcv"] = 5,
     foldid: ArrayLike | None = None,
     seed: int | None = 0,
     scoring: str | None = None,
@@ -467,14 +593,21 @@ def cross_validate(
     Args:
       X: design matrix, shape ``(n, p)``.
       y: targets (``{0, 1}`` labels for ``model="logistic"``).
-      model: ``"lasso"``, ``"elastic_net"`` or ``"logistic"``.
+      model: ``"lasso"``, ``"elastic_net"``, ``"logistic"`` or ``"ridge"``. Ridge
+        uses scikit-learn's ``Ridge`` objective and closed forms: per-fold
+        eigendecompositions for K folds (``n >= p``), or ``cv="loo"``: exact
+        leave-one-out from one SVD, scikit-learn ``RidgeCV``'s default (it
+        calls it GCV), or ``cv="gcv"``: generalized CV. ``alphas`` is then
+        required and is sorted in decreasing order; bounds and l1_ratio do not
+        apply. Leave-one-out standardizes (and centers) once on all the data.
       l1_ratio: one value or a sequence (default 1 for lasso and logistic, 0.5
         for elastic net).
       alphas: a shared grid ``(A,)`` or one per l1_ratio ``(L, A)``; by default
         ``n_alphas`` points from each l1_ratio's ``alpha_max`` (on the full
         data) down to ``eps`` times it, as scikit-learn's ``ElasticNetCV``.
       n_alphas, eps: the default grid (``eps="glmnet"``: glmnet's rule).
-      cv: number of folds when ``foldid`` is not given (rows shuffled with ``seed``).
+      cv: number of folds when ``foldid`` is not given (rows shuffled with
+        ``seed``); ``"loo"`` or ``"gcv"`` for ridge.
       foldid: fold id of each row, integers ``0..K-1`` (glmnet's ``foldid``,
         0-based), e.g. from scikit-learn's splitters.
       seed: shuffling seed for ``cv`` (None: rows in order, scikit-learn's
@@ -498,7 +631,21 @@ def cross_validate(
       >>> res.fold_scores.shape, bool(res.alpha_1se >= res.alpha_min)
       ((5, 1, 20), True)
     """
-    v.check_choice(model, "model", ("lasso", "elastic_net", "logistic"))
+    v.check_choice(model, "model", ("lasso", "elastic_net", "logistic", "ridge"))
+    if model == "ridge":
+        return _cross_validate_ridge(
+            X,
+            y,
+            alphas=alphas,
+            cv=cv,
+            foldid=foldid,
+            seed=seed,
+            scoring=scoring,
+            fit_intercept=fit_intercept,
+            sample_weight=sample_weight,
+            penalty_factor=penalty_factor,
+            standardize=standardize,
+        )
     loss = "logistic" if model == "logistic" else "squared"
     scoring = scoring or ("mse" if loss == "squared" else "deviance")
     v.check_choice(scoring, "scoring", _SCORES[loss])
@@ -528,25 +675,9 @@ def cross_validate(
         if not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
             raise ValueError("alphas must be finite and nonnegative")
         alphas = jnp.asarray(alphas, dtype)
-    if foldid is None:
-        foldid = make_folds(n, cv, seed=seed)
-    else:
-        foldid = np.asarray(foldid)
-        if foldid.shape != (n,):
-            raise ValueError(f"foldid must have shape ({n},), got {foldid.shape}")
-        if not np.issubdtype(foldid.dtype, np.integer) or foldid.min() < 0:
-            raise ValueError("foldid must hold integers 0..K-1")
-        if len(np.unique(foldid)) != foldid.max() + 1 or foldid.max() < 1:
-            raise ValueError("foldid must use every fold id 0..K-1, with K >= 2")
+    foldid = make_folds(n, cv, seed=seed) if foldid is None else _check_foldid(foldid, n)
     held_idx, held_valid = _fold_indices(foldid)
-    K = held_idx.shape[0]
-    # Training masks of the K folds, then the full data.
-    train = np.ones((K + 1, n), dtype=bool)
-    train[:K] = foldid[None, :] != np.arange(K)[:, None]
-    W = jnp.asarray(train, dtype) * sw[None, :]
-    sw_vals = v._values(sw)
-    if sw_vals is not None and np.any(np.asarray(train[:K], float) @ sw_vals <= 0):
-        raise ValueError("every training fold needs a positive total sample_weight")
+    W = _training_weights(foldid, held_idx.shape[0], sw, dtype)
     strategy, chunk_size = default_strategy(strategy, chunk_size)
     return _cv_glm(
         X,
@@ -572,4 +703,61 @@ def cross_validate(
         strategy=strategy,
         chunk_size=chunk_size,
         check_every=int(check_every),
+    )
+
+
+def _cross_validate_ridge(
+    X,
+    y,
+    *,
+    alphas,
+    cv,
+    foldid,
+    seed,
+    scoring,
+    fit_intercept,
+    sample_weight,
+    penalty_factor,
+    standardize,
+) -> CVResult:
+    scoring = scoring or "mse"
+    v.check_choice(scoring, "scoring", _SCORES["squared"])
+    dtype, X, y, sw, pf, _, _, tol, _ = _common_inputs(
+        X, y, sample_weight, penalty_factor, None, None, False, 1e-4, 1
+    )
+    n, p = X.shape
+    if alphas is None:
+        raise ValueError("model='ridge' needs alphas (ridge has no alpha_max)")
+    alphas = np.sort(np.atleast_1d(np.asarray(alphas, dtype=np.float64)))[::-1]
+    if alphas.ndim != 1 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
+        raise ValueError("alphas must be a 1-d array of finite nonnegative values")
+    if v.is_concrete(pf) and bool(jnp.any(pf == 0)):
+        raise ValueError("penalty_factor must be positive for ridge cross-validation")
+    if foldid is None and cv in ("loo", "gcv"):
+        mode = cv
+        held_idx = held_valid = W = None
+    else:
+        if p > n:
+            raise ValueError(
+                "K-fold ridge needs n_samples >= n_features (per-fold p x p "
+                "eigendecompositions); use cv='loo' for wide data"
+            )
+        mode = "kfold"
+        foldid = make_folds(n, cv, seed=seed) if foldid is None else _check_foldid(foldid, n)
+        held_idx, held_valid = _fold_indices(foldid)
+        W = _training_weights(foldid, held_idx.shape[0], sw, dtype)
+    return _cv_ridge(
+        X,
+        y,
+        sw,
+        W,
+        None if held_idx is None else jnp.asarray(held_idx),
+        None if held_valid is None else jnp.asarray(held_valid),
+        jnp.asarray(alphas, dtype),
+        pf,
+        tol,
+        fit_intercept=bool(fit_intercept),
+        standardize=bool(standardize),
+        scoring=scoring,
+        mode=mode,
     )

@@ -204,3 +204,41 @@ def test_bad_cv_input():
         jaxreg.cross_validate(X, y, "elastic_net", l1_ratio=[0.5, 1.5])
     with pytest.raises(ValueError, match="alphas has 1 rows but there are 2 l1_ratios"):
         jaxreg.cross_validate(X, y, "elastic_net", l1_ratio=[0.5, 1.0], alphas=[[1.0, 0.5]])
+
+
+@pytest.mark.parametrize("shape", [(100, 20), (40, 80)])
+@pytest.mark.parametrize("weights", [False, True])
+def test_ridge_loo_matches_ridgecv(shape, weights):
+    from sklearn.linear_model import RidgeCV
+
+    X, y, sw = regression(*shape, "corr", seed=1, weights=weights)
+    alphas = np.geomspace(1e3, 1e-3, 30)
+    res = jaxreg.cross_validate(X, y, "ridge", alphas=alphas, cv="loo", sample_weight=sw)
+    ref = RidgeCV(alphas=alphas, store_cv_results=True).fit(X, y, sample_weight=sw)
+    assert float(res.alpha_min) == ref.alpha_
+    np.testing.assert_allclose(res.best.coef, ref.coef_, atol=1e-8)
+    # RidgeCV stores sqrt(s_i)-rescaled leave-one-out errors; ours are per sample.
+    s = np.ones(shape[0]) if sw is None else sw
+    ours = np.asarray(res.fold_scores[:, 0, :]) * s[:, None]
+    np.testing.assert_allclose(ours, ref.cv_results_, rtol=1e-7, atol=1e-10)
+
+
+def test_ridge_kfold_matches_per_fold_fits():
+    from sklearn.linear_model import Ridge
+
+    X, y, sw = regression(120, 15, "offset", seed=2, weights=True)
+    foldid = jaxreg.make_folds(120, 4, seed=2)
+    alphas = np.geomspace(100, 0.01, 9)
+    res = jaxreg.cross_validate(X, y, "ridge", alphas=alphas, foldid=foldid, sample_weight=sw)
+    for k in range(4):
+        tr, te = foldid != k, foldid == k
+        for i, a in enumerate(res.alphas[0]):
+            m = Ridge(alpha=float(a)).fit(X[tr], y[tr], sample_weight=sw[tr])
+            ref = np.average((y[te] - m.predict(X[te])) ** 2, weights=sw[te])
+            assert float(res.fold_scores[k, 0, i]) == pytest.approx(ref, rel=1e-9)
+    gcv = jaxreg.cross_validate(X, y, "ridge", alphas=alphas, cv="gcv")
+    assert gcv.mean.shape == (1, 9) and float(gcv.alpha_min) in alphas
+    with pytest.raises(ValueError, match="model='ridge' needs alphas"):
+        jaxreg.cross_validate(X, y, "ridge")
+    with pytest.raises(ValueError, match="use cv='loo' for wide data"):
+        jaxreg.cross_validate(X[:10], y[:10], "ridge", alphas=alphas, cv=2)
