@@ -242,3 +242,30 @@ def test_ridge_kfold_matches_per_fold_fits():
         jaxreg.cross_validate(X, y, "ridge")
     with pytest.raises(ValueError, match="use cv='loo' for wide data"):
         jaxreg.cross_validate(X[:10], y[:10], "ridge", alphas=alphas, cv=2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_alpha_1se_matches_glmnet_on_shared_foldid(seed):
+    glmnet = pytest.importorskip("glmnet")
+    X, y, _ = regression(200, 25, "corr", seed=10 + seed, noise=2.0)
+    K = 5
+    foldid = jaxreg.make_folds(200, K, seed=seed)  # equal fold sizes
+    res = jaxreg.cross_validate(
+        X, y, foldid=foldid, standardize=True, n_alphas=40, eps=1e-2, tol=1e-14
+    )
+    model = glmnet.ElasticNet(
+        alpha=1.0,
+        lambda_path=np.asarray(res.alphas[0]),
+        standardize=True,
+        tol=1e-14,
+        max_iter=10**6,
+        n_splits=K,
+        scoring="mean_squared_error",
+    )
+    # GroupKFold with K groups puts each fold id in its own fold: the same folds.
+    model.fit(X, y, groups=foldid)
+    np.testing.assert_allclose(-model.cv_mean_score_, res.mean[0], rtol=1e-6)
+    np.testing.assert_allclose(model.cv_standard_error_, res.se[0], rtol=1e-5)
+    assert float(res.alpha_min) == pytest.approx(model.lambda_max_, rel=1e-12)
+    assert float(res.alpha_1se) == pytest.approx(float(np.ravel(model.lambda_best_)[0]), rel=1e-12)
+    assert float(res.alpha_1se) > float(res.alpha_min)
