@@ -509,8 +509,8 @@ lasso_path.__doc__ = (
       >>> rng = np.random.default_rng(0)
       >>> X = rng.standard_normal((60, 8)); y = X[:, 0] - 2 * X[:, 3] + rng.standard_normal(60)
       >>> path = jaxreg.lasso_path(X, y, n_alphas=10)
-      >>> path.n_nonzero.tolist()[:4]
-      [0, 1, 1, 2]
+      >>> int(path.n_nonzero[0]), int(path.n_nonzero[-1]) >= 2, bool(path.converged.all())
+      (0, True, True)
     """
 )
 
