@@ -43,15 +43,25 @@ def binary_entropy(q: Array) -> Array:
 
 
 def prepare_design(X: Array, s: Array, fit_intercept: bool, standardize: bool):
-    """Centered (with an intercept) and standardized copy of X, with its offsets."""
+    """Centered (with an intercept) and standardized copy of X, with its offsets.
+
+    A column that is constant up to rounding is collinear with the intercept:
+    its centered values are set to exactly zero (and its scale to one) rather
+    than standardizing rounding noise into a second intercept.
+    """
     p = X.shape[1]
     x_mean = s @ X if fit_intercept else jnp.zeros((p,), X.dtype)
     Xc = X - x_mean if fit_intercept else X
+    spread = jnp.sqrt(s @ (Xc * Xc))
+    # Below this the spread is rounding noise of the centering.
+    noise = X.shape[0] * jnp.finfo(X.dtype).eps * jnp.max(jnp.abs(X), axis=0)
+    constant = spread <= noise
+    if fit_intercept:
+        Xc = jnp.where(constant, 0.0, Xc)
     if standardize:
         # glmnet's convention: weighted population standard deviation; without an
         # intercept, the uncentered root mean square.
-        x_scale = jnp.sqrt(s @ (Xc * Xc))
-        x_scale = jnp.where(x_scale > 0, x_scale, 1.0)
+        x_scale = jnp.where(constant, 1.0, spread)
         Xc = Xc / x_scale
     else:
         x_scale = jnp.ones((p,), X.dtype)

@@ -71,10 +71,11 @@ class ElasticNetPenalty:
         """Coordinates that are unpenalized and unbounded in the direction of ``g``."""
         return self._unbounded_direction(g) & (self.l1 == 0)
 
-    def dual_scale(self, g: Array) -> Array:
+    def dual_scale(self, g: Array, ignore_bounds: bool = False) -> Array:
         r"""Largest :math:`\kappa \le 1` with :math:`h^*(\kappa g)` finite, bar free coordinates."""
         absg = jnp.abs(g)
-        limited = self._unbounded_direction(g) & (self.l1 > 0) & (absg > self.l1)
+        unbounded = (self.l2 == 0) if ignore_bounds else self._unbounded_direction(g)
+        limited = unbounded & (self.l1 > 0) & (absg > self.l1)
         ratios = jnp.where(limited, self.l1 / jnp.where(limited, absg, 1.0), 1.0)
         return jnp.minimum(1.0, jnp.min(ratios, initial=1.0))
 
