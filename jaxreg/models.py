@@ -487,8 +487,9 @@ def ridge(
       standardize: fit on columns scaled to unit weighted standard deviation
         (as glmnet does), returning coefficients on the original scale.
       solver: ``"auto"``, ``"cholesky"``, ``"dual"``, ``"svd"`` or ``"fista"``.
-      tol: tolerance on the duality gap relative to ``sum_i s_i (y_i - ybar)^2``;
-        a closed form whose gap exceeds it is reported ``INACCURATE``.
+      tol: tolerance on the duality gap: ``gap <= tol * 2 sum_i s_i (y_i - ybar)^2``
+        (``ybar = 0`` without intercept), the objective's value at ``w = 0``
+        times two; a closed form whose gap exceeds it is reported ``INACCURATE``.
       max_iter: iterations for the bounded (FISTA) route.
       check_every: iterations between certificates for the FISTA route.
 
