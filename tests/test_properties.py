@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import jaxreg
 from tests.test_sklearn import enet_kkt
 
-SETTINGS = settings(max_examples=25, deadline=None)
+SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)
 
 
 @st.composite
@@ -30,8 +30,10 @@ def test_kkt_holds(problem, frac, l1_ratio):
     X, y, sw, fit_intercept = problem
     amax = float(jaxreg.alpha_max(X, y, l1_ratio, sample_weight=sw, fit_intercept=fit_intercept))
     alpha = frac * amax
+    # At the tolerance floor the stopping rule guarantees a prox-gradient residual
+    # of about sqrt(2 L 1e-15 ||y||^2): well inside the threshold below.
     fit = jaxreg.elastic_net(
-        X, y, alpha, l1_ratio, sample_weight=sw, fit_intercept=fit_intercept, tol=1e-13
+        X, y, alpha, l1_ratio, sample_weight=sw, fit_intercept=fit_intercept, tol=1e-15
     )
     assert int(fit.status) == 0
     s = np.ones(len(y)) if sw is None else sw
