@@ -235,3 +235,29 @@ def solve(
         coef, intercept, n_iter, cert.gap, problem.gap_tol, cert.kkt, cert.objective, status
     )
     return result, beta, b
+
+
+def alpha_max(problem: Problem, max_iter) -> Array:
+    """``alpha_max`` at ``l1_ratio = 1`` for a prepared problem (divide by l1_ratio).
+
+    Fits the null model (penalized coefficients pinned to zero by their bounds,
+    unpenalized ones free; a no-op when every feature is penalized), then takes
+    the largest penalty-factor-scaled gradient in a direction the bounds allow.
+    """
+    penalized = problem.pf > 0
+    gap_tol = problem.gap_scale * jnp.maximum(1e-10, tol_floor(problem.x_scale.dtype, problem.loss))
+    pinned = dataclasses.replace(
+        problem,
+        lower=jnp.where(penalized, 0.0, problem.lower),
+        upper=jnp.where(penalized, 0.0, problem.upper),
+        gap_tol=gap_tol,
+    )
+    zero = jnp.zeros((), problem.x_scale.dtype)
+    beta0, b0 = cold_start(pinned)
+    _, beta, b = solve(pinned, zero, zero + 1.0, beta0, b0, max_iter)
+    _, grad, _, _ = problem.datafit.value_and_grad(beta, b)
+    directional = jnp.maximum(
+        jnp.where(problem.upper > 0, -grad, 0.0), jnp.where(problem.lower < 0, grad, 0.0)
+    )
+    ratios = jnp.where(penalized, directional / jnp.where(penalized, problem.pf, 1.0), 0.0)
+    return jnp.max(ratios)

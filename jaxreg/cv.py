@@ -26,7 +26,7 @@ from jax.typing import ArrayLike
 from jaxreg import _problem
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
-from jaxreg.models import _alpha_max, _common_inputs, _solve_ridge, _use_gram
+from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
 from jaxreg.path import PathResult, _resolve_eps, _with_alphas, default_strategy, solve_path
 from jaxreg.result import FitResult
 
@@ -385,26 +385,6 @@ def _cv_glm(
 ) -> CVResult:
     dtype = X.dtype
     X, W = _shard(X, W, mesh)
-    if alphas is None:
-        top = _alpha_max(
-            X,
-            y,
-            jnp.ones((), dtype),
-            sw,
-            pf,
-            lower,
-            upper,
-            jnp.asarray(1e-10, dtype),
-            max_iter,
-            loss=loss,
-            fit_intercept=fit_intercept,
-            standardize=standardize,
-        )
-        grid = jnp.geomspace(1.0, eps, n_alphas, dtype=dtype)
-        alphas = (top / l1_ratios)[:, None] * grid[None, :]
-    elif alphas.ndim == 1:
-        alphas = jnp.broadcast_to(alphas, (l1_ratios.shape[0], alphas.shape[0]))
-
     problems, axes = _fold_problems(
         X,
         y,
@@ -421,6 +401,22 @@ def _cv_glm(
         standardize=standardize,
         use_gram=use_gram,
     )
+    if alphas is None:
+        # alpha_max from the full-data problem (the last one), already prepared.
+        if axes == 0:
+            full_problem = jax.tree.map(lambda a: a[-1], problems)
+        else:
+            full_problem = jax.tree.map(
+                lambda ax, a: a if ax is None else a[-1],
+                axes,
+                problems,
+                is_leaf=lambda x: x is None,
+            )
+        top = _problem.alpha_max(full_problem, max_iter)
+        grid = jnp.geomspace(1.0, eps, n_alphas, dtype=dtype)
+        alphas = (top / l1_ratios)[:, None] * grid[None, :]
+    elif alphas.ndim == 1:
+        alphas = jnp.broadcast_to(alphas, (l1_ratios.shape[0], alphas.shape[0]))
 
     def per_fold(problem):
         def per_ratio(grid, ratio):

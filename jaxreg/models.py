@@ -642,42 +642,18 @@ def alpha_max(
 def _alpha_max(
     X, y, l1_ratio, sw, pf, lower, upper, tol, max_iter, *, loss, fit_intercept, standardize
 ):
-    dtype = X.dtype
-    n, p = X.shape
-    penalized = pf > 0
-    # The null model: penalized coefficients pinned to zero by their bounds, the
-    # unpenalized ones fitted freely (a no-op when every feature is penalized).
-    null = _solve_glm(
+    problem = _problem.setup(
         X,
         y,
-        jnp.zeros((), dtype),
-        jnp.ones((), dtype),
         sw,
-        jnp.ones((p,), dtype),
-        jnp.where(penalized, 0.0, lower),
-        jnp.where(penalized, 0.0, upper),
+        pf,
+        lower,
+        upper,
         tol,
-        max_iter,
         loss=loss,
         fit_intercept=fit_intercept,
         standardize=standardize,
         use_gram=False,
-        accelerate=True,
-        check_every=10,
     )
-    s = sw / jnp.sum(sw)
-    Xt, x_mean, x_scale = _problem.prepare_design(X, s, fit_intercept, standardize)
-    z = Xt @ (null.coef * x_scale)
-    if loss == "squared":
-        y_mean = s @ y if fit_intercept else 0.0
-        neg_grad = Xt.T @ (s * (y - y_mean - z))
-    else:
-        b = null.intercept + x_mean @ null.coef
-        neg_grad = Xt.T @ (s * (y - jax.nn.sigmoid(z + b)))
-    directional = jnp.maximum(
-        jnp.where(upper > 0, neg_grad, 0.0), jnp.where(lower < 0, -neg_grad, 0.0)
-    )
-    pfn = _problem.normalized_penalty_factor(pf)
-    ratios = jnp.where(penalized, directional / jnp.where(penalized, pfn, 1.0), 0.0)
-    top = jnp.max(ratios)
+    top = _problem.alpha_max(problem, max_iter)
     return jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)
