@@ -237,15 +237,16 @@ def solve(
     return result, beta, b
 
 
-def alpha_max(problem: Problem, max_iter) -> Array:
+def alpha_max(problem: Problem, max_iter, tol) -> Array:
     """``alpha_max`` at ``l1_ratio = 1`` for a prepared problem (divide by l1_ratio).
 
     Fits the null model (penalized coefficients pinned to zero by their bounds,
-    unpenalized ones free; a no-op when every feature is penalized), then takes
+    unpenalized ones free, to the relative tolerance ``tol``; a no-op when every
+    feature is penalized), then takes
     the largest penalty-factor-scaled gradient in a direction the bounds allow.
     """
     penalized = problem.pf > 0
-    gap_tol = problem.gap_scale * jnp.maximum(1e-10, tol_floor(problem.x_scale.dtype, problem.loss))
+    gap_tol = problem.gap_scale * jnp.maximum(tol, tol_floor(problem.x_scale.dtype, problem.loss))
     pinned = dataclasses.replace(
         problem,
         lower=jnp.where(penalized, 0.0, problem.lower),

@@ -160,3 +160,18 @@ def check_choice(value, name: str, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
     return value
+
+
+def check_alphas(alphas, dtype, *, ndims=(1,)):
+    """A user grid of penalties: ``ndims`` dimensions, non-empty, finite, nonnegative."""
+    if alphas is None:
+        return None
+    alphas = _as_array_like(alphas)
+    if jnp.ndim(alphas) not in ndims:
+        shapes = " or ".join({1: "(A,)", 2: "(L, A)"}[d] for d in ndims)
+        raise ValueError(f"alphas must have shape {shapes}, got {jnp.shape(alphas)}")
+    alphas = check_array(alphas, "alphas", jnp.ndim(alphas), dtype)
+    vals = _values(alphas)
+    if vals is not None and np.any(vals < 0):
+        raise ValueError("alphas must be nonnegative")
+    return alphas

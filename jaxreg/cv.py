@@ -412,7 +412,7 @@ def _cv_glm(
                 problems,
                 is_leaf=lambda x: x is None,
             )
-        top = _problem.alpha_max(full_problem, max_iter)
+        top = _problem.alpha_max(full_problem, max_iter, 1e-10)
         grid = jnp.geomspace(1.0, eps, n_alphas, dtype=dtype)
         alphas = (top / l1_ratios)[:, None] * grid[None, :]
     elif alphas.ndim == 1:
@@ -688,17 +688,9 @@ def cross_validate(
         raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}")
     if alphas is None and np.any(ratios == 0):
         raise ValueError("l1_ratio=0 has no alpha_max: pass alphas explicitly")
-    if alphas is not None:
-        alphas = np.asarray(alphas, dtype=np.float64)
-        if alphas.ndim not in (1, 2) or alphas.size == 0:
-            raise ValueError(f"alphas must have shape (A,) or (L, A), got {alphas.shape}")
-        if alphas.ndim == 2 and alphas.shape[0] != len(ratios):
-            raise ValueError(
-                f"alphas has {alphas.shape[0]} rows but there are {len(ratios)} l1_ratios"
-            )
-        if not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
-            raise ValueError("alphas must be finite and nonnegative")
-        alphas = jnp.asarray(alphas, dtype)
+    alphas = v.check_alphas(alphas, dtype, ndims=(1, 2))
+    if alphas is not None and alphas.ndim == 2 and alphas.shape[0] != len(ratios):
+        raise ValueError(f"alphas has {alphas.shape[0]} rows but there are {len(ratios)} l1_ratios")
     foldid = make_folds(n, cv, seed=seed) if foldid is None else _check_foldid(foldid, n)
     held_idx, held_valid = _fold_indices(foldid)
     W = _training_weights(foldid, held_idx.shape[0], sw, dtype)
@@ -753,9 +745,7 @@ def _cross_validate_ridge(
     n, p = X.shape
     if alphas is None:
         raise ValueError("model='ridge' needs alphas (ridge has no alpha_max)")
-    alphas = np.sort(np.atleast_1d(np.asarray(alphas, dtype=np.float64)))[::-1]
-    if alphas.ndim != 1 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
-        raise ValueError("alphas must be a 1-d array of finite nonnegative values")
+    alphas = np.sort(np.asarray(v.check_alphas(alphas, dtype)))[::-1]
     if v.is_concrete(pf) and bool(jnp.any(pf == 0)):
         raise ValueError("penalty_factor must be positive for ridge cross-validation")
     if foldid is None and cv in ("loo", "gcv"):

@@ -9,6 +9,7 @@ static.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Literal
 
@@ -427,17 +428,16 @@ def _solve_ridge(
     ).astype(jnp.int32)
     coef = beta / x_scale
     intercept = y_mean - x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
-    # Report certificates in the units of the documented (sum-of-squares) objective.
+    fit = FitResult(coef, intercept, jnp.zeros((), jnp.int32), gap, gap_tol, kkt, objective, status)
+    return _in_ridge_units(fit, total)
+
+
+def _in_ridge_units(fit: FitResult, total) -> FitResult:
+    """Certificates of the internal (mean-loss) problem in the units of ridge's
+    sum-of-squares objective, which is ``2 * sum(s)`` times it."""
     factor = 2.0 * total
-    return FitResult(
-        coef,
-        intercept,
-        jnp.zeros((), jnp.int32),
-        factor * gap,
-        factor * gap_tol,
-        kkt,
-        factor * objective,
-        status,
+    return dataclasses.replace(
+        fit, gap=factor * fit.gap, gap_tol=factor * fit.gap_tol, objective=factor * fit.objective
     )
 
 
@@ -549,17 +549,7 @@ def ridge(
             accelerate=True,
             check_every=int(check_every),
         )
-        factor = 2.0 * total
-        return FitResult(
-            fit.coef,
-            fit.intercept,
-            fit.n_iter,
-            factor * fit.gap,
-            factor * fit.gap_tol,
-            fit.kkt,
-            factor * fit.objective,
-            fit.status,
-        )
+        return _in_ridge_units(fit, total)
     return _solve_ridge(
         X,
         y,
@@ -655,5 +645,5 @@ def _alpha_max(
         standardize=standardize,
         use_gram=False,
     )
-    top = _problem.alpha_max(problem, max_iter)
+    top = _problem.alpha_max(problem, max_iter, tol)
     return jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)

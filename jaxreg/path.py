@@ -272,16 +272,6 @@ def _glm_path(
     return _with_alphas(alphas, fits)
 
 
-def _check_alphas(alphas, dtype):
-    if alphas is None:
-        return None
-    alphas = v.check_array(alphas, "alphas", 1, dtype)
-    vals = v._values(alphas)
-    if vals is not None and (vals < 0).any():
-        raise ValueError("alphas must be nonnegative")
-    return alphas
-
-
 def _glm_path_public(
     X,
     y,
@@ -311,7 +301,7 @@ def _glm_path_public(
     l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
     if loss == "logistic":
         v.check_binary(y, sample_weight)
-    alphas = _check_alphas(alphas, dtype)
+    alphas = v.check_alphas(alphas, dtype)
     if alphas is None and v.is_concrete(l1_ratio) and float(l1_ratio) == 0.0:
         raise ValueError("l1_ratio=0 has no alpha_max: pass alphas explicitly")
     n_alphas = int(n_alphas)
@@ -623,7 +613,7 @@ def ridge_path(
     dtype, X, y, sw, pf, _, _, tol, _ = _common_inputs(
         X, y, sample_weight, penalty_factor, None, None, False, 1e-4, 1
     )
-    alphas = _check_alphas(alphas, dtype)
+    alphas = v.check_alphas(alphas, dtype)
     if v.is_concrete(pf) and bool(jnp.any(pf == 0)):
         raise ValueError("penalty_factor must be positive for ridge_path")
     return _ridge_path(

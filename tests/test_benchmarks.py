@@ -6,31 +6,27 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def test_bench_core_smoke(tmp_path):
-    out = tmp_path / "bench.md"
+@pytest.mark.parametrize(
+    "script,jobs",
+    [
+        ("bench_core.py", ("lasso", "ridge")),
+        ("bench_paths.py", ("lasso path", "lasso cv", "enet cv", "ridge loo cv")),
+    ],
+)
+def test_benchmark_smoke(tmp_path, script, jobs):
+    out = tmp_path / "table.md"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_core.py"), "--smoke", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    table = out.read_text()
-    assert "| lasso |" in table and "| ridge |" in table
-
-
-def test_bench_paths_smoke(tmp_path):
-    out = tmp_path / "paths.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_paths.py"), "--smoke", "--out", str(out)],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--smoke", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     table = out.read_text()
-    for job in ("lasso path", "lasso cv", "enet cv", "ridge loo cv"):
+    for job in jobs:
         assert f"| {job}" in table

@@ -128,3 +128,20 @@ def test_path_fit_accessor_and_bad_input():
         jaxreg.enet_path(X, y, 0.0)
     with pytest.raises(ValueError, match="penalty_factor must be positive for ridge_path"):
         jaxreg.ridge_path(X, y, [1.0], penalty_factor=[0, 1, 1, 1, 1])
+
+
+def test_alpha_max_with_an_unpenalized_feature_matches_numpy():
+    X, y, _ = regression(80, 6, "corr", seed=12)
+    pf = np.array([0.0, 1, 1, 2, 1, 1])
+    Xc, yc = centered(X, y)
+    # Null model: the free feature fitted alone; then the largest scaled gradient.
+    w0 = (Xc[:, 0] @ yc) / (Xc[:, 0] @ Xc[:, 0])
+    grad = Xc.T @ (yc - Xc[:, 0] * w0) / 80
+    pfn = pf * 6 / pf.sum()
+    expected = np.max(np.abs(grad[1:]) / pfn[1:])
+    got = float(jaxreg.alpha_max(X, y, penalty_factor=pf, tol=1e-14))
+    assert got == pytest.approx(expected, rel=1e-8)
+    loose = float(jaxreg.alpha_max(X, y, penalty_factor=pf, tol=1e-2))
+    assert loose == pytest.approx(expected, rel=1e-2)  # the tolerance is honoured
+    fit = jaxreg.lasso(X, y, got, penalty_factor=pf, tol=1e-12)
+    assert np.all(np.asarray(fit.coef[1:]) == 0) and float(fit.coef[0]) != 0
