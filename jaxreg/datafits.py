@@ -5,6 +5,13 @@ iterated only by datafits whose ``iterates_intercept`` is True), its Lipschitz
 constant, and the Fenchel-Young term of the duality gap at the dual point
 ``kappa * (negative gradient of the loss in the linear predictor)``.
 
+Value and gradient depend on ``beta`` through one linear map, ``forward``
+(``X~ beta`` in design mode, ``G beta`` in Gram mode), and the ``*_at``
+methods take its image ``u`` instead of ``beta``. Images are linear in
+``beta``, so a solver that keeps the image of its iterate gets the image of
+any extrapolated point for free: one product with ``X~`` or ``G`` per
+iteration serves both the step and the certificate.
+
 All datafits work on a :class:`Design`: ``X`` with optional implicit column
 centering and scaling, so standardization never needs a copy of ``X``.
 Sample weights are normalized to sum to one, which is what makes the
@@ -90,15 +97,20 @@ class Quadratic:
     weights: Array
     iterates_intercept = False
 
-    def value_and_grad(self, beta: Array, b: Array):
-        r = self.y - self.design.matvec(beta)
+    def forward(self, beta: Array) -> Array:
+        return self.design.matvec(beta)
+
+    def value_and_grad_at(self, u: Array, beta: Array, b: Array):
+        r = self.y - u
         wr = self.weights * r
         rr = jnp.dot(wr, r)
         return 0.5 * rr, -self.design.rmatvec(wr), jnp.zeros_like(b), rr
 
-    def grad(self, beta: Array, b: Array):
-        r = self.y - self.design.matvec(beta)
-        return -self.design.rmatvec(self.weights * r), jnp.zeros_like(b)
+    def grad_at(self, u: Array, b: Array):
+        return -self.design.rmatvec(self.weights * (self.y - u)), jnp.zeros_like(b)
+
+    def value_and_grad(self, beta: Array, b: Array):
+        return self.value_and_grad_at(self.forward(beta), beta, b)
 
     def fenchel_young(self, aux: Array, kappa: Array) -> Array:
         # sum_i s_i [l_i(z_i) + l_i^*(v_i) - z_i v_i] with v = -kappa r.
@@ -123,14 +135,20 @@ class QuadraticGram:
     yy: Array
     iterates_intercept = False
 
-    def value_and_grad(self, beta: Array, b: Array):
-        grad = self.G @ beta - self.c
+    def forward(self, beta: Array) -> Array:
+        return self.G @ beta
+
+    def value_and_grad_at(self, u: Array, beta: Array, b: Array):
+        grad = u - self.c
         # ||r||^2 = yy - 2 c'beta + beta'G beta = yy - c'beta + beta'(G beta - c)
         rr = jnp.maximum(self.yy - jnp.dot(self.c, beta) + jnp.dot(beta, grad), 0.0)
         return 0.5 * rr, grad, jnp.zeros_like(b), rr
 
-    def grad(self, beta: Array, b: Array):
-        return self.G @ beta - self.c, jnp.zeros_like(b)
+    def grad_at(self, u: Array, b: Array):
+        return u - self.c, jnp.zeros_like(b)
+
+    def value_and_grad(self, beta: Array, b: Array):
+        return self.value_and_grad_at(self.forward(beta), beta, b)
 
     def fenchel_young(self, aux: Array, kappa: Array) -> Array:
         return 0.5 * (1.0 - kappa) ** 2 * aux
@@ -158,22 +176,23 @@ class Logistic:
     def iterates_intercept(self) -> bool:
         return self.fit_intercept
 
-    def _residual(self, beta, b):
-        z = self.design.matvec(beta) + b
-        return z, jax.nn.sigmoid(z) - self.y
+    def forward(self, beta: Array) -> Array:
+        return self.design.matvec(beta)
 
-    def value_and_grad(self, beta: Array, b: Array):
-        z, res = self._residual(beta, b)
+    def value_and_grad_at(self, u: Array, beta: Array, b: Array):
+        z = u + b
         value = jnp.dot(self.weights, jax.nn.softplus(z) - self.y * z)
-        wres = self.weights * res
+        wres = self.weights * (jax.nn.sigmoid(z) - self.y)
         gb = jnp.sum(wres) if self.fit_intercept else jnp.zeros_like(b)
         return value, self.design.rmatvec(wres), gb, z
 
-    def grad(self, beta: Array, b: Array):
-        _, res = self._residual(beta, b)
-        wres = self.weights * res
+    def grad_at(self, u: Array, b: Array):
+        wres = self.weights * (jax.nn.sigmoid(u + b) - self.y)
         gb = jnp.sum(wres) if self.fit_intercept else jnp.zeros_like(b)
         return self.design.rmatvec(wres), gb
+
+    def value_and_grad(self, beta: Array, b: Array):
+        return self.value_and_grad_at(self.forward(beta), beta, b)
 
     def fenchel_young(self, aux: Array, kappa: Array) -> Array:
         z = aux
@@ -192,13 +211,13 @@ class Logistic:
         terms = self.y * ones + (1.0 - self.y) * zeros
         return jnp.dot(self.weights, jnp.maximum(terms, 0.0))
 
-    def best_intercept(self, beta: Array, b: Array, steps: int = 8) -> Array:
-        """The intercept minimizing the loss for fixed ``beta`` (safeguarded Newton).
+    def best_intercept(self, u: Array, b: Array, steps: int = 8) -> Array:
+        """The intercept minimizing the loss for fixed ``u = X~ beta`` (safeguarded Newton).
 
         Certifying at the exactly fitted intercept makes the intercept's dual
         constraint hold, so the duality gap is a true bound for ``(beta, b)``.
         """
-        z = self.design.matvec(beta)
+        z = u
 
         def newton(_, b):
             p = jax.nn.sigmoid(z + b)

@@ -41,7 +41,12 @@ def certificate(datafit, penalty: ElasticNetPenalty, beta: Array, b: Array, step
     Coordinates that are free (unpenalized and unbounded) and the intercept do
     not enter the gap; the KKT residual certifies them.
     """
-    value, grad, grad_b, aux = datafit.value_and_grad(beta, b)
+    return _certificate_at(datafit, penalty, datafit.forward(beta), beta, b, step)
+
+
+def _certificate_at(datafit, penalty, u: Array, beta: Array, b: Array, step: Array):
+    """:func:`certificate` given ``u = datafit.forward(beta)``."""
+    value, grad, grad_b, aux = datafit.value_and_grad_at(u, beta, b)
     g = -grad
     loss_fy = datafit.fenchel_young
     # Two valid dual rescalings: one that only tames coordinates unbounded in
@@ -61,8 +66,10 @@ def certificate(datafit, penalty: ElasticNetPenalty, beta: Array, b: Array, step
 class _State(NamedTuple):
     beta: Array
     b: Array
+    u: Array  # datafit.forward(beta)
     z: Array
     zb: Array
+    uz: Array  # datafit.forward(z), by linearity
     t: Array
     n_iter: Array
     cert: Certificate
@@ -124,11 +131,14 @@ def fista(
         return jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
 
     def step_fn(_, s: _State) -> _State:
-        grad, grad_b = datafit.grad(s.z, s.zb)
+        grad, grad_b = datafit.grad_at(s.uz, s.zb)
         beta = penalty.prox(s.z - step * grad, step)
         b = s.zb - step_b * grad_b if fit_b else s.zb
+        # The one product with the data per iteration: the image of the new
+        # iterate, which the next step (through uz) and the certificate share.
+        u = datafit.forward(beta)
         if not accelerate:
-            return s._replace(beta=beta, b=b, z=beta, zb=b)
+            return s._replace(beta=beta, b=b, u=u, z=beta, zb=b, uz=u)
         t = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * s.t * s.t))
         momentum = (s.t - 1.0) / t
         # Restart when the momentum direction opposes the prox-gradient step.
@@ -137,18 +147,19 @@ def fista(
         t = jnp.where(restart, jnp.ones_like(t), t)
         z = beta + momentum * (beta - s.beta)
         zb = b + momentum * (b - s.b)
-        return s._replace(beta=beta, b=b, z=z, zb=zb, t=t)
+        uz = u + momentum * (u - s.u)
+        return s._replace(beta=beta, b=b, u=u, z=z, zb=zb, uz=uz, t=t)
 
     def refit_intercept(s: _State) -> _State:
         if not fit_b:
             return s
-        b = datafit.best_intercept(s.beta, s.b)
+        b = datafit.best_intercept(s.u, s.b)
         return s._replace(b=b, zb=b)
 
     def body(s: _State) -> _State:
         s = refit_intercept(jax.lax.fori_loop(0, check_every, step_fn, s))
         n_iter = s.n_iter + check_every
-        cert = certificate(datafit, penalty, s.beta, s.b, step)
+        cert = _certificate_at(datafit, penalty, s.u, s.beta, s.b, step)
         improved = cert.gap < 0.99 * s.best_gap
         best_gap = jnp.where(improved, cert.gap, s.best_gap)
         since_best = jnp.where(improved, 0, s.since_best + 1)
@@ -161,14 +172,17 @@ def fista(
         )
 
     zero_iter = jnp.zeros((), jnp.int32)
+    u0 = datafit.forward(beta0)
     if fit_b:
-        b0 = datafit.best_intercept(beta0, b0)
-    cert0 = certificate(datafit, penalty, beta0, b0, step)
+        b0 = datafit.best_intercept(u0, b0)
+    cert0 = _certificate_at(datafit, penalty, u0, beta0, b0, step)
     init = _State(
         beta0,
         b0,
+        u0,
         beta0,
         b0,
+        u0,
         jnp.ones((), dtype),
         zero_iter,
         cert0,
