@@ -5,6 +5,7 @@ from jaxreg.cv import CVResult, cross_validate, make_folds
 from jaxreg.models import alpha_max, elastic_net, lasso, logistic, ridge
 from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
 from jaxreg.result import FitResult, Status
+from jaxreg.tune import TuneResult, tune
 
 __version__ = "0.1.0"
 
@@ -13,6 +14,7 @@ __all__ = [
     "FitResult",
     "PathResult",
     "Status",
+    "TuneResult",
     "alpha_grid",
     "cross_validate",
     "alpha_max",
@@ -30,4 +32,5 @@ __all__ = [
     "ridge",
     "ridge_path",
     "solvers",
+    "tune",
 ]

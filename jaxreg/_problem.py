@@ -108,7 +108,8 @@ def finish_setup(
     fit_intercept: bool,
 ) -> Problem:
     dtype = x_scale.dtype
-    lip = datafit.lipschitz()
+    # The solution does not depend on the step size: no derivative through it.
+    lip = jax.lax.stop_gradient(datafit.lipschitz())
     tol = jnp.maximum(tol, tol_floor(dtype, loss))
     return Problem(
         datafit=datafit,
@@ -203,11 +204,14 @@ def solve(
     *,
     accelerate: bool = True,
     check_every: int = 10,
+    unrolled_blocks: int | None = None,
 ) -> tuple[FitResult, Array, Array]:
     """Solve at one ``(alpha, l1_ratio)`` from ``(beta0, b0)`` (internal scale).
 
     Returns the result on the original scale and the internal solution, which
-    is the warm start for a neighbouring grid point.
+    is the warm start for a neighbouring grid point. ``unrolled_blocks``: run
+    a fixed number of check blocks (a differentiable ``scan``) instead of the
+    early-exit loop.
     """
     pen = penalty(problem, alpha, l1_ratio)
     beta0 = jnp.clip(beta0, pen.lower, pen.upper)
@@ -222,6 +226,7 @@ def solve(
         gap_scale=problem.gap_scale,
         accelerate=accelerate,
         check_every=check_every,
+        unrolled_blocks=unrolled_blocks,
     )
     coef = beta / problem.x_scale
     dtype = coef.dtype

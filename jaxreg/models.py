@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _problem
+from jaxreg import _implicit, _problem
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, Quadratic
 from jaxreg.penalties import ElasticNetPenalty
@@ -37,6 +37,7 @@ __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max"]
         "use_gram",
         "accelerate",
         "check_every",
+        "unrolled_blocks",
     ),
 )
 def _solve_glm(
@@ -57,32 +58,21 @@ def _solve_glm(
     use_gram: bool,
     accelerate: bool,
     check_every: int,
+    unrolled_blocks: int | None = None,
 ) -> FitResult:
-    problem = _problem.setup(
-        X,
-        y,
-        sample_weight,
-        penalty_factor,
-        lower,
-        upper,
-        tol,
-        loss=loss,
-        fit_intercept=fit_intercept,
-        standardize=standardize,
-        use_gram=use_gram,
-    )
-    beta0, b0 = _problem.cold_start(problem)
-    result, _, _ = _problem.solve(
-        problem,
-        alpha,
-        l1_ratio,
-        beta0,
-        b0,
-        max_iter,
-        accelerate=accelerate,
-        check_every=check_every,
-    )
-    return result
+    config = _implicit.Config(loss, fit_intercept, standardize, use_gram, accelerate, check_every)
+    theta = _implicit.Theta(X, y, alpha, l1_ratio, sample_weight, penalty_factor, lower, upper)
+    if unrolled_blocks is None:
+        return _implicit.implicit_fit(config)(theta, tol, max_iter)
+    return _implicit.solve_internal(config, theta, tol, max_iter, unrolled_blocks)[0]
+
+
+def _unrolled_blocks(diff: str, max_iter: int, check_every: int) -> int | None:
+    """``None`` for implicit differentiation, else the static number of check blocks."""
+    v.check_choice(diff, "diff", ("implicit", "unrolled"))
+    if diff == "implicit":
+        return None
+    return -(-int(max_iter) // int(check_every))
 
 
 def _common_inputs(X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter):
@@ -126,6 +116,17 @@ _OPTIONS_DOC = """
       solver: ``"fista"`` (accelerated, with adaptive restart) or ``"ista"``.
       gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.
       check_every: iterations between two evaluations of the certificate.
+      diff: how ``jax.grad`` / ``jax.jvp`` differentiate the solution with
+        respect to ``X``, ``y``, ``alpha``, {diff_args}``sample_weight``,
+        ``penalty_factor`` and the bounds. ``"implicit"`` (default):
+        implicit differentiation of the optimality conditions restricted to
+        the free coordinates (exact at the solution, costs one linear solve of
+        the size of the support, independent of the iterations; see
+        ``docs/differentiation.md``). ``"unrolled"``: differentiate through a
+        fixed number of solver iterations (``max_iter``, rounded up to a
+        multiple of ``check_every``, becomes static); the derivative of the
+        returned iterate, right even when it is not converged, at a memory
+        cost growing with ``max_iter``.
 
     Returns:
       A :class:`~jaxreg.FitResult`: ``coef``, ``intercept``, ``n_iter``, the final
@@ -158,6 +159,7 @@ def elastic_net(
     solver: Literal["fista", "ista"] = "fista",
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 10,
+    diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
     dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
         X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
@@ -182,6 +184,7 @@ def elastic_net(
         use_gram=_use_gram(gram, *X.shape),
         accelerate=solver == "fista",
         check_every=int(check_every),
+        unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
     )
 
 
@@ -206,6 +209,7 @@ elastic_net.__doc__ = (
         "        ``gap <= tol * ||y - mean(y)||^2 / n``)",
         raises_extra="",
         floor=10,
+        diff_args="``l1_ratio``, ",
     )
     + """
     Example:
@@ -241,6 +245,7 @@ def lasso(
     solver: Literal["fista", "ista"] = "fista",
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 10,
+    diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
     return elastic_net(
         X,
@@ -259,6 +264,7 @@ def lasso(
         solver=solver,
         gram=gram,
         check_every=check_every,
+        diff=diff,
     )
 
 
@@ -281,6 +287,7 @@ lasso.__doc__ = (
         "        ``gap <= tol * ||y - mean(y)||^2 / n``)",
         raises_extra="",
         floor=10,
+        diff_args="",
     )
     + """
     Example:
@@ -314,6 +321,7 @@ def logistic(
     max_iter: int = 20_000,
     solver: Literal["fista", "ista"] = "fista",
     check_every: int = 10,
+    diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
     dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
         X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
@@ -339,6 +347,7 @@ def logistic(
         use_gram=False,
         accelerate=solver == "fista",
         check_every=int(check_every),
+        unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
     )
 
 
@@ -367,6 +376,7 @@ logistic.__doc__ = (
         tol_scale="the null model's mean log-loss (see above)",
         raises_extra=", labels other than 0 and 1 or a single class",
         floor=100,
+        diff_args="``l1_ratio``, ",
     ).replace('      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.\n', "")
     + """
     Example:
@@ -457,6 +467,7 @@ def ridge(
     tol: float = 1e-4,
     max_iter: int = 20_000,
     check_every: int = 10,
+    diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
     r"""Ridge regression (scikit-learn's ``Ridge`` objective).
 
@@ -492,6 +503,9 @@ def ridge(
         times two; a closed form whose gap exceeds it is reported ``INACCURATE``.
       max_iter: iterations for the bounded (FISTA) route.
       check_every: iterations between certificates for the FISTA route.
+      diff: for the FISTA route (bounds), ``"implicit"`` or ``"unrolled"`` as in
+        :func:`jaxreg.lasso`. The closed forms are differentiated directly by
+        JAX (through the Cholesky factorization or the SVD), in both modes.
 
     Returns:
       A :class:`~jaxreg.FitResult`; ``gap`` and ``objective`` are in the units
@@ -515,6 +529,7 @@ def ridge(
       problems, Technometrics 12(1), 1970.
     """
     v.check_choice(solver, "solver", ("auto", "cholesky", "dual", "svd", "fista"))
+    v.check_choice(diff, "diff", ("implicit", "unrolled"))
     dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
         X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
     )
@@ -548,6 +563,7 @@ def ridge(
             use_gram=n > p,
             accelerate=True,
             check_every=int(check_every),
+            unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
         )
         return _in_ridge_units(fit, total)
     return _solve_ridge(

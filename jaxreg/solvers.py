@@ -90,6 +90,7 @@ def fista(
     gap_scale: Array | None = None,
     accelerate: bool = True,
     check_every: int = 10,
+    unrolled_blocks: int | None = None,
 ):
     r"""Minimize ``datafit(beta, b) + penalty(beta)`` by proximal gradient.
 
@@ -104,6 +105,10 @@ def fista(
     stops improving (no 1% decrease in 100 checks) while below
     ``sqrt(eps) * gap_scale``, the solve is at the dtype's resolution and stops
     with status ``STALLED``.
+
+    With ``unrolled_blocks`` set, the loop is a ``lax.scan`` over that many
+    blocks of ``check_every`` iterations, frozen once finished: the same
+    iterates, but reverse-mode differentiable (what ``diff="unrolled"`` uses).
 
     Returns:
       ``(beta, b, n_iter, certificate, status)``.
@@ -190,7 +195,16 @@ def fista(
         cert0.gap,
         zero_iter,
     )
-    out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
+    if unrolled_blocks is None:
+        out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
+    else:
+
+        def scan_body(s: _State, _):
+            new = body(s)
+            running = s.status == _RUNNING
+            return jax.tree.map(lambda a, b: jnp.where(running, b, a), s, new), None
+
+        out, _ = jax.lax.scan(scan_body, init, None, length=int(unrolled_blocks))
     return out.beta, out.b, out.n_iter, out.cert, out.status
 
 

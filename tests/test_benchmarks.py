@@ -16,6 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
     [
         ("bench_core.py", ("lasso", "ridge")),
         ("bench_paths.py", ("lasso path", "lasso cv", "enet cv", "ridge loo cv")),
+        ("bench_tune.py", ("lasso tall", "lasso wide", "elastic_net tall", "logistic tall")),
     ],
 )
 def test_benchmark_smoke(tmp_path, script, jobs):

@@ -37,3 +37,30 @@ def test_quickstart_example_runs():
     )
     assert proc.returncode == 0, proc.stderr
     assert "status=CONVERGED" in proc.stdout
+
+
+def test_tune_alpha_example_runs(tmp_path):
+    out = tmp_path / "tune.png"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "tune_alpha.py"), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "vs the grid" in proc.stdout
+    assert out.stat().st_size > 10_000
+
+
+def test_lasso_in_model_example_runs():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "lasso_in_model.py"), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    first = float(lines[0].split(":")[1])
+    last = float(lines[-1].split(":")[1])
+    assert last < first  # training the features through the Lasso helps

@@ -1,0 +1,248 @@
+r"""Implicit differentiation of the penalized GLM solution map.
+
+At a solution ``(w*, b*)`` of
+
+.. math:: P(w, b; \theta) = L(w, b; X, y, s) + \alpha \sum_j f_j
+          \big(\rho |c_j w_j| + \tfrac{1 - \rho}{2} (c_j w_j)^2\big),
+          \quad l \le w \le u,
+
+(``c`` the standardization scales, ``f`` the rescaled penalty factors) the
+coordinates split into *fixed* ones, which stay put under a small perturbation
+of ``theta``, and *free* ones, on which the optimality condition is smooth:
+
+* a coordinate at zero with a positive L1 weight stays at zero (the
+  generalized Jacobian of soft-thresholding is zero there);
+* a coordinate at an active bound follows the bound;
+* a column that is constant (with an intercept) has a coefficient pinned at
+  zero;
+* every other coordinate, and the intercept, is free: there the gradient of
+  the smooth surrogate ``phi`` (``P`` with ``|w_j|`` replaced by
+  ``sign(w*_j) w_j``) vanishes.
+
+Differentiating ``grad_z phi(z*(theta), theta) = 0`` on the free set gives
+``A_FF dz_F = -(d_theta grad phi . dtheta + A dz_fixed)_F`` with ``A`` the
+Hessian of ``phi``. The system is restricted to the free set (rows and columns
+of fixed coordinates are replaced by the identity), so it is as well
+conditioned as the Hessian on the support, not the full (possibly singular)
+Hessian.
+
+The tangent rule is linear in ``dtheta`` and built from transposable
+primitives (``jvp`` and a linear solve), so the same rule serves forward mode
+(``jax.jvp``, ``jax.jacfwd``) and reverse mode (``jax.grad``, ``jax.jacrev``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import Array
+
+from jaxreg import _problem
+from jaxreg.result import FitResult
+
+# Dense Hessian and LU up to this many unknowns; conjugate gradient beyond.
+_DENSE_LIMIT = 2048
+
+
+class Config(NamedTuple):
+    """The static options of one GLM fit."""
+
+    loss: str
+    fit_intercept: bool
+    standardize: bool
+    use_gram: bool
+    accelerate: bool
+    check_every: int
+
+
+class Theta(NamedTuple):
+    """The differentiable inputs of a fit."""
+
+    X: Array
+    y: Array
+    alpha: Array
+    l1_ratio: Array
+    sample_weight: Array
+    penalty_factor: Array
+    lower: Array
+    upper: Array
+
+
+def solve_internal(config: Config, theta: Theta, tol, max_iter, unrolled_blocks=None):
+    """Set up and solve one fit; also return the internal solution and problem."""
+    problem = _problem.setup(
+        theta.X,
+        theta.y,
+        theta.sample_weight,
+        theta.penalty_factor,
+        theta.lower,
+        theta.upper,
+        tol,
+        loss=config.loss,
+        fit_intercept=config.fit_intercept,
+        standardize=config.standardize,
+        use_gram=config.use_gram,
+    )
+    beta0, b0 = _problem.cold_start(problem)
+    result, beta, _ = _problem.solve(
+        problem,
+        theta.alpha,
+        theta.l1_ratio,
+        beta0,
+        b0,
+        max_iter,
+        accelerate=config.accelerate,
+        check_every=config.check_every,
+        unrolled_blocks=unrolled_blocks,
+    )
+    return result, beta, problem
+
+
+def _constant_columns(X: Array, s: Array, fit_intercept: bool) -> Array:
+    """Columns that the solver pins at zero (collinear with the intercept)."""
+    if not fit_intercept:
+        return jnp.zeros((X.shape[1],), bool)
+    x_mean = s @ X
+    Xc = X - x_mean
+    spread = jnp.sqrt(s @ (Xc * Xc))
+    noise = X.shape[0] * jnp.finfo(X.dtype).eps * jnp.max(jnp.abs(X), axis=0)
+    return spread <= noise
+
+
+def surrogate(config: Config, z: Array, theta: Theta, sign: Array) -> Array:
+    """``P`` with ``|w_j|`` replaced by ``sign_j w_j`` (and the bounds dropped)."""
+    X = theta.X
+    p = X.shape[1]
+    w = z[:p]
+    b = z[p] if config.fit_intercept else 0.0
+    s = theta.sample_weight / jnp.sum(theta.sample_weight)
+    _, _, scale = _problem.prepare_design(X, s, config.fit_intercept, config.standardize)
+    f = _problem.normalized_penalty_factor(theta.penalty_factor)
+    eta = X @ w + b
+    if config.loss == "squared":
+        r = theta.y - eta
+        loss = 0.5 * jnp.dot(s, r * r)
+    else:
+        loss = jnp.dot(s, jax.nn.softplus(eta) - theta.y * eta)
+    beta = scale * w
+    rho = theta.l1_ratio
+    pen = theta.alpha * jnp.sum(f * (rho * sign * beta + 0.5 * (1.0 - rho) * beta * beta))
+    return loss + pen
+
+
+def _float0_like(x: Array):
+    return np.zeros(np.shape(x), dtype=jax.dtypes.float0)
+
+
+@functools.cache
+def implicit_fit(config: Config):
+    """A fit ``(theta, tol, max_iter) -> FitResult`` with an implicit JVP rule."""
+
+    @jax.custom_jvp
+    def fit(theta: Theta, tol, max_iter) -> FitResult:
+        return solve_internal(config, theta, tol, max_iter)[0]
+
+    @fit.defjvp
+    def fit_jvp(primals, tangents):
+        theta, tol, max_iter = primals
+        dtheta = tangents[0]
+        result, beta, problem = solve_internal(config, theta, tol, max_iter)
+        X = theta.X
+        dtype = X.dtype
+        p = X.shape[1]
+        s = theta.sample_weight / jnp.sum(theta.sample_weight)
+
+        # Which coordinates are fixed, and how the fixed ones move.
+        l1 = theta.alpha * theta.l1_ratio * problem.pf
+        at_lower = jnp.isfinite(problem.lower) & (beta <= problem.lower)
+        at_upper = jnp.isfinite(problem.upper) & (beta >= problem.upper)
+        zero = (beta == 0) & (l1 > 0)
+        pinned = _constant_columns(X, s, config.fit_intercept)
+        free_w = ~(at_lower | at_upper | zero | pinned)
+        dw_fixed = jnp.where(
+            at_lower & ~pinned,
+            dtheta.lower,
+            jnp.where(at_upper & ~pinned, dtheta.upper, 0.0),
+        )
+        dw_fixed = jnp.where(free_w, 0.0, dw_fixed).astype(dtype)
+        free = jnp.concatenate([free_w, jnp.array([config.fit_intercept])])
+        dz_fixed = jnp.concatenate([dw_fixed, jnp.zeros((1,), dtype)])
+
+        z = jnp.concatenate([result.coef, jnp.reshape(result.intercept, (1,))])
+        sign = jnp.sign(beta).astype(dtype)
+        phi = functools.partial(surrogate, config, sign=sign)
+        grad_z = jax.grad(phi, argnums=0)
+
+        # Right-hand side: the change of the optimality condition caused by
+        # dtheta and by the moving fixed coordinates.
+        _, dgrad = jax.jvp(grad_z, (z, theta), (dz_fixed, dtheta))
+        rhs = -jnp.where(free, dgrad, 0.0)
+        dz_free = _solve_restricted(grad_z, z, theta, free, rhs)
+        dz = dz_fixed + dz_free
+        _, dobj = jax.jvp(phi, (z, theta), (dz, dtheta))
+
+        zeros = jnp.zeros((), dtype)
+        tangent = FitResult(
+            coef=dz[:p],
+            intercept=dz[p] if config.fit_intercept else zeros,
+            n_iter=_float0_like(result.n_iter),
+            gap=jnp.zeros_like(result.gap),
+            gap_tol=jnp.zeros_like(result.gap_tol),
+            kkt=jnp.zeros_like(result.kkt),
+            objective=dobj.astype(result.objective.dtype),
+            status=_float0_like(result.status),
+        )
+        return result, tangent
+
+    return fit
+
+
+def _solve_restricted(grad_z, z, theta, free, rhs):
+    """Solve ``A_FF x_F = rhs_F`` (identity on the fixed coordinates)."""
+    m = free.astype(rhs.dtype)
+    size = z.shape[0]
+    if size <= _DENSE_LIMIT:
+        A = jax.jacfwd(grad_z, argnums=0)(z, theta)
+        A = 0.5 * (A + A.T)
+        A = jnp.where(free[:, None] & free[None, :], A, 0.0) + jnp.diag(1.0 - m)
+        return jnp.linalg.solve(A, rhs)
+
+    _, hvp = jax.linearize(lambda zz: grad_z(zz, theta), z)
+
+    def matvec(v):
+        return m * hvp(m * v) + (1.0 - m) * v
+
+    eps = float(jnp.finfo(rhs.dtype).eps)
+    solve = functools.partial(_conjugate_gradient, tol=10 * eps, maxiter=4 * size)
+    return jax.lax.custom_linear_solve(matvec, rhs, solve, symmetric=True)
+
+
+def _conjugate_gradient(matvec, b, *, tol, maxiter):
+    """Plain CG for a symmetric positive definite operator, from zero.
+
+    Everything it closes over is a primal constant, so ``custom_linear_solve``
+    can transpose it (reverse mode) by calling it again.
+    """
+    threshold = (tol * jnp.linalg.norm(b)) ** 2
+
+    def cond(state):
+        _, r, _, rr, k = state
+        return (rr > threshold) & (k < maxiter)
+
+    def body(state):
+        x, r, d, rr, k = state
+        Ad = matvec(d)
+        step = rr / jnp.dot(d, Ad)
+        x = x + step * d
+        r = r - step * Ad
+        rr_new = jnp.dot(r, r)
+        d = r + (rr_new / rr) * d
+        return x, r, d, rr_new, k + 1
+
+    x0 = jnp.zeros_like(b)
+    state = (x0, b, b, jnp.dot(b, b), 0)
+    return jax.lax.while_loop(cond, body, state)[0]
