@@ -347,3 +347,26 @@ def test_diff_is_validated():
         jaxreg.lasso(X, y, 0.1, diff="backprop")
     with pytest.raises(ValueError, match="diff"):
         jaxreg.ridge(X, y, 0.1, diff="backprop")
+
+
+@pytest.mark.parametrize("model", ["lasso", "logistic"])
+def test_penalty_factor_gradient_matches_central_differences(model):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((90, 6))
+    eta = X[:, :3] @ np.array([1.5, -1.0, 0.8])
+    if model == "lasso":
+        y, fit_fn = eta + 0.3 * rng.standard_normal(90), jaxreg.lasso
+    else:
+        y, fit_fn = (rng.uniform(size=90) < 1 / (1 + np.exp(-eta))).astype(float), jaxreg.logistic
+    pf = rng.uniform(0.5, 2.0, 6)
+    u = rng.standard_normal(6)
+
+    def f(pf):
+        fit = fit_fn(X, y, 0.05, penalty_factor=pf, tol=TIGHT)
+        return jnp.dot(u, fit.coef) + fit.intercept
+
+    g = np.asarray(jax.grad(f)(pf))
+    d = rng.standard_normal(6)
+    h = 1e-6
+    fd = (float(f(pf + h * d)) - float(f(pf - h * d))) / (2 * h)
+    assert abs(g @ d - fd) <= 1e-5 * abs(fd)
