@@ -27,7 +27,7 @@ from jax.typing import ArrayLike
 
 from jaxreg import _problem
 from jaxreg import _validation as v
-from jaxreg.models import _alpha_max, _common_inputs, _solve_ridge, _use_gram
+from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
 from jaxreg.result import FitResult, Status
 
 __all__ = [
@@ -176,11 +176,26 @@ def solve_path(
     # Pad by repeating the last alpha: the extra solves start at their solution.
     padded = jnp.concatenate([alphas, jnp.repeat(alphas[-1:], n_chunks * chunk_size - n)])
 
-    def step(carry, chunk):
-        fits, betas, bs = jax.vmap(one, in_axes=(0, None, None))(chunk, *carry)
-        return (betas[-1], bs[-1]), fits
+    def predict(alpha, carry):
+        # Secant predictor along the path: on a fixed support the lasso
+        # solution is affine in alpha (and the elastic net's smooth), so
+        # extrapolating the last two solutions is an exact or close warm start.
+        # A coordinate whose sign would flip starts at zero instead.
+        beta1, b1, a1, beta2, b2, a2 = carry
+        step_back = a1 - a2
+        r = jnp.where(step_back != 0, (alpha - a1) / jnp.where(step_back != 0, step_back, 1.0), 0.0)
+        beta = beta1 + r * (beta1 - beta2)
+        beta = jnp.where(beta * beta1 < 0, 0.0, beta)
+        return beta, b1 + r * (b1 - b2)
 
-    _, fits = jax.lax.scan(step, (beta0, b0), padded.reshape(n_chunks, chunk_size))
+    def step(carry, chunk):
+        starts = jax.vmap(predict, in_axes=(0, None))(chunk, carry)
+        fits, betas, bs = jax.vmap(one)(chunk, *starts)
+        beta1, b1, a1 = carry[:3]
+        return (betas[-1], bs[-1], chunk[-1], beta1, b1, a1), fits
+
+    init = (beta0, b0, alphas[0], beta0, b0, alphas[0])
+    _, fits = jax.lax.scan(step, init, padded.reshape(n_chunks, chunk_size))
     return jax.tree.map(lambda a: a.reshape((n_chunks * chunk_size,) + a.shape[2:])[:n], fits)
 
 
@@ -231,22 +246,6 @@ def _glm_path(
     chunk_size,
     check_every,
 ) -> PathResult:
-    if alphas is None:
-        top = _alpha_max(
-            X,
-            y,
-            l1_ratio,
-            sw,
-            pf,
-            lower,
-            upper,
-            jnp.asarray(1e-10, X.dtype),
-            max_iter,
-            loss=loss,
-            fit_intercept=fit_intercept,
-            standardize=standardize,
-        )
-        alphas = _geometric_grid(top, n_alphas, eps)
     problem = _problem.setup(
         X,
         y,
@@ -260,6 +259,11 @@ def _glm_path(
         standardize=standardize,
         use_gram=use_gram,
     )
+    if alphas is None:
+        # From the prepared problem: no second setup (centering, Lipschitz).
+        top = _problem.alpha_max(problem, max_iter, jnp.asarray(1e-10, X.dtype))
+        top = jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)
+        alphas = _geometric_grid(top, n_alphas, eps)
     fits = solve_path(
         problem,
         alphas,
