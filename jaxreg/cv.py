@@ -3,8 +3,8 @@
 Folds are sample-weight masks over one shared ``X``; nothing is copied per
 fold. In Gram mode (squared loss, ``n > p``) each training fold's Gram matrix
 is the full Gram matrix minus the held-out fold's, whose rows are gathered one
-fold at a time: two passes over the data in all, whatever the number of
-folds. In design mode the per-fold centering and scaling stay implicit in the
+fold at a time, and the full Gram matrix is the sum of the held-out ones: one
+pass over the data, whatever the number of folds. In design mode the per-fold centering and scaling stay implicit in the
 linear operator. The full data set rides along as one more "fold", so the
 path on all the data, its nonzero counts and the refit at the chosen point
 come out of the same call.
@@ -178,14 +178,15 @@ def _fold_problems(
     y_mean = S @ y if (fit_intercept and loss == "squared") else jnp.zeros((W.shape[0],), dtype)
 
     if loss == "squared" and use_gram:
-        full = Xh.T @ (sw[:, None] * Xh)
-
         def held_gram(args):
             idx, valid = args
             rows = Xh[idx]
             return rows.T @ ((sw[idx] * valid)[:, None] * rows)
 
+        # Every row is held out exactly once: the full Gram matrix is the sum of
+        # the held-out ones, so one pass over X makes all of them.
         held = jax.lax.map(held_gram, (held_idx, held_valid))
+        full = jnp.sum(held, axis=0)
         # Training folds: full minus held-out; the last problem is the full data.
         raw = jnp.concatenate([full[None] - held, full[None]], axis=0)
         G = raw / totals[:, None, None] - D[:, :, None] * D[:, None, :]
