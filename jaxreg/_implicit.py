@@ -108,9 +108,9 @@ def _constant_columns(X: Array, s: Array, fit_intercept: bool) -> Array:
         return jnp.zeros((X.shape[1],), bool)
     x_mean = s @ X
     Xc = X - x_mean
-    spread = jnp.sqrt(s @ (Xc * Xc))
+    var = s @ (Xc * Xc)
     noise = X.shape[0] * jnp.finfo(X.dtype).eps * jnp.max(jnp.abs(X), axis=0)
-    return spread <= noise
+    return var <= noise * noise  # the rule of _problem.prepare_design
 
 
 def surrogate(config: Config, z: Array, theta: Theta, sign: Array) -> Array:
@@ -163,11 +163,9 @@ def implicit_fit(config: Config):
         zero = (beta == 0) & (l1 > 0)
         pinned = _constant_columns(X, s, config.fit_intercept)
         free_w = ~(at_lower | at_upper | zero | pinned)
-        dw_fixed = jnp.where(
-            at_lower & ~pinned,
-            dtheta.lower,
-            jnp.where(at_upper & ~pinned, dtheta.upper, 0.0),
-        )
+        # A pinned column's coefficient is clip(0, lower, upper): it too follows
+        # an active bound.
+        dw_fixed = jnp.where(at_lower, dtheta.lower, jnp.where(at_upper, dtheta.upper, 0.0))
         dw_fixed = jnp.where(free_w, 0.0, dw_fixed).astype(dtype)
         free = jnp.concatenate([free_w, jnp.array([config.fit_intercept])])
         dz_fixed = jnp.concatenate([dw_fixed, jnp.zeros((1,), dtype)])

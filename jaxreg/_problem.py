@@ -52,16 +52,17 @@ def prepare_design(X: Array, s: Array, fit_intercept: bool, standardize: bool):
     p = X.shape[1]
     x_mean = s @ X if fit_intercept else jnp.zeros((p,), X.dtype)
     Xc = X - x_mean if fit_intercept else X
-    spread = jnp.sqrt(s @ (Xc * Xc))
+    var = s @ (Xc * Xc)
     # Below this the spread is rounding noise of the centering.
     noise = X.shape[0] * jnp.finfo(X.dtype).eps * jnp.max(jnp.abs(X), axis=0)
-    constant = spread <= noise
+    constant = var <= noise * noise
     if fit_intercept:
         Xc = jnp.where(constant, 0.0, Xc)
     if standardize:
         # glmnet's convention: weighted population standard deviation; without an
-        # intercept, the uncentered root mean square.
-        x_scale = jnp.where(constant, 1.0, spread)
+        # intercept, the uncentered root mean square. The square root only sees
+        # safe values, so its derivative is finite for constant columns too.
+        x_scale = jnp.sqrt(jnp.where(constant, 1.0, var))
         Xc = Xc / x_scale
     else:
         x_scale = jnp.ones((p,), X.dtype)

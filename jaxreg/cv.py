@@ -4,10 +4,10 @@ Folds are sample-weight masks over one shared ``X``; nothing is copied per
 fold. In Gram mode (squared loss, ``n > p``) each training fold's Gram matrix
 is the full Gram matrix minus the held-out fold's, whose rows are gathered one
 fold at a time, and the full Gram matrix is the sum of the held-out ones: one
-pass over the data, whatever the number of folds. In design mode the per-fold centering and scaling stay implicit in the
-linear operator. The full data set rides along as one more "fold", so the
-path on all the data, its nonzero counts and the refit at the chosen point
-come out of the same call.
+pass over the data, whatever the number of folds. In design mode the per-fold
+centering and scaling stay implicit in the linear operator. The full data set
+rides along as one more "fold", so the path on all the data, its nonzero
+counts and the refit at the chosen point come out of the same call.
 """
 
 from __future__ import annotations

@@ -206,8 +206,8 @@ def tune(
       alpha: starting alpha. Default: ``alpha_max / 30`` (about the geometric
         middle of the default grid, in log scale), or, for ridge, the mean
         eigenvalue of ``X' S X`` (a penalty comparable to the data's scale).
-      l1_ratio: starting (or fixed) l1_ratio (default 1 for lasso and
-        logistic, 0.5 for elastic net).
+      l1_ratio: starting (or fixed) l1_ratio (default 0.5 when it is tuned or
+        for the elastic net, else 1).
       penalty_factor: starting (or fixed) penalty factors (default ones).
       fit_intercept, sample_weight, positive, lower, upper, standardize, tol,
         max_iter, diff, gram: as in the single-fit functions. ``tol`` defaults
@@ -252,7 +252,7 @@ def tune(
     if model == "ridge" and "penalty_factor" in params and n < p:
         raise ValueError("params: penalty factors of ridge need n >= p (Cholesky route)")
     if l1_ratio is None:
-        l1_ratio = 0.5 if model == "elastic_net" else 1.0
+        l1_ratio = 0.5 if (model == "elastic_net" or "l1_ratio" in params) else 1.0
     if model == "lasso" and l1_ratio != 1.0:
         raise ValueError("model='lasso' has l1_ratio=1; use model='elastic_net'")
     l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)

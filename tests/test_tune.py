@@ -109,6 +109,7 @@ def test_tune_unrolled():
         (dict(params="l1_ratio"), "params"),
         (dict(params=("alpha", "gamma")), "params"),
         (dict(params=("alpha", "l1_ratio")), "l1_ratio"),
+        (dict(params=("alpha", "l1_ratio"), model="elastic_net", l1_ratio=1.0), "l1_ratio"),
         (dict(n_steps=0), "n_steps"),
         (dict(X_val=np.ones((3, 4))), "X_val"),
         (dict(alpha=-1.0), "alpha"),
@@ -122,3 +123,9 @@ def test_tune_rejects_bad_input(kwargs, match):
     X, y = _regression(30, 4, 2, 1.0, seed=0)
     with pytest.raises(ValueError, match=match):
         jaxreg.tune(X, y, **kwargs)
+
+
+def test_tune_logistic_l1_ratio_starts_inside():
+    X, y, _ = classification(150, 6, seed=1)
+    res = jaxreg.tune(X, y, "logistic", params=("alpha", "l1_ratio"), n_steps=3)
+    assert float(res.l1_ratios[0]) == pytest.approx(0.5)
