@@ -1,6 +1,6 @@
 """jaxreg: L1, L2 and elastic-net regularized linear and logistic models in JAX."""
 
-from jaxreg import datafits, datasets, optim, penalties, prox, solvers
+from jaxreg import datafits, datasets, optim, penalties, plot, prox, solvers
 from jaxreg.cv import CVResult, cross_validate, make_folds
 from jaxreg.models import alpha_max, elastic_net, lasso, logistic, ridge
 from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
@@ -29,6 +29,7 @@ __all__ = [
     "make_folds",
     "optim",
     "penalties",
+    "plot",
     "prox",
     "ridge",
     "ridge_path",

@@ -1,0 +1,76 @@
+"""Plots: drawn from real results, saved as PNG, with the documented annotations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import jaxreg
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    return jaxreg.datasets.load_diabetes()
+
+
+def test_plot_path(diabetes, tmp_path):
+    X, y, names = diabetes
+    path = jaxreg.lasso_path(X, y, n_alphas=30, standardize=True)
+    ax = jaxreg.plot.plot_path(path, names=names)
+    assert len(ax.get_lines()) >= X.shape[1]
+    top = [a for a in ax.figure.axes if a is not ax][0]
+    counts = [int(t.get_text()) for t in top.get_xticklabels()]
+    assert counts[0] == 0 and counts[-1] == int(path.n_nonzero[-1])
+    texts = {t.get_text() for t in ax.texts}
+    assert texts and texts <= set(names)
+    out = tmp_path / "path.png"
+    ax.figure.savefig(out)
+    assert out.stat().st_size > 5_000
+    plt.close("all")
+
+
+def test_plot_cv_marks_the_rules(diabetes, tmp_path):
+    X, y, _ = diabetes
+    res = jaxreg.cross_validate(X, y, "elastic_net", l1_ratio=[0.5, 1.0], n_alphas=20, cv=5)
+    ax = jaxreg.plot.plot_cv(res)
+    xs = sorted(float(line.get_xdata()[0]) for line in ax.get_lines() if len(line.get_xdata()) == 2)
+    assert xs == sorted([float(res.alpha_min), float(res.alpha_1se)])
+    assert "l1_ratio" in ax.get_legend().get_title().get_text()
+    ax.figure.savefig(tmp_path / "cv.png")
+    with pytest.raises(ValueError, match="l1_ratio_index"):
+        jaxreg.plot.plot_cv(res, l1_ratio_index=5)
+    plt.close("all")
+
+
+def test_plot_coefficients_marks_exact_zeros(diabetes, tmp_path):
+    X, y, names = diabetes
+    amax = float(jaxreg.alpha_max(X, y, standardize=True))
+    fits = {
+        "L1": jaxreg.lasso(X, y, 0.1 * amax, standardize=True),
+        "L2": jaxreg.ridge(X, y, 10.0, standardize=True),
+        "elastic net": jaxreg.elastic_net(X, y, 0.1 * amax, 0.5, standardize=True),
+    }
+    ax = jaxreg.plot.plot_coefficients(fits, names=names)
+    assert len(ax.patches) == 3 * X.shape[1]
+    zeros_marked = len(ax.get_lines()[0].get_xdata())
+    assert zeros_marked == int(np.sum(np.asarray(fits["L1"].coef) == 0)) > 0
+    ax.figure.savefig(tmp_path / "coef.png")
+    plt.close("all")
+
+
+def test_plot_errors(diabetes):
+    X, y, names = diabetes
+    with pytest.raises(TypeError, match="PathResult"):
+        jaxreg.plot.plot_path(np.zeros((3, 3)))
+    with pytest.raises(TypeError, match="CVResult"):
+        jaxreg.plot.plot_cv(None)
+    with pytest.raises(ValueError, match="names"):
+        jaxreg.plot.plot_path(jaxreg.lasso_path(X, y, n_alphas=5), names=["a"])
+    with pytest.raises(ValueError, match="same length"):
+        jaxreg.plot.plot_coefficients({"a": np.zeros(3), "b": np.zeros(4)})
+    with pytest.raises(ValueError, match="at least one"):
+        jaxreg.plot.plot_coefficients({})
