@@ -9,8 +9,11 @@ Each transformation turns the update of the optimizer before it in an
 for the penalty :math:`h(\theta) = \alpha \sum_j \big(\rho |\theta_j| +
 \tfrac{1 - \rho}{2} \theta_j^2\big)` over the selected parameters. Chained after
 ``optax.sgd(eta)`` this is proximal gradient descent on
-:math:`L(\theta) + h(\theta)`; after an adaptive optimizer it is the usual
-"proximal Adam" heuristic. Unlike adding :math:`\alpha |\theta|` to the loss
+:math:`L(\theta) + h(\theta)` (with momentum, its accelerated variant). After
+an adaptive optimizer such as Adam the threshold is not rescaled by the
+optimizer's preconditioner, so weights that Adam keeps moving by about ``eta``
+per step rarely reach zero: use SGD (with momentum) where exact zeros matter
+(see ``examples/optax_feature_selection.py``). Unlike adding :math:`\alpha |\theta|` to the loss
 (whose subgradient steps oscillate around zero), the L1 prox sets weights to
 exactly zero, which is what feature selection needs.
 

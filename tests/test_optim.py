@@ -111,3 +111,20 @@ def test_update_needs_params():
     t = l1_prox(0.1, 0.1)
     with pytest.raises(ValueError, match="params"):
         t.update(jnp.ones(2), t.init(jnp.ones(2)))
+
+
+def test_feature_selection_example_zeros_exactly_the_uninformative_inputs():
+    """The MLP example: L1 keeps inputs 0-3 and zeros the other 16 exactly; L2 zeros none."""
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "examples" / "optax_feature_selection.py"
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-2] == "L1: inputs used [0, 1, 2, 3]"
+    assert lines[-1] == f"L2: inputs used {list(range(20))}"
+    assert "L1 epoch" in proc.stdout and "train MSE" in proc.stdout
