@@ -206,6 +206,7 @@ def solve(
     accelerate: bool = True,
     check_every: int = 10,
     unrolled_blocks: int | None = None,
+    refine: Array | bool = False,
 ) -> tuple[FitResult, Array, Array]:
     """Solve at one ``(alpha, l1_ratio)`` from ``(beta0, b0)`` (internal scale).
 
@@ -228,6 +229,7 @@ def solve(
         accelerate=accelerate,
         check_every=check_every,
         unrolled_blocks=unrolled_blocks,
+        refine=refine,
     )
     coef = beta / problem.x_scale
     dtype = coef.dtype

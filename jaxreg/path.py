@@ -162,9 +162,9 @@ def solve_path(
 ) -> FitResult:
     """Solve ``problem`` along ``alphas`` (traced; batched over the grid)."""
 
-    def one(alpha, beta0, b0):
+    def one(alpha, beta0, b0, refine=False):
         return _problem.solve(
-            problem, alpha, l1_ratio, beta0, b0, max_iter, check_every=check_every
+            problem, alpha, l1_ratio, beta0, b0, max_iter, check_every=check_every, refine=refine
         )
 
     beta0, b0 = _problem.cold_start(problem)
@@ -186,10 +186,13 @@ def solve_path(
         r = jnp.where(step_back != 0, (alpha - a1) / jnp.where(step_back != 0, step_back, 1.0), 0.0)
         beta = beta1 + r * (beta1 - beta2)
         beta = jnp.where(beta * beta1 < 0, 0.0, beta)
-        return beta, b1 + r * (b1 - b2)
+        moved = (r != 0) & (jnp.any(beta1 != beta2) | (b1 != b2))
+        return beta, b1 + r * (b1 - b2), moved
 
     def step(carry, chunk):
         starts = jax.vmap(predict, in_axes=(0, None))(chunk, carry)
+        # An extrapolated start may already meet the tolerance; refining it
+        # anyway keeps the path smooth instead of tolerance-sized steps.
         fits, betas, bs = jax.vmap(one)(chunk, *starts)
         beta1, b1, a1 = carry[:3]
         return (betas[-1], bs[-1], chunk[-1], beta1, b1, a1), fits

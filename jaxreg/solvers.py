@@ -91,6 +91,7 @@ def fista(
     accelerate: bool = True,
     check_every: int = 10,
     unrolled_blocks: int | None = None,
+    refine: Array | bool = False,
 ):
     r"""Minimize ``datafit(beta, b) + penalty(beta)`` by proximal gradient.
 
@@ -105,6 +106,12 @@ def fista(
     stops improving (no 1% decrease in 100 checks) while below
     ``sqrt(eps) * gap_scale``, the solve is at the dtype's resolution and stops
     with status ``STALLED``.
+
+    With ``refine`` true (a traced boolean is fine) the starting point is never
+    returned as it is: at least
+    one block of ``check_every`` iterations runs, even when the start already
+    meets the tolerance (a path's extrapolated warm start otherwise leaves
+    visible tolerance-sized steps along the path).
 
     With ``unrolled_blocks`` set, the loop is a ``lax.scan`` over that many
     blocks of ``check_every`` iterations, frozen once finished: the same
@@ -191,7 +198,7 @@ def fista(
         jnp.ones((), dtype),
         zero_iter,
         cert0,
-        status_of(cert0, zero_iter, zero_iter),
+        jnp.where(refine, _RUNNING, status_of(cert0, zero_iter, zero_iter)).astype(jnp.int32),
         cert0.gap,
         zero_iter,
     )
