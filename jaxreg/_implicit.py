@@ -102,17 +102,6 @@ def solve_internal(config: Config, theta: Theta, tol, max_iter, unrolled_blocks=
     return result, beta, problem
 
 
-def _constant_columns(X: Array, s: Array, fit_intercept: bool) -> Array:
-    """Columns that the solver pins at zero (collinear with the intercept)."""
-    if not fit_intercept:
-        return jnp.zeros((X.shape[1],), bool)
-    x_mean = s @ X
-    Xc = X - x_mean
-    var = s @ (Xc * Xc)
-    noise = X.shape[0] * jnp.finfo(X.dtype).eps * jnp.max(jnp.abs(X), axis=0)
-    return var <= noise * noise  # the rule of _problem.prepare_design
-
-
 def surrogate(config: Config, z: Array, theta: Theta, sign: Array) -> Array:
     """``P`` with ``|w_j|`` replaced by ``sign_j w_j`` (and the bounds dropped)."""
     X = theta.X
@@ -161,7 +150,8 @@ def implicit_fit(config: Config):
         at_lower = jnp.isfinite(problem.lower) & (beta <= problem.lower)
         at_upper = jnp.isfinite(problem.upper) & (beta >= problem.upper)
         zero = (beta == 0) & (l1 > 0)
-        pinned = _constant_columns(X, s, config.fit_intercept)
+        # Columns the solver pins at zero: constant, hence collinear with the intercept.
+        pinned = _problem.centered_spread(X, s, config.fit_intercept)[3] & config.fit_intercept
         free_w = ~(at_lower | at_upper | zero | pinned)
         # A pinned column's coefficient is clip(0, lower, upper): it too follows
         # an active bound.

@@ -42,6 +42,16 @@ def binary_entropy(q: Array) -> Array:
     return -(jax.scipy.special.xlogy(q, q) + jax.scipy.special.xlogy(1 - q, 1 - q))
 
 
+def centered_spread(X: Array, s: Array, fit_intercept: bool):
+    """Centered X (with an intercept), column means, weighted variances, and the
+    columns constant up to rounding (variance below the centering's noise)."""
+    x_mean = s @ X if fit_intercept else jnp.zeros((X.shape[1],), X.dtype)
+    Xc = X - x_mean if fit_intercept else X
+    var = s @ (Xc * Xc)
+    noise = X.shape[0] * jnp.finfo(X.dtype).eps * jnp.max(jnp.abs(X), axis=0)
+    return Xc, x_mean, var, var <= noise * noise
+
+
 def prepare_design(X: Array, s: Array, fit_intercept: bool, standardize: bool):
     """Centered (with an intercept) and standardized copy of X, with its offsets.
 
@@ -50,12 +60,7 @@ def prepare_design(X: Array, s: Array, fit_intercept: bool, standardize: bool):
     than standardizing rounding noise into a second intercept.
     """
     p = X.shape[1]
-    x_mean = s @ X if fit_intercept else jnp.zeros((p,), X.dtype)
-    Xc = X - x_mean if fit_intercept else X
-    var = s @ (Xc * Xc)
-    # Below this the spread is rounding noise of the centering.
-    noise = X.shape[0] * jnp.finfo(X.dtype).eps * jnp.max(jnp.abs(X), axis=0)
-    constant = var <= noise * noise
+    Xc, x_mean, var, constant = centered_spread(X, s, fit_intercept)
     if fit_intercept:
         Xc = jnp.where(constant, 0.0, Xc)
     if standardize:

@@ -74,6 +74,66 @@ def _score(loss: str, X, y, w, coef, intercept):
     return jnp.dot(w, err) / jnp.sum(w)
 
 
+def _decode(u, fixed):
+    """``(alpha, l1_ratio, penalty_factor)`` from the unconstrained parameters."""
+    alpha = jnp.exp(u["log_alpha"])
+    l1_ratio = jax.nn.sigmoid(u["logit_l1_ratio"]) if "logit_l1_ratio" in u else fixed["l1_ratio"]
+    pf = jnp.exp(u["log_pf"]) if "log_pf" in u else fixed["penalty_factor"]
+    return alpha, l1_ratio, pf
+
+
+def _fit(
+    X,
+    y,
+    alpha,
+    l1_ratio,
+    sw,
+    pf,
+    lower,
+    upper,
+    tol,
+    max_iter,
+    *,
+    model,
+    fit_intercept,
+    standardize,
+    use_gram,
+    unrolled_blocks,
+) -> FitResult:
+    """One training fit of ``model`` (traced; differentiable)."""
+    if model == "ridge":
+        return _solve_ridge(
+            X,
+            y,
+            alpha,
+            sw,
+            pf,
+            tol,
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+            solver="cholesky" if X.shape[0] >= X.shape[1] else "dual",
+        )
+    return _solve_glm(
+        X,
+        y,
+        alpha,
+        l1_ratio,
+        sw,
+        pf,
+        lower,
+        upper,
+        tol,
+        max_iter,
+        loss="logistic" if model == "logistic" else "squared",
+        fit_intercept=fit_intercept,
+        standardize=standardize,
+        use_gram=use_gram,
+        accelerate=True,
+        check_every=10,
+        unrolled_blocks=unrolled_blocks,
+    )
+
+
 def _validation_loss(
     u,
     fixed,
@@ -95,44 +155,18 @@ def _validation_loss(
     unrolled_blocks,
 ):
     """Loss on the validation rows of every split, averaged with the splits' weights."""
-    alpha = jnp.exp(u["log_alpha"])
-    l1_ratio = jax.nn.sigmoid(u["logit_l1_ratio"]) if "logit_l1_ratio" in u else fixed["l1_ratio"]
-    pf = jnp.exp(u["log_pf"]) if "log_pf" in u else fixed["penalty_factor"]
+    alpha, l1_ratio, pf = _decode(u, fixed)
     loss = "logistic" if model == "logistic" else "squared"
+    statics = dict(
+        model=model,
+        fit_intercept=fit_intercept,
+        standardize=standardize,
+        use_gram=use_gram,
+        unrolled_blocks=unrolled_blocks,
+    )
 
     def one(sw, vw):
-        if model == "ridge":
-            fit = _solve_ridge(
-                X,
-                y,
-                alpha,
-                sw,
-                pf,
-                tol,
-                fit_intercept=fit_intercept,
-                standardize=standardize,
-                solver="cholesky" if X.shape[0] >= X.shape[1] else "dual",
-            )
-        else:
-            fit = _solve_glm(
-                X,
-                y,
-                alpha,
-                l1_ratio,
-                sw,
-                pf,
-                lower,
-                upper,
-                tol,
-                max_iter,
-                loss=loss,
-                fit_intercept=fit_intercept,
-                standardize=standardize,
-                use_gram=use_gram,
-                accelerate=True,
-                check_every=10,
-                unrolled_blocks=unrolled_blocks,
-            )
+        fit = _fit(X, y, alpha, l1_ratio, sw, pf, lower, upper, tol, max_iter, **statics)
         return _score(loss, X_val, y_val, vw, fit.coef, fit.intercept), jnp.sum(vw)
 
     scores, weights = jax.vmap(one)(train_w, val_w)
@@ -342,43 +376,11 @@ def tune(
     u_best = history[best][0]
 
     def point(u):
-        a = jnp.exp(u["log_alpha"])
-        r = jax.nn.sigmoid(u["logit_l1_ratio"]) if "logit_l1_ratio" in u else l1_ratio
-        f = jnp.exp(u["log_pf"]) if "log_pf" in u else pf
+        a, r, f = _decode(u, fixed)
         return a, jnp.asarray(r, dtype), f * (p / jnp.sum(f))
 
     a_best, r_best, f_best = point(u_best)
-    if model == "ridge":
-        from jaxreg.models import ridge
-
-        fit = ridge(
-            X,
-            y,
-            a_best,
-            fit_intercept=fit_intercept,
-            sample_weight=sw,
-            penalty_factor=f_best,
-            standardize=standardize,
-        )
-    else:
-        fit = _solve_glm(
-            X,
-            y,
-            a_best,
-            r_best,
-            sw,
-            f_best,
-            lo,
-            hi,
-            tol,
-            jnp.asarray(max_iter, jnp.int32),
-            loss=loss,
-            fit_intercept=bool(fit_intercept),
-            standardize=bool(standardize),
-            use_gram=statics["use_gram"],
-            accelerate=True,
-            check_every=10,
-        )
+    fit = _fit(X, y, a_best, r_best, sw, f_best, lo, hi, *data[-2:], **statics)
     points = [point(h[0]) for h in history]
     return TuneResult(
         alpha=a_best,
