@@ -43,6 +43,7 @@ from jax import Array
 
 from jaxreg import _problem
 from jaxreg.result import FitResult
+from jaxreg.solvers import conjugate_gradient
 
 # Dense Hessian and LU up to this many unknowns; conjugate gradient beyond.
 _DENSE_LIMIT = 2048
@@ -109,7 +110,8 @@ def surrogate(config: Config, z: Array, theta: Theta, sign: Array) -> Array:
     w = z[:p]
     b = z[p] if config.fit_intercept else 0.0
     s = theta.sample_weight / jnp.sum(theta.sample_weight)
-    _, _, scale = _problem.prepare_design(X, s, config.fit_intercept, config.standardize)
+    _, var, constant = _problem.column_spread(X, s, config.fit_intercept)
+    scale = _problem.scale_of(var, constant, config.standardize)
     f = _problem.normalized_penalty_factor(theta.penalty_factor)
     eta = X @ w + b
     if config.loss == "squared":
@@ -151,7 +153,7 @@ def implicit_fit(config: Config):
         at_upper = jnp.isfinite(problem.upper) & (beta >= problem.upper)
         zero = (beta == 0) & (l1 > 0)
         # Columns the solver pins at zero: constant, hence collinear with the intercept.
-        pinned = _problem.centered_spread(X, s, config.fit_intercept)[3] & config.fit_intercept
+        pinned = _problem.column_spread(X, s, config.fit_intercept)[2] & config.fit_intercept
         free_w = ~(at_lower | at_upper | zero | pinned)
         # A pinned column's coefficient is clip(0, lower, upper): it too follows
         # an active bound.
@@ -205,32 +207,5 @@ def _solve_restricted(grad_z, z, theta, free, rhs):
         return m * hvp(m * v) + (1.0 - m) * v
 
     eps = float(jnp.finfo(rhs.dtype).eps)
-    solve = functools.partial(_conjugate_gradient, tol=10 * eps, maxiter=4 * size)
+    solve = functools.partial(conjugate_gradient, tol=10 * eps, maxiter=4 * size)
     return jax.lax.custom_linear_solve(matvec, rhs, solve, symmetric=True)
-
-
-def _conjugate_gradient(matvec, b, *, tol, maxiter):
-    """Plain CG for a symmetric positive definite operator, from zero.
-
-    Everything it closes over is a primal constant, so ``custom_linear_solve``
-    can transpose it (reverse mode) by calling it again.
-    """
-    threshold = (tol * jnp.linalg.norm(b)) ** 2
-
-    def cond(state):
-        _, r, _, rr, k = state
-        return (rr > threshold) & (k < maxiter)
-
-    def body(state):
-        x, r, d, rr, k = state
-        Ad = matvec(d)
-        step = rr / jnp.dot(d, Ad)
-        x = x + step * d
-        r = r - step * Ad
-        rr_new = jnp.dot(r, r)
-        d = r + (rr_new / rr) * d
-        return x, r, d, rr_new, k + 1
-
-    x0 = jnp.zeros_like(b)
-    state = (x0, b, b, jnp.dot(b, b), 0)
-    return jax.lax.while_loop(cond, body, state)[0]

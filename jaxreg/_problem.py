@@ -16,6 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from jax import Array
+from jax.experimental import sparse as jsparse
 
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
@@ -42,6 +43,31 @@ def binary_entropy(q: Array) -> Array:
     return -(jax.scipy.special.xlogy(q, q) + jax.scipy.special.xlogy(1 - q, 1 - q))
 
 
+def _is_sparse(X) -> bool:
+    return isinstance(X, jsparse.BCOO)
+
+
+def column_spread(X, s: Array, fit_intercept: bool):
+    """Column means (zeros without an intercept), weighted variances about them,
+    and the columns constant up to rounding (variance below the centering's
+    noise), for a dense or a ``BCOO`` X. ``s`` sums to one.
+
+    Dense columns are centered explicitly before squaring (accurate); sparse
+    ones use the second moment, as centering would fill the matrix in.
+    """
+    p = X.shape[1]
+    eps = jnp.finfo(X.dtype).eps
+    if _is_sparse(X):
+        x_mean = X.T @ s if fit_intercept else jnp.zeros((p,), X.dtype)
+        second = jsparse.BCOO((X.data * X.data, X.indices), shape=X.shape).T @ s
+        var = jnp.maximum(second - x_mean * x_mean, 0.0)
+        # The second moment loses the variance to cancellation at about eps of
+        # itself: below that a column is constant as far as this route can tell.
+        return x_mean, var, var <= X.shape[0] * eps * second
+    Xc, x_mean, var, constant = centered_spread(X, s, fit_intercept)
+    return x_mean, var, constant
+
+
 def centered_spread(X: Array, s: Array, fit_intercept: bool):
     """Centered X (with an intercept), column means, weighted variances, and the
     columns constant up to rounding (variance below the centering's noise)."""
@@ -52,26 +78,49 @@ def centered_spread(X: Array, s: Array, fit_intercept: bool):
     return Xc, x_mean, var, var <= noise * noise
 
 
+def scale_of(var: Array, constant: Array, standardize: bool) -> Array:
+    # glmnet's convention: weighted population standard deviation; without an
+    # intercept, the uncentered root mean square. The square root only sees
+    # safe values, so its derivative is finite for constant columns too.
+    if standardize:
+        return jnp.sqrt(jnp.where(constant, 1.0, var))
+    return jnp.ones_like(var)
+
+
 def prepare_design(X: Array, s: Array, fit_intercept: bool, standardize: bool):
-    """Centered (with an intercept) and standardized copy of X, with its offsets.
+    """Centered (with an intercept) and standardized copy of a dense X, with its offsets.
 
     A column that is constant up to rounding is collinear with the intercept:
     its centered values are set to exactly zero (and its scale to one) rather
     than standardizing rounding noise into a second intercept.
     """
-    p = X.shape[1]
     Xc, x_mean, var, constant = centered_spread(X, s, fit_intercept)
     if fit_intercept:
         Xc = jnp.where(constant, 0.0, Xc)
+    x_scale = scale_of(var, constant, standardize)
     if standardize:
-        # glmnet's convention: weighted population standard deviation; without an
-        # intercept, the uncentered root mean square. The square root only sees
-        # safe values, so its derivative is finite for constant columns too.
-        x_scale = jnp.sqrt(jnp.where(constant, 1.0, var))
         Xc = Xc / x_scale
-    else:
-        x_scale = jnp.ones((p,), X.dtype)
     return Xc, x_mean, x_scale
+
+
+def make_design(X, s: Array, fit_intercept: bool, standardize: bool):
+    """The internal design operator for a dense or sparse X, and its offsets.
+
+    Returns ``(design, x_mean, x_scale)``. A dense X is centered and scaled
+    into a copy (:func:`prepare_design`). A ``BCOO`` X stays as it is: the
+    centering and scaling are implicit in :class:`~jaxreg.datafits.Design`,
+    so no dense copy is ever made; a constant column gets an infinite design
+    scale, which zeroes it in every product (the dense route's zero column).
+    """
+    p = X.shape[1]
+    dtype = X.dtype
+    if not _is_sparse(X):
+        Xt, x_mean, x_scale = prepare_design(X, s, fit_intercept, standardize)
+        return Design(Xt, jnp.zeros((p,), dtype), jnp.ones((p,), dtype)), x_mean, x_scale
+    x_mean, var, constant = column_spread(X, s, fit_intercept)
+    x_scale = scale_of(var, constant, standardize)
+    design_scale = jnp.where(constant & fit_intercept, jnp.inf, x_scale)
+    return Design(X, x_mean, design_scale), x_mean, x_scale
 
 
 @jax.tree_util.register_dataclass
@@ -150,16 +199,14 @@ def setup(
 ) -> Problem:
     """Prepare a problem from raw data (traced; vmappable over weights)."""
     dtype = X.dtype
-    p = X.shape[1]
     s = sample_weight / jnp.sum(sample_weight)
-    Xt, x_mean, x_scale = prepare_design(X, s, fit_intercept, standardize)
-    design = Design(Xt, jnp.zeros((p,), dtype), jnp.ones((p,), dtype))
+    design, x_mean, x_scale = make_design(X, s, fit_intercept, standardize)
     if loss == "squared":
         y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
         yc = y - y_mean
         yy = s @ (yc * yc)
         if use_gram:
-            datafit = QuadraticGram(design.gram(s), Xt.T @ (s * yc), yy)
+            datafit = QuadraticGram(design.gram(s), design.rmatvec(s * yc), yy)
         else:
             datafit = Quadratic(design, yc, s)
         b0 = jnp.zeros((), dtype)

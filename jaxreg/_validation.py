@@ -12,10 +12,20 @@ import numbers
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import sparse as jsparse
 
 
 def is_concrete(x) -> bool:
     return not isinstance(x, jax.core.Tracer)
+
+
+def is_sparse(X) -> bool:
+    """True for a JAX ``BCOO`` matrix (scipy.sparse input is converted to one)."""
+    return isinstance(X, jsparse.BCOO)
+
+
+def _is_scipy_sparse(X) -> bool:
+    return hasattr(X, "tocoo") and hasattr(X, "nnz") and not is_sparse(X)
 
 
 def float_dtype(X) -> jnp.dtype:
@@ -56,8 +66,40 @@ def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
     return jnp.asarray(x, dtype=dtype)
 
 
+def check_sparse_design(X, dtype):
+    """A scipy.sparse matrix or a JAX ``BCOO`` as a 2-D ``BCOO`` of ``dtype``.
+
+    Duplicate entries are summed (the solvers square stored values to get
+    column variances), so a concrete matrix is canonical on return.
+    """
+    if _is_scipy_sparse(X):
+        coo = X.tocoo(copy=True)
+        coo.sum_duplicates()
+        X = jsparse.BCOO(
+            (jnp.asarray(coo.data), jnp.stack([jnp.asarray(coo.row), jnp.asarray(coo.col)], 1)),
+            shape=coo.shape,
+        )
+    if X.ndim != 2 or X.n_batch != 0 or X.n_dense != 0:
+        raise ValueError(
+            f"a sparse X must be a 2-D matrix with no batch or dense dimensions, got shape "
+            f"{X.shape} (n_batch={X.n_batch}, n_dense={X.n_dense})"
+        )
+    if any(s == 0 for s in X.shape):
+        raise ValueError(f"X is empty (shape {tuple(X.shape)})")
+    data = _values(X.data)
+    if data is not None:
+        if not np.all(np.isfinite(data)):
+            raise ValueError("X contains NaN or infinite values")
+        if _values(X.indices) is not None:
+            X = X.sum_duplicates()
+    return jsparse.BCOO((X.data.astype(dtype), X.indices), shape=X.shape)
+
+
 def check_Xy(X, y, dtype):
-    X = check_array(X, "X", 2, dtype)
+    if is_sparse(X) or _is_scipy_sparse(X):
+        X = check_sparse_design(X, dtype)
+    else:
+        X = check_array(X, "X", 2, dtype)
     y = check_array(y, "y", 1, dtype)
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"y has {y.shape[0]} samples but X has {X.shape[0]} rows; they must match")

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.experimental import sparse as jsparse
 from jax.typing import ArrayLike
 
 from jaxreg import _problem
@@ -165,7 +166,13 @@ def _fold_problems(
     n, p = X.shape
     totals = jnp.sum(W, axis=1)
     S = W / totals[:, None]
-    if fit_intercept:
+    sparse = v.is_sparse(X)
+    if fit_intercept and sparse:
+        # A sparse X is never centered: the per-fold means stay implicit.
+        mu = jnp.zeros((p,), dtype)
+        Xh = X
+        D = _left_product(S, X)
+    elif fit_intercept:
         # One globally centered copy of X (not one per fold): the per-fold offsets
         # D are then small, which keeps the Gram downdates accurate.
         mu = (sw / jnp.sum(sw)) @ X
@@ -183,15 +190,19 @@ def _fold_problems(
             rows = Xh[idx]
             return rows.T @ ((sw[idx] * valid)[:, None] * rows)
 
-        # Every row is held out exactly once: the full Gram matrix is the sum of
-        # the held-out ones, so one pass over X makes all of them.
-        held = jax.lax.map(held_gram, (held_idx, held_valid))
-        full = jnp.sum(held, axis=0)
-        # Training folds: full minus held-out; the last problem is the full data.
-        raw = jnp.concatenate([full[None] - held, full[None]], axis=0)
+        if sparse:
+            # Sparse rows cannot be gathered per fold; one sparse product per fold.
+            raw = jax.lax.map(lambda w: (Xh.T @ (w[:, None] * Xh)).todense(), W)
+        else:
+            # Every row is held out exactly once: the full Gram matrix is the sum
+            # of the held-out ones, so one pass over X makes all of them.
+            held = jax.lax.map(held_gram, (held_idx, held_valid))
+            full = jnp.sum(held, axis=0)
+            # Training folds: full minus held-out; the last problem is the full data.
+            raw = jnp.concatenate([full[None] - held, full[None]], axis=0)
         G = raw / totals[:, None, None] - D[:, :, None] * D[:, None, :]
         resid = y[None, :] - y_mean[:, None]
-        c = (S * resid) @ Xh
+        c = _left_product(S * resid, Xh)
         yy = jnp.sum(S * resid * resid, axis=1)
         if standardize:
             scale = jnp.sqrt(jnp.maximum(jnp.diagonal(G, axis1=1, axis2=2), 0.0))
@@ -220,7 +231,10 @@ def _fold_problems(
         return jax.vmap(finish)(G, c, yy, D, scale, y_mean), 0
 
     if standardize:
-        var = S @ (Xh * Xh) - D * D
+        second = _left_product(S, _squares(Xh))
+        var = second - D * D
+        # Below eps of the second moment a variance is cancellation noise.
+        var = jnp.where(var <= n * jnp.finfo(dtype).eps * second, 0.0, var)
         scale = jnp.sqrt(jnp.maximum(var, 0.0))
         scale = jnp.where(scale > 0, scale, 1.0)
     else:
@@ -264,6 +278,38 @@ def _fold_problems(
     return jax.vmap(finish, out_axes=axes)(S, D, scale, y_mean), axes
 
 
+def _left_product(A, X):
+    """``A @ X`` for a dense ``A`` of shape ``(k, n)`` and a dense or ``BCOO`` X."""
+    if v.is_sparse(X):
+        return (X.T @ A.T).T
+    return A @ X
+
+
+def _squares(X):
+    """Elementwise square of a dense or ``BCOO`` X (a sparse one stays sparse)."""
+    if v.is_sparse(X):
+        return jsparse.BCOO((X.data * X.data, X.indices), shape=X.shape)
+    return X * X
+
+
+def _sparse_svd(design: Design, root_w, root_f):
+    """Thin SVD of ``diag(root_w) X~ diag(1 / root_f)`` for a sparse design,
+    from the eigendecomposition of its (dense, ``p x p``) Gram matrix.
+
+    Directions with a singular value below ``sqrt(eps)`` of the largest carry
+    no information (their left vectors would be noise): they get a zero
+    singular value and a zero left vector, which drops them from every sum.
+    """
+    G = design.gram(root_w * root_w) / jnp.outer(root_f, root_f)
+    lam, V = jnp.linalg.eigh(G)
+    lam, V = lam[::-1], V[:, ::-1]
+    sig = jnp.sqrt(jnp.maximum(lam, 0.0))
+    keep = sig > jnp.sqrt(jnp.finfo(sig.dtype).eps) * sig[0]
+    AV = root_w[:, None] * design.matmat(V / root_f[:, None])
+    U = jnp.where(keep, AV / jnp.where(keep, sig, 1.0), 0.0)
+    return U, jnp.where(keep, sig, 0.0), V.T
+
+
 def _weighted_auc(score, label, weight):
     """Weighted ROC AUC with ties counted one half, by sorting."""
     order = jnp.argsort(score)
@@ -282,9 +328,14 @@ def _fold_scores(X, y, sw, coef, intercept, held_idx, held_valid, *, loss, scori
 
     def one(args):
         idx, valid, coef_k, b_k = args
-        rows, yk = X[idx], y[idx]
+        yk = y[idx]
         wk = sw[idx] * valid
-        eta = jnp.einsum("mp,lap->mla", rows, coef_k) + b_k  # (m, L, A)
+        if v.is_sparse(X):
+            # Sparse rows cannot be gathered: predict every row, keep the held-out ones.
+            flat = coef_k.reshape(-1, coef_k.shape[-1])
+            eta = (X @ flat.T)[idx].reshape((idx.shape[0],) + coef_k.shape[:-1]) + b_k
+        else:
+            eta = jnp.einsum("mp,lap->mla", X[idx], coef_k) + b_k  # (m, L, A)
         yk_, wk_ = yk[:, None, None], wk[:, None, None]
         if scoring == "mse":
             err = (yk_ - eta) ** 2
@@ -518,15 +569,18 @@ def _cv_ridge(
         fold_weights = jnp.sum(jnp.where(held_valid, sw[held_idx], 0.0), axis=1)
     else:
         s = sw / jnp.sum(sw)
-        Xt, x_mean, x_scale = _problem.prepare_design(X, s, fit_intercept, standardize)
+        design, x_mean, x_scale = _problem.make_design(X, s, fit_intercept, standardize)
         y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
         yc = y - y_mean
         root_w, root_f = jnp.sqrt(sw), jnp.sqrt(pfn)
-        U, sig, Vt = jnp.linalg.svd(root_w[:, None] * Xt / root_f, full_matrices=False)
+        if v.is_sparse(X):
+            U, sig, Vt = _sparse_svd(design, root_w, root_f)
+        else:
+            U, sig, Vt = jnp.linalg.svd(root_w[:, None] * design.X / root_f, full_matrices=False)
         uty = U.T @ (root_w * yc)
         shrink = sig**2 / (sig**2 + alphas[:, None])  # (A, r)
         beta = ((sig / (sig**2 + alphas[:, None]) * uty) @ Vt) / root_f  # (A, p)
-        resid = yc[None, :] - beta @ Xt.T  # (A, n)
+        resid = yc[None, :] - design.matmat(beta.T).T  # (A, n)
         # Hat-matrix diagonal of the weighted problem, the unpenalized intercept included.
         lev = (shrink @ (U * U).T) * 1.0
         if fit_intercept:
@@ -542,7 +596,15 @@ def _cv_ridge(
     mean, se, li, ai, i1se = _select(scores, fold_weights, alphas[None, :], scoring)
     fits = jax.vmap(
         lambda a: _solve_ridge(
-            X, y, a, sw, pf, tol, fit_intercept=fit_intercept, standardize=standardize, solver="svd"
+            X,
+            y,
+            a,
+            sw,
+            pf,
+            tol,
+            fit_intercept=fit_intercept,
+            standardize=standardize,
+            solver="cholesky" if v.is_sparse(X) else "svd",
         )
     )(alphas)
     path = _with_alphas(alphas, fits)
@@ -626,7 +688,9 @@ def cross_validate(
       alphas: a shared grid ``(A,)`` or one per l1_ratio ``(L, A)``; by default
         ``n_alphas`` points from each l1_ratio's ``alpha_max`` (on the full
         data) down to ``eps`` times it, as scikit-learn's ``ElasticNetCV``.
-      n_alphas, eps: the default grid (``eps="glmnet"``: glmnet's rule).
+      n_alphas: size of the default grid.
+      eps: ratio of the smallest to the largest alpha of the default grid
+        (``"glmnet"``: glmnet's ``lambda.min.ratio`` rule).
       cv: number of folds when ``foldid`` is not given (rows shuffled with
         ``seed``); ``"loo"`` or ``"gcv"`` for ridge.
       foldid: fold id of each row, integers ``0..K-1`` (glmnet's ``foldid``,
@@ -635,10 +699,21 @@ def cross_validate(
         ``KFold()``).
       scoring: ``"mse"`` (default) or ``"mae"`` for regression; ``"deviance"``
         (default), ``"misclassification"`` or ``"auc"`` for logistic.
-      fit_intercept, sample_weight, penalty_factor, positive, lower, upper,
-        standardize, tol, max_iter: as in the single-fit functions; weights
-        enter both the fits and the held-out scores.
-      strategy, chunk_size, gram: as in :func:`~jaxreg.lasso_path`.
+      fit_intercept: fit an unpenalized intercept, as in the single-fit functions.
+      sample_weight: nonnegative per-sample weights, shape ``(n,)``; they enter
+        both the fits and the held-out scores.
+      penalty_factor: per-feature multipliers of the penalty, as in
+        :func:`~jaxreg.lasso`.
+      positive: constrain the coefficients to be nonnegative.
+      lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
+      upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      standardize: fit on standardized columns (glmnet's convention), as in
+        :func:`~jaxreg.lasso`.
+      tol: stopping tolerance on the duality gap, as in the single-fit functions.
+      max_iter: maximum number of proximal-gradient iterations per fit.
+      strategy: ``"vmap"``, ``"warm"`` or ``"auto"``, as in :func:`~jaxreg.lasso_path`.
+      chunk_size: grid points per warm-started chunk, as in :func:`~jaxreg.lasso_path`.
+      gram: ``"auto"``, ``True`` or ``False``, as in :func:`~jaxreg.lasso`.
       check_every: iterations between certificates (default 5, half the
         single-fit default: every fold shares each check, so checking often
         costs little and saves the iterations run past convergence).
@@ -717,7 +792,7 @@ def cross_validate(
         scoring=scoring,
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
-        use_gram=loss == "squared" and _use_gram(gram, n, p),
+        use_gram=loss == "squared" and _use_gram(gram, n, p, v.is_sparse(X)),
         n_alphas=int(n_alphas),
         eps=_resolve_eps(eps, n, p),
         strategy=strategy,

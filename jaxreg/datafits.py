@@ -25,6 +25,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 from jax import Array
+from jax.experimental import sparse as jsparse
 
 __all__ = ["Design", "Quadratic", "QuadraticGram", "Logistic"]
 
@@ -40,7 +41,8 @@ class Design:
     r"""The linear operator :math:`\tilde X = (X - 1 m^\top)\,\mathrm{diag}(1/s)`.
 
     Attributes:
-      X: the raw design, shape ``(n, p)``.
+      X: the raw design, shape ``(n, p)``: a dense array or a JAX ``BCOO``
+        sparse matrix (then centering and scaling never densify it).
       mean: column offsets ``m`` (zeros when not centering), shape ``(p,)``.
       scale: column scales ``s`` (ones when not standardizing), shape ``(p,)``.
     """
@@ -57,9 +59,26 @@ class Design:
         return (self.X.T @ u - self.mean * jnp.sum(u)) / self.scale
 
     def gram(self, weights: Array) -> Array:
-        """Weighted Gram matrix ``X~' diag(weights) X~``, centered explicitly for accuracy."""
+        """Weighted Gram matrix ``X~' diag(weights) X~`` (dense, ``(p, p)``).
+
+        A dense X is centered explicitly for accuracy; a ``BCOO`` X gets its
+        raw sparse product corrected for the offsets afterwards.
+        """
+        if isinstance(self.X, jsparse.BCOO):
+            raw = (self.X.T @ (weights[:, None] * self.X)).todense()
+            xw = self.X.T @ weights
+            m = self.mean
+            G = raw - jnp.outer(m, xw) - jnp.outer(xw, m) + jnp.sum(weights) * jnp.outer(m, m)
+            # An infinite scale marks a column zeroed by the centering.
+            inv = jnp.where(jnp.isinf(self.scale), 0.0, 1.0 / self.scale)
+            return G * jnp.outer(inv, inv)
         Xc = (self.X - self.mean) / self.scale
         return Xc.T @ (weights[:, None] * Xc)
+
+    def matmat(self, B: Array) -> Array:
+        """``X~ B`` for a dense ``B`` of shape ``(p, k)``."""
+        V = B / self.scale[:, None]
+        return self.X @ V - (self.mean @ V)[None, :]
 
     def top_eigenvalue(self, weights: Array) -> Array:
         """Safe estimate of the top eigenvalue of ``X~' diag(weights) X~`` (power iteration)."""

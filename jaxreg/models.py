@@ -20,10 +20,10 @@ from jax.typing import ArrayLike
 
 from jaxreg import _implicit, _problem
 from jaxreg import _validation as v
-from jaxreg.datafits import Design, Quadratic
+from jaxreg.datafits import Quadratic
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult, Status
-from jaxreg.solvers import ridge_cholesky, ridge_dual, ridge_svd
+from jaxreg.solvers import ridge_cg, ridge_cholesky, ridge_dual, ridge_svd
 
 __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max"]
 
@@ -87,9 +87,15 @@ def _common_inputs(X, y, sample_weight, penalty_factor, lower, upper, positive, 
     return dtype, X, y, sw, pf, lo, hi, tol, max_iter
 
 
-def _use_gram(gram, n: int, p: int) -> bool:
+# A sparse design forms a dense (p, p) Gram matrix only up to this width.
+_SPARSE_GRAM_LIMIT = 2048
+
+
+def _use_gram(gram, n: int, p: int, sparse: bool = False) -> bool:
+    # A sparse design's products cost its nonzeros, usually less than the
+    # Gram matrix's p^2: design mode unless asked.
     if gram == "auto":
-        return n > p
+        return n > p and not sparse
     return bool(v.check_choice(gram, "gram", ("auto", True, False)))
 
 
@@ -181,7 +187,7 @@ def elastic_net(
         loss="squared",
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
-        use_gram=_use_gram(gram, *X.shape),
+        use_gram=_use_gram(gram, *X.shape, v.is_sparse(X)),
         accelerate=solver == "fista",
         check_every=int(check_every),
         unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
@@ -402,13 +408,23 @@ logistic.__doc__ = (
 
 @functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize", "solver"))
 def _solve_ridge(
-    X, y, alpha, sample_weight, penalty_factor, tol, *, fit_intercept, standardize, solver
+    X,
+    y,
+    alpha,
+    sample_weight,
+    penalty_factor,
+    tol,
+    max_iter=None,
+    *,
+    fit_intercept,
+    standardize,
+    solver,
 ):
     dtype = X.dtype
     p = X.shape[1]
     total = jnp.sum(sample_weight)
     s = sample_weight / total
-    Xt, x_mean, x_scale = _problem.prepare_design(X, s, fit_intercept, standardize)
+    design, x_mean, x_scale = _problem.make_design(X, s, fit_intercept, standardize)
     y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
     yc = y - y_mean
     pf = _problem.normalized_penalty_factor(penalty_factor)
@@ -416,15 +432,20 @@ def _solve_ridge(
     #     = 2 S * [1/2 ||r||_s^2 + (alpha / S)/2 sum_j f_j w_j^2]
     reg = (alpha / total) * pf
     if solver == "cholesky":
-        beta = ridge_cholesky(Xt.T @ (s[:, None] * Xt), Xt.T @ (s * yc), reg)
+        beta = ridge_cholesky(design.gram(s), design.rmatvec(s * yc), reg)
+    elif solver == "cg":
+        beta = ridge_cg(
+            lambda b: design.rmatvec(s * design.matvec(b)), design.rmatvec(s * yc), reg, max_iter
+        )
     else:
+        Xt = design.X  # dense: centered and scaled already
         root = jnp.sqrt(s)
         Xs, ys = root[:, None] * Xt, root * yc
         if solver == "dual":
             beta = ridge_dual(Xs, ys, reg)
         else:
             beta = ridge_svd(Xs, ys, pf, alpha / total)
-    datafit = Quadratic(Design(Xt, jnp.zeros((p,), dtype), jnp.ones((p,), dtype)), yc, s)
+    datafit = Quadratic(design, yc, s)
     inf = jnp.full((p,), jnp.inf, dtype)
     penalty = ElasticNetPenalty(jnp.zeros((p,), dtype), reg, -inf, inf)
     value, grad, _, aux = datafit.value_and_grad(beta, jnp.zeros((), dtype))
@@ -463,7 +484,7 @@ def ridge(
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
     standardize: bool = False,
-    solver: Literal["auto", "cholesky", "dual", "svd", "fista"] = "auto",
+    solver: Literal["auto", "cholesky", "dual", "svd", "cg", "fista"] = "auto",
     tol: float = 1e-4,
     max_iter: int = 20_000,
     check_every: int = 10,
@@ -497,11 +518,16 @@ def ridge(
       upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
       standardize: fit on columns scaled to unit weighted standard deviation
         (as glmnet does), returning coefficients on the original scale.
-      solver: ``"auto"``, ``"cholesky"``, ``"dual"``, ``"svd"`` or ``"fista"``.
+      solver: ``"auto"``, ``"cholesky"``, ``"dual"``, ``"svd"``, ``"cg"`` or
+        ``"fista"``. ``"cg"``: conjugate gradients on the normal equations,
+        matrix-free (a sparse X stays sparse). ``"auto"`` picks ``"fista"``
+        with bounds; for a sparse X, ``"cholesky"`` on its Gram matrix when
+        ``p <= min(n, 2048)``, else ``"cg"``; for a dense X, ``"cholesky"``
+        when ``n >= p``, else ``"dual"``.
       tol: tolerance on the duality gap: ``gap <= tol * 2 sum_i s_i (y_i - ybar)^2``
         (``ybar = 0`` without intercept), the objective's value at ``w = 0``
         times two; a closed form whose gap exceeds it is reported ``INACCURATE``.
-      max_iter: iterations for the bounded (FISTA) route.
+      max_iter: iterations for the bounded (FISTA) route and products for ``"cg"``.
       check_every: iterations between certificates for the FISTA route.
       diff: for the FISTA route (bounds), ``"implicit"`` or ``"unrolled"`` as in
         :func:`jaxreg.lasso`. The closed forms are differentiated directly by
@@ -528,7 +554,7 @@ def ridge(
       Hoerl and Kennard, Ridge regression: biased estimation for nonorthogonal
       problems, Technometrics 12(1), 1970.
     """
-    v.check_choice(solver, "solver", ("auto", "cholesky", "dual", "svd", "fista"))
+    v.check_choice(solver, "solver", ("auto", "cholesky", "dual", "svd", "cg", "fista"))
     v.check_choice(diff, "diff", ("implicit", "unrolled"))
     dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
         X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
@@ -536,10 +562,20 @@ def ridge(
     alpha = v.check_scalar(alpha, "alpha", dtype, low=0.0)
     n, p = X.shape
     bounded = positive or lower is not None or upper is not None
+    sparse = v.is_sparse(X)
     if solver == "auto":
-        solver = "fista" if bounded else ("cholesky" if n >= p else "dual")
-    if bounded and solver != "fista":
+        if bounded:
+            solver = "fista"
+        elif sparse:
+            solver = "cholesky" if p <= min(n, _SPARSE_GRAM_LIMIT) else "cg"
+        else:
+            solver = "cholesky" if n >= p else "dual"
+    if bounded and solver not in ("fista",):
         raise ValueError(f"solver={solver!r} has no closed form with bounds; use solver='fista'")
+    if sparse and solver in ("dual", "svd"):
+        raise ValueError(
+            f"solver={solver!r} needs a dense X; with a sparse X use 'cholesky', 'cg' or 'auto'"
+        )
     if solver in ("dual", "svd") and v.is_concrete(pf) and bool(jnp.any(pf == 0)):
         raise ValueError(
             f"penalty_factor must be positive with solver={solver!r}; use solver='cholesky'"
@@ -573,6 +609,7 @@ def ridge(
         sw,
         pf,
         tol,
+        jnp.asarray(max_iter, jnp.int32),
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
         solver=solver,

@@ -120,8 +120,17 @@ def alpha_grid(
     scikit-learn's ``_alpha_grid`` and glmnet's lambda sequence are built.
 
     Args:
-      X, y, l1_ratio, loss, fit_intercept, sample_weight, penalty_factor,
-        positive, lower, upper, standardize: as in :func:`~jaxreg.alpha_max`.
+      X: design matrix, shape ``(n, p)``.
+      y: targets, shape ``(n,)`` (``{0, 1}`` labels for ``loss="logistic"``).
+      l1_ratio: the elastic-net mixing parameter (``alpha_max`` scales as ``1 / l1_ratio``).
+      loss: ``"squared"`` or ``"logistic"``.
+      fit_intercept: fit an unpenalized intercept.
+      sample_weight: nonnegative per-sample weights, shape ``(n,)``.
+      penalty_factor: nonnegative per-feature multipliers of the penalty, shape ``(p,)``.
+      positive: constrain the coefficients to be nonnegative.
+      lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
+      upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      standardize: glmnet-style standardization, as in :func:`~jaxreg.alpha_max`.
       n_alphas: number of grid points.
       eps: ``alpha_min / alpha_max`` (default ``1e-3``, as scikit-learn), or
         ``"glmnet"`` for glmnet's ``lambda.min.ratio`` rule (``1e-2`` when
@@ -329,7 +338,7 @@ def _glm_path_public(
         loss=loss,
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
-        use_gram=loss == "squared" and _use_gram(gram, *X.shape),
+        use_gram=loss == "squared" and _use_gram(gram, *X.shape, v.is_sparse(X)),
         n_alphas=n_alphas,
         eps=_resolve_eps(eps, *X.shape),
         strategy=strategy,
@@ -349,8 +358,16 @@ _PATH_ARGS = """
       eps: ratio of the smallest to the largest alpha (default ``1e-3``, as
         scikit-learn); ``"glmnet"`` uses glmnet's ``lambda.min.ratio`` rule
         (``1e-2`` when ``n < p``, else ``1e-4``).
-      fit_intercept, sample_weight, penalty_factor, positive, lower, upper,
-        standardize, tol, max_iter: as in :func:`~jaxreg.{single}`.
+      fit_intercept: fit an unpenalized intercept.
+      sample_weight: nonnegative per-sample weights, shape ``(n,)``.
+      penalty_factor: nonnegative per-feature multipliers of the penalty,
+        shape ``(p,)``, as in :func:`~jaxreg.{single}`.
+      positive: constrain the coefficients to be nonnegative.
+      lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
+      upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      standardize: fit on standardized columns, as in :func:`~jaxreg.{single}`.
+      tol: stopping tolerance on the duality gap, as in :func:`~jaxreg.{single}`.
+      max_iter: maximum number of proximal-gradient iterations per grid point.
       strategy: ``"vmap"`` (cold starts, one batch), ``"warm"`` (continuation
         over chunks of the grid) or ``"auto"``: ``"warm"`` on CPU, ``"vmap"``
         on GPU and TPU.
@@ -603,8 +620,11 @@ def ridge_path(
       X: design matrix, shape ``(n, p)``.
       y: targets, shape ``(n,)``.
       alphas: nonnegative penalties, shape ``(n_alphas,)``.
-      fit_intercept, sample_weight, penalty_factor, standardize: as in
-        :func:`~jaxreg.ridge` (penalty factors must be positive).
+      fit_intercept: fit an unpenalized intercept.
+      sample_weight: nonnegative per-sample weights, shape ``(n,)``, used as
+        given (not rescaled), as in :func:`~jaxreg.ridge`.
+      penalty_factor: positive per-feature multipliers of the penalty, shape ``(p,)``.
+      standardize: glmnet-style standardization, as in :func:`~jaxreg.ridge`.
 
     Returns:
       A :class:`PathResult`.

@@ -229,23 +229,36 @@ def tune(
     the training data.
 
     Args:
-      X, y: training data (``y`` in {0, 1} for ``model="logistic"``).
+      X: training design matrix, shape ``(n, p)``.
+      y: training targets, shape ``(n,)`` (in {0, 1} for ``model="logistic"``).
       model: ``"lasso"``, ``"elastic_net"``, ``"logistic"`` or ``"ridge"``.
       params: what to tune: ``"alpha"`` always, plus ``"l1_ratio"`` (elastic
         net and logistic) and/or ``"penalty_factor"`` (not ridge's closed form
         with ``p > n``).
-      X_val, y_val, sample_weight_val: a held-out validation set; without it,
-        K-fold cross-validation on ``(X, y)``.
-      cv, foldid, seed: the folds (as in :func:`~jaxreg.cross_validate`).
+      X_val: design matrix of a held-out validation set; without it, K-fold
+        cross-validation on ``(X, y)``.
+      y_val: targets of the held-out validation set.
+      sample_weight_val: sample weights of the held-out validation set.
+      cv: number of folds (as in :func:`~jaxreg.cross_validate`).
+      foldid: fold id of each row (as in :func:`~jaxreg.cross_validate`).
+      seed: shuffling seed of the folds (as in :func:`~jaxreg.cross_validate`).
       alpha: starting alpha. Default: ``alpha_max / 30`` (about the geometric
         middle of the default grid, in log scale), or, for ridge, the mean
         eigenvalue of ``X' S X`` (a penalty comparable to the data's scale).
       l1_ratio: starting (or fixed) l1_ratio (default 0.5 when it is tuned or
         for the elastic net, else 1).
       penalty_factor: starting (or fixed) penalty factors (default ones).
-      fit_intercept, sample_weight, positive, lower, upper, standardize, tol,
-        max_iter, diff, gram: as in the single-fit functions. ``tol`` defaults
-        to 1e-6: gradients are only as accurate as the solutions.
+      fit_intercept: fit an unpenalized intercept.
+      sample_weight: nonnegative per-sample weights of ``(X, y)``.
+      positive: constrain the coefficients to be nonnegative.
+      lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
+      upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      standardize: fit on standardized columns, as in the single-fit functions.
+      tol: stopping tolerance of each solve, as in the single-fit functions;
+        defaults to 1e-6: gradients are only as accurate as the solutions.
+      max_iter: maximum number of proximal-gradient iterations per solve.
+      diff: ``"implicit"`` or ``"unrolled"``, as in :func:`~jaxreg.lasso`.
+      gram: ``"auto"``, ``True`` or ``False``, as in :func:`~jaxreg.lasso`.
       optimizer: an optax transformation for the (unconstrained) parameters;
         default ``optax.adam(0.5)``, whose first steps move log(alpha) by
         about 0.5 whatever the scale of the loss.
@@ -356,7 +369,7 @@ def tune(
         model=model,
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
-        use_gram=loss == "squared" and _use_gram(gram, n, p),
+        use_gram=loss == "squared" and _use_gram(gram, n, p, v.is_sparse(X)),
         unrolled_blocks=_unrolled_blocks(diff, max_iter, 10),
     )
     data = (X, y, train_w, X_val, y_val, val_w, lo, hi, tol, jnp.asarray(max_iter, jnp.int32))
