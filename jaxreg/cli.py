@@ -1,106 +1,1225 @@
-"""The ``jaxreg`` command line."""
+"""The ``jaxreg`` command line.
+
+Commands:
+
+* ``jaxreg demo``: lasso, elastic net and ridge on the shipped diabetes data,
+  each with its penalty chosen by K-fold cross-validation; prints the chosen
+  alphas, scores and coefficients and writes path and CV plots as PNG files.
+* ``jaxreg fit FILE --alpha A``: one fit at a given penalty.
+* ``jaxreg path FILE``: the fits along a grid of penalties.
+* ``jaxreg cv FILE``: K-fold cross-validation along the grid.
+
+``FILE`` is a CSV file with a header row, an NPZ archive (arrays ``X`` and
+``y``, or a single 2-D array whose ``--target`` column is the response) or a
+svmlight / libsvm text file. ``--json`` prints one JSON object on stdout and
+nothing else. Progress goes to stderr (``--quiet`` silences it).
+
+Exit status: 0 on success, 1 when the data cannot be used (missing or
+unreadable file, non-numeric or non-finite values, a bad target), 2 for bad
+options. Errors are one line on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import dataclasses
+import io
+import json
+import math
+import os
 import sys
 import time
+import zipfile
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import jaxreg
 from jaxreg.datasets import load_diabetes
 
+_DIABETES_SOURCE = (
+    "diabetes data of Efron, Hastie, Johnstone and Tibshirani (2004), "
+    '"Least Angle Regression", Annals of Statistics 32(2)'
+)
+_INSTALL_PLOT = "pip install 'jaxreg[plot]'"
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".npz": "npz",
+    ".npy": "npz",
+    ".svm": "svmlight",
+    ".svmlight": "svmlight",
+    ".libsvm": "svmlight",
+}
+_MISSING = {"", "na", "n/a", "nan", "null", "none", "?"}
+_NAME_ARRAYS = ("feature_names", "columns", "names")
+_MAX_LISTED = 40
+# One l1_ratio: the elastic-net CV then shares the compiled lasso CV (same
+# shapes, l1_ratio is traced); several would be cross-validated too, at the
+# cost of one more compilation.
+_DEMO_L1_RATIOS = (0.5,)
 
-def _validation_curve(fit_fn, X_train, y_train, X_val, y_val, alphas):
-    """Fit every alpha of the grid in one vmapped call; validation MSE per alpha."""
-    fits = jax.jit(jax.vmap(lambda a: fit_fn(X_train, y_train, a)))(alphas)
-    pred = fits.coef @ X_val.T + fits.intercept[:, None]
-    return fits, jnp.mean((pred - y_val) ** 2, axis=1)
+
+# ----------------------------------------------------------------------------
+# errors, parser, progress
+# ----------------------------------------------------------------------------
 
 
-def demo(n_alphas: int = 50, seed: int = 0) -> int:
-    """Lasso, elastic net and ridge on the diabetes data, alpha chosen on a held-out split."""
-    jax.config.update("jax_enable_x64", True)
-    X, y, names = load_diabetes()
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(y))
-    n_val = len(y) // 5
-    val, train = perm[:n_val], perm[n_val:]
-    Xtr, ytr, Xva, yva = X[train], y[train], X[val], y[val]
-    print(
-        f"diabetes data: {X.shape[0]} patients, {X.shape[1]} features; "
-        f"{len(train)} train / {len(val)} validation"
+class _CLIError(Exception):
+    """A problem with the data or the files: one line on stderr, exit status 1."""
+
+    status = 1
+
+
+class _UsageError(_CLIError):
+    """A bad option value: one line on stderr, exit status 2."""
+
+    status = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line error messages (no usage block) and exit status 2."""
+
+    def error(self, message: str):  # noqa: D102 - argparse hook
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class _Progress:
+    """``label ... done in 1.2 s`` on stderr around a block of work, unless quiet."""
+
+    def __init__(self, label: str, quiet: bool):
+        self.label, self.quiet = label, quiet
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        if not self.quiet:
+            print(f"{self.label} ...", end=" ", file=sys.stderr, flush=True)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.elapsed = time.perf_counter() - self.start
+        if not self.quiet:
+            word = "failed" if exc_type is not None else f"done in {self.elapsed:.1f} s"
+            print(word, file=sys.stderr, flush=True)
+        return False
+
+
+def _note(message: str, quiet: bool) -> None:
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _list_names(names: Sequence[str], limit: int = 20) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
+
+
+# ----------------------------------------------------------------------------
+# reading data
+# ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Data:
+    """A design matrix and response read from a file, ready for the solvers."""
+
+    X: np.ndarray
+    y: np.ndarray
+    features: list[str]
+    target: str
+    classes: list[Any] | None  # original labels mapped to 0 and 1 (logistic loss)
+    source: str
+
+
+def _first_bad_float(values: Sequence[str]) -> int:
+    for i, s in enumerate(values):
+        try:
+            float(s)
+        except (TypeError, ValueError):
+            return i
+    return -1
+
+
+def _numeric_column(values, name: str, where: Callable[[int], str], hint: str = "") -> np.ndarray:
+    """Float64 values of one column; names the column and the first bad entry on failure."""
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        i = _first_bad_float(values)
+        bad = str(values[i]).strip()
+        if bad.lower() in _MISSING:
+            raise _CLIError(
+                f"missing value {bad!r} in column {name!r} {where(i)}: "
+                "jaxreg needs complete numeric data (drop or impute the row)"
+            ) from None
+        raise _CLIError(f"column {name!r} is not numeric: {bad!r} {where(i)}{hint}") from None
+    bad_rows = np.flatnonzero(~np.isfinite(out))
+    if bad_rows.size:
+        i = int(bad_rows[0])
+        raise _CLIError(
+            f"column {name!r} has a non-finite value ({values[i]!r}) {where(i)}: "
+            "jaxreg needs finite numbers (drop or impute the row)"
+        )
+    return out
+
+
+def _resolve_target(target: str | None, names: list[str], source: str) -> int:
+    """Column index of ``--target`` (a name, or an integer index; default the last column)."""
+    if target is None:
+        return len(names) - 1
+    if target in names:
+        return names.index(target)
+    try:
+        index = int(target)
+    except ValueError:
+        index = None
+    if index is not None and -len(names) <= index < len(names):
+        return index % len(names)
+    raise _CLIError(f"no target column {target!r} in {source}; columns: {_list_names(names)}")
+
+
+def _prepare_target(values, name: str, loss: str, where: Callable[[int], str]):
+    """The response as float64, and for the logistic loss the two classes mapped to 0 and 1."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biuf":
+        numeric = values.astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(numeric))
+        if bad.size:
+            i = int(bad[0])
+            raise _CLIError(
+                f"target {name!r} has a non-finite value ({values[i]!r}) {where(i)}: "
+                "jaxreg needs finite numbers (drop or impute the row)"
+            )
+    else:
+        labels = [str(s).strip() for s in values.tolist()]
+        hint = ""
+        if loss == "squared" and len(set(labels)) == 2:
+            hint = " (two classes: use --loss logistic)"
+        if loss == "squared" or _first_bad_float(labels) < 0:
+            numeric = _numeric_column(labels, name, where, hint)
+        else:
+            missing = [i for i, s in enumerate(labels) if s.lower() in _MISSING]
+            if missing:
+                raise _CLIError(
+                    f"missing value {labels[missing[0]]!r} in target {name!r} {where(missing[0])}"
+                )
+            numeric = None
+            values = np.asarray(labels)
+    if loss == "squared":
+        return numeric, None
+    source = numeric if numeric is not None else values
+    classes, codes = np.unique(source, return_inverse=True)
+    if len(classes) != 2:
+        shown = _list_names([_label(c) for c in classes], 6)
+        what = "only one class" if len(classes) < 2 else f"{len(classes)} classes"
+        raise _CLIError(
+            f"the logistic loss needs a target with two classes; {name!r} has {what}: {shown}"
+        )
+    if numeric is not None and classes[0] == 0 and classes[1] == 1:
+        return numeric, None
+    return codes.astype(np.float64), [_label(c) for c in classes]
+
+
+def _label(value) -> Any:
+    """A class label as a plain JSON-friendly value (1.0 -> 1)."""
+    if isinstance(value, (np.floating, float)) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _read_csv(path: str, target: str | None, loss: str) -> _Data:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        text = f.read()
+    first = text.split("\n", 1)[0]
+    if path.lower().endswith(".tsv") or ("\t" in first and "," not in first):
+        delimiter = "\t"
+    elif ";" in first and "," not in first:
+        delimiter = ";"
+    else:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(reader, None)
+    if not header or not any(h.strip() for h in header):
+        raise _CLIError(f"{path} is empty: a CSV file needs a header row and data rows")
+    names = [h.strip() for h in header]
+    if all(_first_bad_float([h]) < 0 for h in names):
+        raise _CLIError(
+            f"{path} has no header row (its first line is numbers): "
+            "a CSV file needs column names on its first line"
+        )
+    rows, lines = [], []
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != len(names):
+            raise _CLIError(
+                f"line {reader.line_num} of {path} has {len(row)} fields, "
+                f"the header has {len(names)}"
+            )
+        rows.append(row)
+        lines.append(reader.line_num)
+    if len(rows) < 2:
+        raise _CLIError(f"{path} has {len(rows)} data rows: at least 2 are needed")
+    if len(names) < 2:
+        raise _CLIError(f"{path} has one column: it needs feature columns and a target")
+    t = _resolve_target(target, names, path)
+    columns = list(zip(*rows, strict=True))
+
+    def where(i):
+        return f"on line {lines[i]}"
+
+    features = [n for j, n in enumerate(names) if j != t]
+    X = np.column_stack(
+        [_numeric_column(list(columns[j]), names[j], where) for j in range(len(names)) if j != t]
+    )
+    y, classes = _prepare_target(list(columns[t]), names[t], loss, where)
+    return _Data(X, y, features, names[t], classes, path)
+
+
+def _npz_matrix(arr: np.ndarray, name: str, names: list[str], where) -> np.ndarray:
+    """A numeric 2-D array as float64, naming the first bad column and row."""
+    if arr.dtype.kind in "biuf":
+        out = arr.astype(np.float64)
+        bad = np.argwhere(~np.isfinite(out))
+        if bad.size:
+            i, j = (int(k) for k in bad[0])
+            raise _CLIError(
+                f"column {names[j]!r} of array {name!r} has a non-finite value "
+                f"({out[i, j]}) {where(i)}: jaxreg needs finite numbers"
+            )
+        return out
+    if arr.dtype.kind in "USO":
+        return np.column_stack(
+            [_numeric_column(list(arr[:, j]), names[j], where) for j in range(arr.shape[1])]
+        )
+    raise _CLIError(f"array {name!r} is not numeric (dtype {arr.dtype})")
+
+
+def _read_npz(path: str, target: str | None, loss: str) -> _Data:
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if not (magic.startswith(b"PK") or magic == b"\x93NUMPY"):
+        raise _CLIError(f"{path} is not an NPZ archive (nor an NPY array)")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            arrays = {"data": loaded}
+        else:
+            with loaded:
+                arrays = {k: loaded[k] for k in loaded.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+        raise _CLIError(f"cannot read {path} as an NPZ archive: {err}") from None
+    name_arr = next((arrays.pop(k) for k in _NAME_ARRAYS if k in arrays), None)
+
+    def where(i):
+        return f"in row {i} (0-based)"
+
+    if "X" in arrays:
+        if "y" not in arrays:
+            raise _CLIError(f"{path} has an array X but no array y")
+        if target is not None:
+            raise _UsageError(
+                f"--target picks a column of a single 2-D array, but {path} holds X and y"
+            )
+        X, y = arrays["X"], arrays["y"]
+        if X.ndim != 2:
+            raise _CLIError(f"array 'X' in {path} must be 2-D, it has shape {X.shape}")
+        if y.ndim == 2 and 1 in y.shape:
+            y = y.ravel()
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise _CLIError(
+                f"array 'y' in {path} must be 1-D with {X.shape[0]} entries, it has shape {y.shape}"
+            )
+        p = X.shape[1]
+        if name_arr is not None and len(name_arr) == p:
+            features = [str(s) for s in name_arr]
+        else:
+            features = [f"x{j}" for j in range(p)]
+        Xf = _npz_matrix(X, "X", features, where)
+        yf, classes = _prepare_target(y, "y", loss, where)
+        return _Data(Xf, yf, features, "y", classes, path)
+    matrices = [k for k, a in arrays.items() if a.ndim == 2]
+    if len(arrays) != 1 or len(matrices) != 1:
+        found = _list_names([f"{k} {arrays[k].shape}" for k in arrays]) or "no arrays"
+        raise _CLIError(f"{path} must hold arrays X and y, or a single 2-D array (found: {found})")
+    key = matrices[0]
+    M = arrays[key]
+    if M.shape[1] < 2 or M.shape[0] < 2:
+        raise _CLIError(f"array {key!r} in {path} has shape {M.shape}: need 2 rows and 2 columns")
+    if name_arr is not None and len(name_arr) == M.shape[1]:
+        names = [str(s) for s in name_arr]
+    else:
+        names = [str(j) for j in range(M.shape[1])]
+    t = _resolve_target(target, names, path)
+    keep = [j for j in range(M.shape[1]) if j != t]
+    features = [names[j] if name_arr is not None else f"x{j}" for j in keep]
+    Xf = _npz_matrix(M[:, keep], key, features, where)
+    target_name = names[t] if name_arr is not None else f"column {t}"
+    yf, classes = _prepare_target(M[:, t], target_name, loss, where)
+    return _Data(Xf, yf, features, target_name, classes, path)
+
+
+def _read_svmlight(path: str, loss: str) -> _Data:
+    """Parse ``label index:value ...`` lines (``#`` comments, ``qid:`` ignored) densely."""
+    labels, lines, rows, cols, vals = [], [], [], [], []
+    with open(path, encoding="utf-8") as f:
+        for lineno, raw in enumerate(f, 1):
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            tokens = line.split()
+            if ":" in tokens[0]:
+                raise _CLIError(
+                    f"line {lineno} of {path} starts with {tokens[0]!r}: "
+                    "each svmlight line starts with its label"
+                )
+            i = len(labels)
+            labels.append(tokens[0])
+            lines.append(lineno)
+            for tok in tokens[1:]:
+                key, sep, val = tok.partition(":")
+                if not sep:
+                    raise _CLIError(f"line {lineno} of {path}: expected index:value, got {tok!r}")
+                if key == "qid":
+                    continue
+                if not key.isdigit():
+                    raise _CLIError(
+                        f"line {lineno} of {path}: feature index {key!r} is not a "
+                        "nonnegative integer"
+                    )
+                try:
+                    value = float(val)
+                except ValueError:
+                    raise _CLIError(
+                        f"line {lineno} of {path}: value {val!r} of feature {key} is not a number"
+                    ) from None
+                if not math.isfinite(value):
+                    raise _CLIError(
+                        f"line {lineno} of {path}: feature {key} has a non-finite value "
+                        f"({val}): jaxreg needs finite numbers"
+                    )
+                rows.append(i)
+                cols.append(int(key))
+                vals.append(value)
+    if len(labels) < 2:
+        raise _CLIError(f"{path} has {len(labels)} samples: at least 2 are needed")
+    if not cols:
+        raise _CLIError(f"{path} has no features (no index:value pairs)")
+    offset = 0 if min(cols) == 0 else 1  # libsvm indices start at 1; accept 0-based files
+    p = max(cols) + 1 - offset
+    X = np.zeros((len(labels), p))
+    X[np.asarray(rows), np.asarray(cols) - offset] = vals
+    features = [f"x{j + offset}" for j in range(p)]
+
+    def where(i):
+        return f"on line {lines[i]}"
+
+    y, classes = _prepare_target(labels, "label", loss, where)
+    return _Data(X, y, features, "label", classes, path)
+
+
+def _load(path: str, fmt: str | None, target: str | None, loss: str) -> _Data:
+    """Read ``path`` in format ``fmt`` (default: from the extension)."""
+    if not os.path.exists(path):
+        raise _CLIError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise _CLIError(f"{path} is a directory, not a data file")
+    if fmt is None:
+        ext = os.path.splitext(path)[1].lower()
+        fmt = _EXTENSIONS.get(ext)
+        if fmt is None:
+            raise _UsageError(
+                f"unknown format of {path} (extension {ext or 'none'!r}): "
+                "use .csv, .npz, .svm/.svmlight/.libsvm or --format csv|npz|svmlight"
+            )
+    if fmt == "svmlight" and target is not None:
+        raise _UsageError("--target does not apply to svmlight files (the label comes first)")
+    try:
+        if fmt == "csv":
+            return _read_csv(path, target, loss)
+        if fmt == "npz":
+            return _read_npz(path, target, loss)
+        return _read_svmlight(path, loss)
+    except UnicodeDecodeError:
+        raise _CLIError(f"cannot read {path} as {fmt} text: it is not UTF-8 text") from None
+    except csv.Error as err:
+        raise _CLIError(f"cannot parse {path} as CSV: {err}") from None
+
+
+# ----------------------------------------------------------------------------
+# models
+# ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    """The model the options describe."""
+
+    model: str  # "lasso", "elastic_net", "ridge" or "logistic"
+    loss: str
+    penalty: str
+    l1_ratio: float
+    fit_intercept: bool
+    standardize: bool
+    tol: float
+    max_iter: int
+
+    @property
+    def label(self) -> str:
+        if self.model == "elastic_net":
+            return f"elastic net (l1_ratio {self.l1_ratio:g})"
+        if self.model == "logistic":
+            pen = {"l1": "L1", "l2": "L2"}.get(self.penalty, f"elastic net {self.l1_ratio:g}")
+            return f"logistic ({pen})"
+        return self.model
+
+    def kwargs(self) -> dict[str, Any]:
+        kw = dict(fit_intercept=self.fit_intercept, standardize=self.standardize)
+        if self.model != "ridge":
+            kw.update(tol=self.tol, max_iter=self.max_iter)
+        return kw
+
+
+def _spec(args) -> _Spec:
+    if args.penalty != "elasticnet" and args.l1_ratio is not None:
+        raise _UsageError(f"--l1-ratio applies to --penalty elasticnet, not {args.penalty}")
+    l1_ratio = {"l1": 1.0, "l2": 0.0}.get(args.penalty, args.l1_ratio)
+    if l1_ratio is None:
+        l1_ratio = 0.5
+    if not 0.0 <= l1_ratio <= 1.0:  # also rejects nan
+        raise _UsageError(f"--l1-ratio must be in [0, 1], got {args.l1_ratio:g}")
+    if not (args.tol > 0 and math.isfinite(args.tol)):
+        raise _UsageError(f"--tol must be a positive number, got {args.tol}")
+    if args.max_iter < 1:
+        raise _UsageError(f"--max-iter must be at least 1, got {args.max_iter}")
+    if args.loss == "logistic":
+        model = "logistic"
+    else:
+        model = {"l1": "lasso", "l2": "ridge", "elasticnet": "elastic_net"}[args.penalty]
+    return _Spec(
+        model=model,
+        loss=args.loss,
+        penalty=args.penalty,
+        l1_ratio=float(l1_ratio),
+        fit_intercept=not args.no_intercept,
+        standardize=bool(args.standardize),
+        tol=float(args.tol),
+        max_iter=int(args.max_iter),
     )
 
-    models = {
-        "lasso": (1.0, lambda X_, y_, a: jaxreg.lasso(X_, y_, a, standardize=True, tol=1e-8)),
-        "enet (0.5)": (
-            0.5,
-            lambda X_, y_, a: jaxreg.elastic_net(X_, y_, a, 0.5, standardize=True, tol=1e-8),
-        ),
-        "ridge": (None, lambda X_, y_, a: jaxreg.ridge(X_, y_, a, standardize=True)),
-    }
-    rows = []
-    for name, (l1_ratio, fit_fn) in models.items():
-        start = time.perf_counter()
-        if l1_ratio is None:
-            alphas = jnp.geomspace(1e4, 1e-3, n_alphas)
-        else:
-            amax = jaxreg.alpha_max(Xtr, ytr, l1_ratio, standardize=True)
-            alphas = amax * jnp.geomspace(1.0, 1e-3, n_alphas)
-        fits, mse = _validation_curve(fit_fn, Xtr, ytr, Xva, yva, alphas)
-        best = int(jnp.argmin(mse))
-        elapsed = time.perf_counter() - start
-        ok = bool(jnp.all(fits.converged))
-        rows.append(
-            (
-                name,
-                float(alphas[best]),
-                float(mse[best]),
-                np.asarray(fits.coef[best]) + 0.0,
-                ok,
-                elapsed,
+
+def _ridge_grid(X, fit_intercept: bool, standardize: bool, n_alphas: int, eps: float):
+    """Ridge has no alpha_max: span the scale of the (centered, scaled) squared design."""
+    Xc = X - X.mean(axis=0) if fit_intercept else X
+    if standardize:
+        sd = Xc.std(axis=0)
+        Xc = Xc / np.where(sd > 0, sd, 1.0)
+    scale = float(np.sum(Xc * Xc)) / X.shape[1]
+    top = 1e3 * (scale if scale > 0 else 1.0)
+    return top * np.geomspace(1.0, eps, n_alphas)
+
+
+def _grid(spec: _Spec, data: _Data, args):
+    """The alpha grid for path and cv: ``--alphas``, else None (the solvers' default)."""
+    if args.alphas is not None:
+        return np.sort(args.alphas)[::-1]
+    n_alphas = args.n_alphas
+    if spec.model == "ridge":
+        eps = 1e-8 if args.eps is None else args.eps
+        return _ridge_grid(data.X, spec.fit_intercept, spec.standardize, n_alphas, eps)
+    if spec.l1_ratio == 0.0:
+        # No alpha_max for a pure L2 penalty: start where l1_ratio = 1e-3 zeroes
+        # everything, as glmnet does for alpha = 0.
+        top = float(
+            jaxreg.alpha_max(
+                data.X,
+                data.y,
+                1e-3,
+                loss=spec.loss,
+                fit_intercept=spec.fit_intercept,
+                standardize=spec.standardize,
             )
         )
+        eps = 1e-4 if args.eps is None else args.eps
+        return top * np.geomspace(1.0, eps, n_alphas)
+    return None
+
+
+def _fit(spec: _Spec, X, y, alpha: float):
+    kw = spec.kwargs()
+    if spec.model == "lasso":
+        return jaxreg.lasso(X, y, alpha, **kw)
+    if spec.model == "elastic_net":
+        return jaxreg.elastic_net(X, y, alpha, spec.l1_ratio, **kw)
+    if spec.model == "ridge":
+        return jaxreg.ridge(X, y, alpha, **kw)
+    return jaxreg.logistic(X, y, alpha, spec.l1_ratio, **kw)
+
+
+def _path(spec: _Spec, X, y, alphas, n_alphas: int, eps: float | None):
+    kw = spec.kwargs()
+    if spec.model == "ridge":
+        return jaxreg.ridge_path(X, y, alphas, **kw)
+    kw.update(alphas=alphas, n_alphas=n_alphas, eps=1e-3 if eps is None else eps)
+    if spec.model == "lasso":
+        return jaxreg.lasso_path(X, y, **kw)
+    if spec.model == "elastic_net":
+        return jaxreg.enet_path(X, y, spec.l1_ratio, **kw)
+    return jaxreg.logistic_path(X, y, spec.l1_ratio, **kw)
+
+
+def _cross_validate(spec: _Spec, X, y, alphas, n_alphas: int, eps, folds, seed: int):
+    kw = spec.kwargs()
+    if spec.model != "ridge":
+        kw.update(n_alphas=n_alphas, eps=1e-3 if eps is None else eps)
+    l1_ratio = spec.l1_ratio if spec.model in ("elastic_net", "logistic") else None
+    return jaxreg.cross_validate(
+        X, y, spec.model, l1_ratio=l1_ratio, alphas=alphas, cv=folds, seed=seed, **kw
+    )
+
+
+# ----------------------------------------------------------------------------
+# plots
+# ----------------------------------------------------------------------------
+
+
+def _figure_classes():
+    """matplotlib's Figure and Agg canvas (no pyplot, no global backend); None if missing."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    return Figure, FigureCanvasAgg
+
+
+def _save_plot(filename: str, title: str, draw: Callable[[Any], Any]) -> None:
+    """Draw on a fresh Agg figure and write it to ``filename``."""
+    classes = _figure_classes()
+    if classes is None:
+        raise _CLIError(f"plots need matplotlib: {_INSTALL_PLOT}")
+    Figure, FigureCanvasAgg = classes
+    fig = Figure(figsize=(7.5, 4.6))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    draw(ax)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    try:
+        fig.savefig(filename, dpi=150)
+    except (OSError, ValueError) as err:
+        raise _CLIError(f"cannot write plot {filename}: {err}") from None
+
+
+def _check_plot_target(filename: str | None) -> None:
+    """Fail before any fitting if ``--plot`` cannot be written."""
+    if filename is None:
+        return
+    if _figure_classes() is None:
+        raise _CLIError(f"--plot needs matplotlib: {_INSTALL_PLOT}")
+    parent = os.path.dirname(os.path.abspath(filename))
+    if not os.path.isdir(parent):
+        raise _UsageError(f"--plot {filename}: directory {parent} does not exist")
+
+
+# ----------------------------------------------------------------------------
+# output helpers
+# ----------------------------------------------------------------------------
+
+
+def _json_value(x):
+    """Arrays and scalars as JSON values (non-finite floats become null)."""
+    a = np.asarray(x)
+    if a.dtype == bool or a.dtype.kind in "iu":
+        return a.tolist()
+    a = a.astype(np.float64)
+    if a.ndim == 0:
+        return float(a) if np.isfinite(a) else None
+    return np.where(np.isfinite(a), a, None).tolist()
+
+
+def _status_name(code) -> str:
+    return jaxreg.Status(int(code)).name
+
+
+def _describe(data: _Data) -> str:
+    n, p = data.X.shape
+    return f"{data.source}: {n} samples x {p} features, target {data.target!r}"
+
+
+def _base_json(command: str, spec: _Spec, data: _Data) -> dict[str, Any]:
+    return {
+        "command": command,
+        "model": spec.model,
+        "loss": spec.loss,
+        "penalty": spec.penalty,
+        "l1_ratio": spec.l1_ratio,
+        "fit_intercept": spec.fit_intercept,
+        "standardize": spec.standardize,
+        "n_samples": int(data.X.shape[0]),
+        "n_features": int(data.X.shape[1]),
+        "features": data.features,
+        "target": data.target,
+        "classes": data.classes,
+    }
+
+
+def _fit_json(fit) -> dict[str, Any]:
+    return {
+        "coef": _json_value(fit.coef),
+        "intercept": _json_value(fit.intercept),
+        "gap": _json_value(fit.gap),
+        "gap_tol": _json_value(fit.gap_tol),
+        "converged": bool(fit.converged),
+        "status": _status_name(fit.status),
+        "n_iter": int(fit.n_iter),
+        "objective": _json_value(fit.objective),
+    }
+
+
+def _print_coefficients(features: list[str], columns: dict[str, np.ndarray]) -> None:
+    """Coefficient table; with many features only the largest of the first column."""
+    first = next(iter(columns.values()))
+    order = np.arange(len(features))
+    if len(features) > _MAX_LISTED:
+        order = np.argsort(-np.abs(first), kind="stable")[:_MAX_LISTED]
+        print(
+            f"({len(features)} features: the {_MAX_LISTED} largest in magnitude; --json lists all)"
+        )
+    width = max(10, *(len(f) + 2 for f in features))
+    print(f"{'feature':<{width}}" + "".join(f"{k:>16}" for k in columns))
+    for j in order:
+        cells = "".join(f"{c[j] + 0.0:>16.6g}" for c in columns.values())
+        print(f"{features[j]:<{width}}" + cells)
+
+
+def _warn_unconverged(statuses) -> None:
+    """A warning on stderr (even with --quiet) when some fit is not certified."""
+    codes = np.asarray(statuses).ravel()
+    bad = int(np.count_nonzero(codes != int(jaxreg.Status.CONVERGED)))
+    if bad:
+        worst = _status_name(codes[codes != 0][0])
+        print(
+            f"warning: {bad} of {codes.size} fits not certified converged (e.g. {worst}); "
+            "try a larger --max-iter or --tol, or --standardize",
+            file=sys.stderr,
+        )
+
+
+# ----------------------------------------------------------------------------
+# commands
+# ----------------------------------------------------------------------------
+
+
+def _cmd_fit(args, spec: _Spec, data: _Data) -> int:
+    n, p = data.X.shape
+    with _Progress(f"fitting {spec.label} on {n} x {p}", args.quiet):
+        fit = jax.block_until_ready(_fit(spec, data.X, data.y, args.alpha))
+    _warn_unconverged(fit.status)
+    coef = np.asarray(fit.coef, dtype=np.float64)
+    if args.plot:
+        _save_plot(
+            args.plot,
+            f"{spec.label}, alpha = {args.alpha:g} ({os.path.basename(data.source)})",
+            lambda ax: _plot_fit(ax, {spec.label: coef}, data.features),
+        )
+    if args.json:
+        out = _base_json("fit", spec, data) | {"alpha": args.alpha} | _fit_json(fit)
+        print(json.dumps(out))
+        return 0
+    print(f"{spec.label} on {_describe(data)}")
+    print(f"alpha {args.alpha:g}, intercept {float(fit.intercept):.6g}")
+    print(
+        f"converged: {'yes' if bool(fit.converged) else 'NO'} ({_status_name(fit.status)}; "
+        f"duality gap {float(fit.gap):.2e} <= {float(fit.gap_tol):.2e}; "
+        f"{int(fit.n_iter)} iterations)"
+    )
+    print(f"{np.count_nonzero(coef)} of {p} coefficients nonzero\n")
+    _print_coefficients(data.features, {"coef": coef})
+    if args.plot:
+        print(f"\nwrote {args.plot}")
+    return 0
+
+
+def _plot_fit(ax, coefs: dict[str, np.ndarray], features: list[str]):
+    first = next(iter(coefs.values()))
+    keep = np.arange(len(features))
+    if len(features) > _MAX_LISTED:
+        keep = np.sort(np.argsort(-np.abs(first), kind="stable")[:_MAX_LISTED])
+    sub = {k: v[keep] for k, v in coefs.items()}
+    return jaxreg.plot.plot_coefficients(sub, names=[features[j] for j in keep], ax=ax)
+
+
+def _cmd_path(args, spec: _Spec, data: _Data) -> int:
+    alphas = _grid(spec, data, args)
+    n, p = data.X.shape
+    A = args.n_alphas if alphas is None else len(alphas)
+    with _Progress(f"solving {spec.label} path: {A} alphas on {n} x {p}", args.quiet):
+        path = jax.block_until_ready(_path(spec, data.X, data.y, alphas, args.n_alphas, args.eps))
+    _warn_unconverged(path.status)
+    grid = np.asarray(path.alphas, dtype=np.float64)
+    coef = np.asarray(path.coef, dtype=np.float64)
+    nnz = np.count_nonzero(coef, axis=1)
+    if args.plot:
+        _save_plot(
+            args.plot,
+            f"{spec.label} path ({os.path.basename(data.source)})",
+            lambda ax: jaxreg.plot.plot_path(path, names=data.features, ax=ax),
+        )
+    if args.json:
+        out = _base_json("path", spec, data) | {
+            "alphas": _json_value(grid),
+            "coef": _json_value(coef),
+            "intercept": _json_value(path.intercept),
+            "n_nonzero": nnz.tolist(),
+            "gap": _json_value(path.gap),
+            "gap_tol": _json_value(path.gap_tol),
+            "converged": np.asarray(path.converged).tolist(),
+            "status": [_status_name(s) for s in np.asarray(path.status)],
+            "n_iter": np.asarray(path.n_iter).tolist(),
+        }
+        print(json.dumps(out))
+        return 0
+    print(f"{spec.label} path on {_describe(data)}")
+    print(f"{len(grid)} alphas from {grid.max():.4g} down to {grid.min():.4g}\n")
+    print(f"{'alpha':>12}{'nonzeros':>10}{'intercept':>14}{'gap':>11}{'converged':>11}")
+    for i in range(len(grid)):
+        print(
+            f"{grid[i]:>12.4g}{nnz[i]:>10d}{float(path.intercept[i]):>14.6g}"
+            f"{float(path.gap[i]):>11.2e}{'yes' if bool(path.converged[i]) else 'NO':>11}"
+        )
+    if spec.l1_ratio > 0:
+        entered = [
+            (float(grid[np.argmax(coef[:, j] != 0)]), f)
+            for j, f in enumerate(data.features)
+            if np.any(coef[:, j] != 0)
+        ]
+        entered.sort(key=lambda t: -t[0])
+        shown = ", ".join(f"{f} ({a:.3g})" for a, f in entered[:_MAX_LISTED])
+        more = f", ... ({len(entered)} in all)" if len(entered) > _MAX_LISTED else ""
+        print(f"\nfeatures in order of entry (alpha): {shown or 'none'}{more}")
+    print("\ncoefficients at the smallest alpha:")
+    _print_coefficients(data.features, {f"alpha {grid[-1]:.3g}": coef[-1]})
+    if args.plot:
+        print(f"\nwrote {args.plot}")
+    return 0
+
+
+def _parse_folds(folds: str, spec: _Spec, n: int):
+    if folds in ("loo", "gcv"):
+        if spec.model != "ridge":
+            raise _UsageError(f"--folds {folds} is for --penalty l2 with the squared loss")
+        return folds
+    try:
+        k = int(folds)
+    except ValueError:
+        raise _UsageError(
+            f"--folds must be an integer (or loo / gcv for ridge), got {folds!r}"
+        ) from None
+    if not 2 <= k <= n:
+        raise _UsageError(f"--folds must be between 2 and the number of samples ({n}), got {k}")
+    return k
+
+
+def _cmd_cv(args, spec: _Spec, data: _Data) -> int:
+    n, p = data.X.shape
+    folds = _parse_folds(args.folds, spec, n)
+    if spec.model == "ridge" and folds not in ("loo", "gcv") and p > n:
+        raise _UsageError(
+            f"K-fold ridge needs n_samples >= n_features ({n} < {p}); use --folds loo"
+        )
+    alphas = _grid(spec, data, args)
+    A = args.n_alphas if alphas is None else len(alphas)
+    fold_words = {"loo": "leave-one-out", "gcv": "generalized CV"}.get(folds, f"{folds} folds")
+    label = f"cross-validating {spec.label}: {fold_words} x {A} alphas on {n} x {p}"
+    with _Progress(label, args.quiet):
+        res = jax.block_until_ready(
+            _cross_validate(spec, data.X, data.y, alphas, args.n_alphas, args.eps, folds, args.seed)
+        )
+    _warn_unconverged(np.concatenate([np.ravel(res.fold_status), np.ravel(res.path.status)]))
+    li, ai = (int(i) for i in res.best_index)
+    grid = np.asarray(res.alphas[li], dtype=np.float64)
+    mean = np.asarray(res.mean[li], dtype=np.float64)
+    se = np.asarray(res.se[li], dtype=np.float64)
+    nnz = np.asarray(res.n_nonzero[li])
+    i1 = int(np.flatnonzero(grid == float(res.alpha_1se))[0])
+    coef_min = np.asarray(res.best.coef, dtype=np.float64)
+    coef_1se = np.asarray(res.best_1se.coef, dtype=np.float64)
+    fold_ok = bool(np.all(np.asarray(res.fold_status) == 0))
+    if args.plot:
+        _save_plot(
+            args.plot,
+            f"{spec.label}: {fold_words} ({os.path.basename(data.source)})",
+            lambda ax: jaxreg.plot.plot_cv(res, ax=ax),
+        )
+    if args.json:
+        out = _base_json("cv", spec, data) | {
+            "folds": folds,
+            "seed": args.seed,
+            "scoring": res.scoring,
+            "alphas": _json_value(grid),
+            "mean": _json_value(mean),
+            "se": _json_value(se),
+            "n_nonzero": nnz.tolist(),
+            "alpha_min": float(res.alpha_min),
+            "alpha_1se": float(res.alpha_1se),
+            "score_min": float(mean[ai]),
+            "score_1se": float(mean[i1]),
+            **_fit_json(res.best),
+            "alpha": float(res.alpha_min),
+            "coef_1se": _json_value(coef_1se),
+            "intercept_1se": _json_value(res.best_1se.intercept),
+            "folds_converged": fold_ok,
+            "path_converged": bool(np.all(np.asarray(res.path.status) == 0)),
+        }
+        print(json.dumps(out))
+        return 0
+    print(f"{spec.label}, {fold_words} on {_describe(data)}")
+    print(f"{len(grid)} alphas from {grid.max():.4g} down to {grid.min():.4g}\n")
+    score = f"CV {res.scoring}"
+    print(f"{'alpha':>12}{score:>14}{'se':>12}{'nonzeros':>10}")
+    for i in range(len(grid)):
+        mark = "  <- alpha_min" if i == ai else ("  <- alpha_1se" if i == i1 else "")
+        if i == ai and i == i1:
+            mark = "  <- alpha_min = alpha_1se"
+        print(f"{grid[i]:>12.4g}{mean[i]:>14.6g}{se[i]:>12.4g}{nnz[i]:>10d}{mark}")
+    print(
+        f"\nalpha_min {float(res.alpha_min):.6g} ({score} {mean[ai]:.6g}, "
+        f"{np.count_nonzero(coef_min)} nonzero); alpha_1se {float(res.alpha_1se):.6g} "
+        f"({score} {mean[i1]:.6g}, {np.count_nonzero(coef_1se)} nonzero)"
+    )
+    print(
+        f"intercept {float(res.best.intercept):.6g} at alpha_min, "
+        f"{float(res.best_1se.intercept):.6g} at alpha_1se; all fold fits certified: "
+        f"{'yes' if fold_ok else 'NO'}\n"
+    )
+    print("coefficients (refit on all the data):")
+    _print_coefficients(data.features, {"alpha_min": coef_min, "alpha_1se": coef_1se})
+    if args.plot:
+        print(f"\nwrote {args.plot}")
+    return 0
+
+
+def _cmd_data(args) -> int:
+    """fit / path / cv: validate options, read the file, run the command."""
+    spec = _spec(args)
+    if getattr(args, "n_alphas", 2) < 2:
+        raise _UsageError(f"--n-alphas must be at least 2, got {args.n_alphas}")
+    eps = getattr(args, "eps", None)
+    if eps is not None and not 0 < eps < 1:
+        raise _UsageError(f"--eps must be in (0, 1), got {eps}")
+    alphas = getattr(args, "alphas", None)
+    if alphas is not None and (
+        len(alphas) < 2 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0)
+    ):
+        raise _UsageError("--alphas must list at least 2 finite numbers >= 0")
+    if args.command == "fit" and args.alpha is None:
+        raise _UsageError("fit needs --alpha (jaxreg path / jaxreg cv explore a grid)")
+    if args.command == "fit" and not (args.alpha >= 0 and math.isfinite(args.alpha)):
+        raise _UsageError(f"--alpha must be a finite number >= 0, got {args.alpha:g}")
+    _check_plot_target(args.plot)
+    data = _load(args.file, args.format, args.target, args.loss)
+    if data.classes is not None:
+        _note(
+            f"logistic loss: target {data.target!r} classes {data.classes[0]!r} -> 0, "
+            f"{data.classes[1]!r} -> 1",
+            args.quiet,
+        )
+    command = {"fit": _cmd_fit, "path": _cmd_path, "cv": _cmd_cv}[args.command]
+    return command(args, spec, data)
+
+
+def _float_list(text: str) -> np.ndarray:
+    try:
+        return np.asarray([float(s) for s in text.replace(",", " ").split()], dtype=np.float64)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+
+
+# ----------------------------------------------------------------------------
+# demo
+# ----------------------------------------------------------------------------
+
+
+def _demo_plots(out_dir: str, rows, names, scale) -> list[str]:
+    """Path and CV plots of each model and one coefficient comparison, as PNG files."""
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for key, label, res in rows:
+        li = int(res.best_index[0])
+        path = jax.tree.map(lambda a, li=li: a[li], res.path)
+        target = os.path.join(out_dir, f"{key}_path.png")
+        _save_plot(
+            target,
+            f"{label}: coefficient path (diabetes, standardized)",
+            lambda ax, path=path: jaxreg.plot.plot_path(path, names=names, ax=ax),
+        )
+        written.append(target)
+        target = os.path.join(out_dir, f"{key}_cv.png")
+        _save_plot(
+            target,
+            f"{label}: cross-validation",
+            lambda ax, res=res: jaxreg.plot.plot_cv(res, ax=ax),
+        )
+        written.append(target)
+    target = os.path.join(out_dir, "coefficients.png")
+    # Per standard deviation of each feature, so the bars are comparable.
+    coefs = {label: np.asarray(res.best.coef) * scale for _, label, res in rows}
+    _save_plot(
+        target,
+        "coefficients at alpha_min, per standard deviation of the feature (x = dropped by L1)",
+        lambda ax: jaxreg.plot.plot_coefficients(coefs, names=names, ax=ax),
+    )
+    written.append(target)
+    return written
+
+
+def demo(
+    n_alphas: int = 50,
+    seed: int = 0,
+    *,
+    folds: int = 5,
+    out_dir: str | None = "jaxreg-demo",
+    quiet: bool = False,
+) -> int:
+    """Lasso, elastic net and ridge on the diabetes data, alphas chosen by K-fold CV.
+
+    Prints the chosen alphas, cross-validated mean squared errors and
+    coefficients, and writes the coefficient paths and CV curves as PNG files
+    to ``out_dir`` (skipped, with a note, when matplotlib is missing or
+    ``out_dir`` is None). Returns 0 when every fit is certified by its duality
+    gap, else 1.
+    """
+    jax.config.update("jax_enable_x64", True)
+    X, y, names = load_diabetes()
+    n, p = X.shape
+    print(
+        f"{_DIABETES_SOURCE} (see jaxreg/data/README.md): {n} patients, {p} features; "
+        f"{folds}-fold cross-validation over {n_alphas} alphas, standardized features"
+    )
+    common = dict(cv=folds, seed=seed, standardize=True)
+    models = [
+        ("lasso", "lasso", dict(model="lasso", n_alphas=n_alphas, tol=1e-6)),
+        (
+            "enet",
+            "elastic net",
+            dict(model="elastic_net", l1_ratio=list(_DEMO_L1_RATIOS), n_alphas=n_alphas, tol=1e-6),
+        ),
+        ("ridge", "ridge", dict(model="ridge", alphas=_ridge_grid(X, True, True, n_alphas, 1e-8))),
+    ]
+    rows, table = [], []
+    for key, label, kw in models:
+        L = len(kw.get("l1_ratio", [1]))
+        what = f"{L} l1_ratios x " if L > 1 else ""
+        with _Progress(f"{label}: {folds} folds x {what}{n_alphas} alphas", quiet) as prog:
+            res = jax.block_until_ready(jaxreg.cross_validate(X, y, **kw, **common))
+        li, ai = (int(i) for i in res.best_index)
+        if key == "enet":
+            label = f"enet (l1_ratio {float(res.l1_ratio_min):g})"
+        ok = bool(np.all(np.asarray(res.fold_status) == 0)) and bool(
+            np.all(np.asarray(res.path.status) == 0)
+        )
+        rows.append((key, label, res))
+        table.append((label, res, li, ai, ok, prog.elapsed))
 
     print(
-        f"\n{'model':<28}{'alpha':>12}{'val MSE':>12}{'nonzeros':>10}{'certified':>11}"
-        f"{'time (s)':>10}"
+        f"\n{'model':<24}{'alpha_min':>11}{'CV MSE':>10}{'nonzeros':>10}{'+- se':>8}"
+        f"{'alpha_1se':>11}{'nonzeros':>10}{'certified':>11}{'time (s)':>10}"
     )
-    for name, alpha, mse, coef, ok, elapsed in rows:
+    for label, res, li, ai, ok, elapsed in table:
         print(
-            f"{name:<28}{alpha:>12.4g}{mse:>12.1f}{np.count_nonzero(coef):>10d}"
+            f"{label:<24}{float(res.alpha_min):>11.4g}{float(res.mean[li, ai]):>10.1f}"
+            f"{int(np.count_nonzero(res.best.coef)):>10d}{float(res.se[li, ai]):>8.1f}"
+            f"{float(res.alpha_1se):>11.4g}{int(np.count_nonzero(res.best_1se.coef)):>10d}"
             f"{'yes' if ok else 'NO':>11}{elapsed:>10.2f}"
         )
-    print("\ncoefficients at the chosen alpha (original units; 0 = dropped by L1):")
-    print(f"{'feature':<10}" + "".join(f"{r[0][:16]:>18}" for r in rows))
-    for j, feat in enumerate(names):
-        print(f"{feat:<10}" + "".join(f"{r[3][j]:>18.4g}" for r in rows))
-    all_ok = all(r[4] for r in rows)
     print(
-        "\nevery fit on every grid point is certified by its duality gap: "
+        "(ridge alphas are on scikit-learn's Ridge scale, ||y - Xw||^2 + alpha ||w||^2: "
+        f"divide by n = {n} to compare; times include JAX compilation, which the elastic "
+        "net shares with the lasso)"
+    )
+    print("\ncoefficients at alpha_min, refit on all the data (original units; 0 = dropped by L1):")
+    print(f"{'feature':<10}" + "".join(f"{t[0]:>24}" for t in table))
+    for j, feat in enumerate(names):
+        print(f"{feat:<10}" + "".join(f"{float(t[1].best.coef[j]) + 0.0:>24.4g}" for t in table))
+
+    if out_dir is not None:
+        if _figure_classes() is None:
+            print(
+                f"\nplots skipped: matplotlib is not installed (install it with {_INSTALL_PLOT}"
+                " or pip install matplotlib)"
+            )
+        else:
+            written = _demo_plots(out_dir, rows, names, X.std(axis=0))
+            print(
+                f"\nwrote {len(written)} plots to {out_dir}: "
+                + ", ".join(os.path.basename(w) for w in written)
+            )
+    all_ok = all(t[4] for t in table)
+    print(
+        "\nevery fit on every grid point and fold is certified by its duality gap: "
         + ("yes" if all_ok else "NO")
     )
     return 0 if all_ok else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``jaxreg`` console script."""
-    parser = argparse.ArgumentParser(prog="jaxreg", description=jaxreg.__doc__)
+# ----------------------------------------------------------------------------
+# entry point
+# ----------------------------------------------------------------------------
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="jaxreg",
+        description=jaxreg.__doc__,
+        epilog="Run 'jaxreg COMMAND --help' for the options of a command.",
+    )
     parser.add_argument("--version", action="version", version=jaxreg.__version__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_demo = sub.add_parser("demo", help="fit lasso, elastic net and ridge on shipped data")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_demo = sub.add_parser(
+        "demo",
+        help="lasso, elastic net and ridge on shipped data, alphas chosen by K-fold CV",
+        description="Lasso, elastic net and ridge on the shipped diabetes data, each penalty "
+        "chosen by K-fold cross-validation; prints a table and writes path and CV plots "
+        f"(PNG files; needs matplotlib: {_INSTALL_PLOT}).",
+    )
     p_demo.add_argument("--n-alphas", type=int, default=50, help="grid size (default 50)")
-    p_demo.add_argument("--seed", type=int, default=0, help="validation split seed")
+    p_demo.add_argument("--folds", type=int, default=5, help="number of CV folds (default 5)")
+    p_demo.add_argument("--seed", type=int, default=0, help="fold shuffling seed (default 0)")
+    p_demo.add_argument(
+        "--out-dir", default="jaxreg-demo", help="where the PNG plots go (default ./jaxreg-demo)"
+    )
+    p_demo.add_argument("--no-plots", action="store_true", help="print the table only")
+    p_demo.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "file",
+        help="data file: .csv/.tsv with a header row, .npz (arrays X and y, or one 2-D "
+        "array), or svmlight/libsvm text (.svm, .svmlight, .libsvm)",
+    )
+    common.add_argument(
+        "--format",
+        choices=["csv", "npz", "svmlight"],
+        help="file format (default: from the extension)",
+    )
+    common.add_argument(
+        "--target",
+        help="response column, a name or a 0-based index (CSV or a single-array NPZ; "
+        "default: the last column)",
+    )
+    common.add_argument(
+        "--loss",
+        choices=["squared", "logistic"],
+        default="squared",
+        help="squared (regression, default) or logistic (two classes, mapped to 0/1)",
+    )
+    common.add_argument(
+        "--penalty",
+        choices=["l1", "l2", "elasticnet"],
+        default="l1",
+        help="l1 (lasso, default), l2 (ridge; squared loss on scikit-learn's Ridge scale) or "
+        "elasticnet",
+    )
+    common.add_argument("--l1-ratio", type=float, help="elastic-net mixing in [0, 1] (default 0.5)")
+    common.add_argument(
+        "--standardize", action="store_true", help="penalize standardized coefficients (glmnet)"
+    )
+    common.add_argument("--no-intercept", action="store_true", help="fit no intercept")
+    common.add_argument(
+        "--tol", type=float, default=1e-4, help="duality-gap tolerance (default 1e-4)"
+    )
+    common.add_argument(
+        "--max-iter", type=int, default=20_000, help="iteration limit (default 20000)"
+    )
+    common.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    common.add_argument("--plot", metavar="FILE.png", help="write a plot (needs matplotlib)")
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress or notes on stderr")
+
+    grid = _Parser(add_help=False)
+    grid.add_argument("--n-alphas", type=int, default=100, help="grid size (default 100)")
+    grid.add_argument(
+        "--eps",
+        type=float,
+        help="smallest / largest alpha of the grid (default 1e-3; for a pure L2 penalty "
+        "1e-8 with the squared loss, 1e-4 with the logistic loss)",
+    )
+    grid.add_argument(
+        "--alphas", type=_float_list, help="explicit grid, comma-separated (overrides the above)"
+    )
+
+    p_fit = sub.add_parser(
+        "fit", parents=[common], help="fit at one alpha", description="Fit at one alpha."
+    )
+    p_fit.add_argument(
+        "--alpha",
+        type=float,
+        help="penalty strength (required), >= 0; for --penalty l2 with the squared loss on "
+        "scikit-learn's Ridge scale, ||y - Xw||^2 + alpha ||w||^2",
+    )
+    sub.add_parser(
+        "path",
+        parents=[common, grid],
+        help="fit along a grid of alphas",
+        description="Fit along a grid of alphas (from alpha_max down, by default).",
+    )
+    p_cv = sub.add_parser(
+        "cv",
+        parents=[common, grid],
+        help="K-fold cross-validation along a grid of alphas",
+        description="K-fold cross-validation along a grid of alphas: alpha_min, alpha_1se "
+        "and the refits on all the data.",
+    )
+    p_cv.add_argument(
+        "--folds", default="5", help="number of folds (default 5), or loo / gcv for ridge"
+    )
+    p_cv.add_argument("--seed", type=int, default=0, help="fold shuffling seed (default 0)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``jaxreg`` console script.
+
+    Returns the exit status (0 success, 1 unusable data). Bad options raise
+    ``SystemExit(2)`` after a one-line message on stderr, as argparse does.
+    """
+    parser = _build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        if args.n_alphas < 2:
-            parser.error("--n-alphas must be at least 2")
-        return demo(args.n_alphas, args.seed)
-    return 2  # unreachable: argparse requires a command
+    jax.config.update("jax_enable_x64", True)
+    prog = f"jaxreg {args.command}"
+    try:
+        if args.command == "demo":
+            if args.n_alphas < 2:
+                raise _UsageError("--n-alphas must be at least 2")
+            if args.folds < 2 or args.folds > 442:
+                raise _UsageError(f"--folds must be between 2 and 442, got {args.folds}")
+            return demo(
+                args.n_alphas,
+                args.seed,
+                folds=args.folds,
+                out_dir=None if args.no_plots else args.out_dir,
+                quiet=args.quiet,
+            )
+        return _cmd_data(args)
+    except _CLIError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        if err.status == 2:
+            raise SystemExit(2) from None
+        return err.status
+    except BrokenPipeError:  # e.g. `jaxreg path data.csv | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except (ValueError, OSError) as err:  # from the solvers or the file system
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
