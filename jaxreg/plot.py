@@ -147,7 +147,8 @@ def plot_coefficients(
     """Side-by-side bars of several models' coefficients (e.g. L1 vs L2 vs elastic net).
 
     Args:
-      coefs: model name -> coefficient vector (or a fit with a ``coef``).
+      coefs: model name -> coefficient vector, a fit with a ``coef``, or a
+        fitted estimator with a 1-D ``coef_``.
       names: feature names (default ``x0, x1, ...``).
 
     Returns:
@@ -156,7 +157,10 @@ def plot_coefficients(
     """
     if not coefs:
         raise ValueError("coefs must name at least one model")
-    vectors = {k: np.asarray(getattr(v, "coef", v), dtype=float) for k, v in coefs.items()}
+    vectors = {
+        k: np.asarray(getattr(v, "coef", getattr(v, "coef_", v)), dtype=float)
+        for k, v in coefs.items()
+    }
     p = {v.shape for v in vectors.values()}
     if len(p) != 1 or len(next(iter(p))) != 1:
         raise ValueError("every coefficient vector must be 1-D and of the same length")
