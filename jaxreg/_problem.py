@@ -59,13 +59,28 @@ def column_spread(X, s: Array, fit_intercept: bool):
     eps = jnp.finfo(X.dtype).eps
     if _is_sparse(X):
         x_mean = X.T @ s if fit_intercept else jnp.zeros((p,), X.dtype)
-        second = jsparse.BCOO((X.data * X.data, X.indices), shape=X.shape).T @ s
-        var = jnp.maximum(second - x_mean * x_mean, 0.0)
-        # The second moment loses the variance to cancellation at about eps of
-        # itself: below that a column is constant as far as this route can tell.
-        return x_mean, var, var <= X.shape[0] * eps * second
+        var = sparse_variance(X, s, x_mean)
+        cols = X.indices[:, 1]
+        absmax = jax.ops.segment_max(jnp.abs(X.data), cols, num_segments=p)
+        noise = X.shape[0] * eps * jnp.maximum(absmax, 0.0)
+        return x_mean, var, var <= noise * noise
     Xc, x_mean, var, constant = centered_spread(X, s, fit_intercept)
     return x_mean, var, constant
+
+
+def sparse_variance(X, s: Array, mean: Array) -> Array:
+    """Weighted variances about ``mean`` of a ``BCOO`` X's columns (``s`` sums
+    to one), without the cancellation of ``E[x^2] - mean^2``: the stored
+    entries contribute ``s_i (x_ij - m_j)^2`` and the implicit zeros
+    ``m_j^2`` times their total weight. Costs one pass over the nonzeros.
+    """
+    p = X.shape[1]
+    rows, cols = X.indices[:, 0], X.indices[:, 1]
+    w = s[rows]
+    dev = X.data - mean[cols]
+    stored = jax.ops.segment_sum(w * dev * dev, cols, num_segments=p)
+    stored_weight = jax.ops.segment_sum(w, cols, num_segments=p)
+    return stored + mean * mean * jnp.maximum(1.0 - stored_weight, 0.0)
 
 
 def centered_spread(X: Array, s: Array, fit_intercept: bool):

@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
-from jax.experimental import sparse as jsparse
 from jax.typing import ArrayLike
 
 from jaxreg import _problem
@@ -231,10 +230,10 @@ def _fold_problems(
         return jax.vmap(finish)(G, c, yy, D, scale, y_mean), 0
 
     if standardize:
-        second = _left_product(S, _squares(Xh))
-        var = second - D * D
-        # Below eps of the second moment a variance is cancellation noise.
-        var = jnp.where(var <= n * jnp.finfo(dtype).eps * second, 0.0, var)
+        if sparse:
+            var = jax.vmap(lambda s_k, d_k: _problem.sparse_variance(Xh, s_k, d_k))(S, D)
+        else:
+            var = S @ (Xh * Xh) - D * D
         scale = jnp.sqrt(jnp.maximum(var, 0.0))
         scale = jnp.where(scale > 0, scale, 1.0)
     else:
@@ -283,13 +282,6 @@ def _left_product(A, X):
     if v.is_sparse(X):
         return (X.T @ A.T).T
     return A @ X
-
-
-def _squares(X):
-    """Elementwise square of a dense or ``BCOO`` X (a sparse one stays sparse)."""
-    if v.is_sparse(X):
-        return jsparse.BCOO((X.data * X.data, X.indices), shape=X.shape)
-    return X * X
 
 
 def _sparse_svd(design: Design, root_w, root_f):

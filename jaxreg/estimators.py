@@ -43,11 +43,12 @@ import jax
 import numpy as np
 import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import check_cv
-from sklearn.utils import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -600,6 +601,12 @@ class Ridge(_Regressor):
         else:
             self.intercept_ = float(fits.intercept[0]) if y.ndim == 1 else fits.intercept
         self.n_iter_ = squeeze(fits.n_iter) if solver == "fista" else None
+        if solver == "auto":  # the choice jaxreg.ridge makes
+            n, p = X.shape
+            if sp.issparse(X):
+                solver = "cholesky" if p <= min(n, 2048) else "cg"
+            else:
+                solver = "cholesky" if n >= p else "dual"
         self.solver_ = solver
         return self
 
@@ -684,15 +691,16 @@ class _ENetCVBase(_Regressor):
         _warn_unconverged(res.path, type(self).__name__)
         _warn_unconverged(_Statuses(res.fold_status), type(self).__name__ + " (folds)")
         self.alpha_ = float(res.alphas[li, ai])
-        self.l1_ratio_ = float(ratios[li])
+        if isinstance(self, ElasticNetCV):
+            self.l1_ratio_ = float(ratios[li])
         self.coef_ = np.asarray(best.coef)
         self.intercept_ = float(best.intercept) if self.fit_intercept else 0.0
         self.dual_gap_ = float(best.gap)
         self.n_iter_ = int(best.n_iter)
-        multi = isinstance(self, ElasticNetCV) and np.ndim(self.l1_ratio) > 0
-        self.alphas_ = res.alphas if multi else res.alphas[0]
-        path = np.moveaxis(fold_scores, 0, -1)  # (L, A, K)
-        self.mse_path_ = path if multi else path[0]
+        # scikit-learn's shapes: squeezed, one grid when it was given explicitly.
+        explicit = alphas is not None
+        self.alphas_ = res.alphas[0] if (explicit or len(ratios) == 1) else res.alphas
+        self.mse_path_ = np.squeeze(np.moveaxis(fold_scores, 0, -1))  # (L, A, K)
         # One standard error rule, on scikit-learn's mean over folds.
         se = fold_scores.std(axis=0, ddof=1) / np.sqrt(fold_scores.shape[0])
         within = (mean[li] <= mean[li, ai] + se[li, ai]) & (np.arange(mean.shape[1]) <= ai)
@@ -727,7 +735,9 @@ class _ENetCVBase(_Regressor):
           The matplotlib axes.
         """
         check_is_fitted(self)
-        li = int(np.flatnonzero(self.cv_result_.l1_ratios == self.l1_ratio_)[0])
+        li = 0
+        if hasattr(self, "l1_ratio_"):
+            li = int(np.flatnonzero(self.cv_result_.l1_ratios == self.l1_ratio_)[0])
         path = jax.tree.map(lambda a: a[li], self.cv_result_.path)
         if names is None and hasattr(self, "feature_names_in_"):
             names = list(self.feature_names_in_)
@@ -1059,7 +1069,7 @@ class RidgeCV(_Regressor):
 
 def _resolve_logistic_penalty(est, l1_ratio):
     """``(C, l1_ratio)`` from scikit-learn's current or deprecated arguments."""
-    C = est.C if hasattr(est, "C") else None
+    C = est.C
     penalty = est.penalty
     if penalty == "deprecated":
         return C, l1_ratio
@@ -1091,7 +1101,11 @@ class _LogisticBase(ClassifierMixin, _LinearModel):
                 f"data contains only one class: {classes[0]!r}"
             )
         if self.class_weight is not None:
-            sw = sw * compute_sample_weight(self.class_weight, y).astype(sw.dtype)
+            # scikit-learn's "balanced" counts classes by their sample weights.
+            weights = compute_class_weight(
+                self.class_weight, classes=classes, y=y, sample_weight=sw
+            )
+            sw = sw * weights[np.searchsorted(classes, y)].astype(sw.dtype)
         if self.dual:
             raise ValueError("dual=True is not supported: jaxreg solves the primal problem")
         self.classes_ = classes
@@ -1142,9 +1156,9 @@ class _LogisticBase(ClassifierMixin, _LinearModel):
         """
         scores = self.decision_function(X)
         if scores.ndim == 1:
-            p = 1.0 / (1.0 + np.exp(-scores))
+            p = expit(scores)
             return np.column_stack([1.0 - p, p])
-        p = 1.0 / (1.0 + np.exp(-scores))
+        p = expit(scores)
         return p / p.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
@@ -1297,7 +1311,8 @@ class LogisticRegressionCV(_LogisticBase):
     a binary problem (plus the full-data fits) is solved in one compiled,
     batched call, warm-started along the C grid. The held-out score is
     scikit-learn's ``scoring`` (accuracy by default); the best point maximizes
-    the mean score over the folds (first l1_ratio, then smallest C, on ties).
+    the mean score over the folds (on ties, the first C of ``Cs``, then the
+    first l1_ratio, as scikit-learn breaks them).
     With more than two classes each class's one-vs-rest problem gets its own
     ``C_``.
 
@@ -1423,6 +1438,7 @@ class LogisticRegressionCV(_LogisticBase):
         _check_positive_number(self.tol, "tol", strict=True)
         _check_max_iter(self.max_iter)
         X, y, sw = self._validate_classes(X, y, sample_weight)
+        raw_sw = _check_sample_weight(_from_jax(sample_weight), X, dtype=X.dtype)
         foldid = _folds_from_cv(self.cv, X, y, classifier=True)
         K = int(foldid.max()) + 1
         train = np.ones((K + 1, X.shape[0]))
@@ -1476,20 +1492,20 @@ class LogisticRegressionCV(_LogisticBase):
                 for li in range(len(ratios)):
                     for ci in range(len(Cs)):
                         scores[k, ci, li] = self._score(
-                            scorer, Xk, yk, classes, coef[li, k, ci], icpt[li, k, ci]
+                            scorer, Xk, yk, raw_sw[test], classes, coef[li, k, ci], icpt[li, k, ci]
                         )
-            # scikit-learn's flat order: l1_ratio-major, C-minor; first maximum.
-            flat = np.moveaxis(scores, 2, 1).reshape(K, -1)
+            # scikit-learn's flat order: C-major, l1_ratio-minor; first maximum.
+            flat = scores.reshape(K, -1)
             if self.refit:
                 best = int(np.argmax(flat.mean(axis=0)))
-                li, ci = divmod(best, len(Cs))
+                ci, li = divmod(best, len(ratios))
                 coefs.append(coef[li, K, ci])
                 intercepts.append(icpt[li, K, ci])
                 C_.append(Cs[ci])
                 l1_ratio_.append(ratios[li])
             else:
                 per_fold = np.argmax(flat, axis=1)
-                lis, cis = np.divmod(per_fold, len(Cs))
+                cis, lis = np.divmod(per_fold, len(ratios))
                 coefs.append(np.mean([coef[lis[k], k, cis[k]] for k in range(K)], axis=0))
                 intercepts.append(np.mean([icpt[lis[k], k, cis[k]] for k in range(K)]))
                 C_.append(np.mean(Cs[cis]))
@@ -1518,15 +1534,16 @@ class LogisticRegressionCV(_LogisticBase):
             max_iter=self.max_iter,
         )
 
-    def _score(self, scorer, X, y, classes, coef, intercept):
+    def _score(self, scorer, X, y, sample_weight, classes, coef, intercept):
+        """A fold's held-out score, weighted by the (raw) sample weights as
+        scikit-learn weights it."""
         eta = safe_sparse_dot(X, coef, dense_output=True) + intercept
-        if scorer is None:  # accuracy, weighted as scikit-learn's default: unweighted
-            return float(np.mean(classes[(eta > 0).astype(int)] == y))
+        if scorer is None:  # accuracy
+            hits = classes[(eta > 0).astype(int)] == y
+            return float(np.average(hits, weights=sample_weight))
         shell = LogisticRegression()
         shell.classes_ = classes
         shell.coef_ = coef[None, :]
         shell.intercept_ = np.atleast_1d(intercept)
         shell.n_features_in_ = X.shape[1]
-        if hasattr(self, "feature_names_in_"):
-            shell.feature_names_in_ = self.feature_names_in_
-        return float(scorer(shell, X, y))
+        return float(scorer(shell, X, y, sample_weight=sample_weight))

@@ -35,18 +35,18 @@ EXPECTED_FAILURES = {
     },
 }
 
-# Like scikit-learn's own checks of its CV estimators: 3 folds, and for the
-# logistic a short C grid and fewer iterations (the checks test the API, the
-# oracle tests below test the numbers).
+# Like scikit-learn's own checks of its CV estimators: 3 folds, short grids,
+# and fewer iterations for the logistic (the checks test the API, the oracle
+# tests below test the numbers).
 ALL = [
     je.Lasso(),
     je.ElasticNet(),
     je.Ridge(),
-    je.LassoCV(cv=3),
-    je.ElasticNetCV(cv=3),
+    je.LassoCV(cv=3, alphas=10),
+    je.ElasticNetCV(cv=3, alphas=10),
     je.RidgeCV(),
     je.LogisticRegression(),
-    je.LogisticRegressionCV(cv=3, Cs=4, max_iter=2000),
+    je.LogisticRegressionCV(cv=3, Cs=3, max_iter=500),
 ]
 assert sorted(type(e).__name__ for e in ALL) == sorted(je.__all__)
 
