@@ -184,6 +184,7 @@ def _fold_problems(
     y_mean = S @ y if (fit_intercept and loss == "squared") else jnp.zeros((W.shape[0],), dtype)
 
     if loss == "squared" and use_gram:
+
         def held_gram(args):
             idx, valid = args
             rows = Xh[idx]

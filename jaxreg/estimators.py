@@ -36,6 +36,7 @@ Requires scikit-learn (``pip install "jaxreg[sklearn]"``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import numbers
 import warnings
 
@@ -1303,6 +1304,35 @@ class LogisticRegression(_LogisticBase):
         return self
 
 
+@functools.lru_cache(maxsize=16)
+def _batched_logistic_paths(*, fit_intercept, penalty_factor, standardize, tol, max_iter):
+    """One compiled solver per option set: logistic paths batched over
+    l1_ratios (outer) and training folds (inner), X shared. Cached so that
+    refits (GridSearchCV, clone) reuse the compiled program."""
+    pf = None if penalty_factor is None else np.asarray(penalty_factor)
+
+    def one_path(Xa, t, w, a, r):
+        return jaxreg.logistic_path(
+            Xa,
+            t,
+            r,
+            alphas=a,
+            sample_weight=w,
+            fit_intercept=fit_intercept,
+            penalty_factor=pf,
+            standardize=standardize,
+            tol=tol,
+            max_iter=max_iter,
+        )
+
+    return jax.jit(
+        jax.vmap(
+            jax.vmap(one_path, in_axes=(None, None, 0, 0, None)),
+            in_axes=(None, None, None, None, 0),
+        )
+    )
+
+
 class LogisticRegressionCV(_LogisticBase):
     r"""Logistic regression with ``C`` (and ``l1_ratio``) chosen by K-fold CV,
     scikit-learn's ``LogisticRegressionCV`` solved by jaxreg.
@@ -1454,18 +1484,7 @@ class LogisticRegressionCV(_LogisticBase):
         problems = self._targets(y)
         binary = len(problems) == 1
         dtype = X.dtype
-        options = self._path_options()
-
-        def one_path(Xa, t, w, a, r):
-            return jaxreg.logistic_path(Xa, t, r, alphas=a, sample_weight=w, **options)
-
-        # Batched over l1_ratios (outer) and training folds (inner); X is shared.
-        solve = jax.jit(
-            jax.vmap(
-                jax.vmap(one_path, in_axes=(None, None, 0, 0, None)),
-                in_axes=(None, None, None, None, 0),
-            )
-        )
+        solve = _batched_logistic_paths(**self._path_options())
         with _precision(dtype):
             Xa = _as_jax(X)
             paths = [
@@ -1526,12 +1545,15 @@ class LogisticRegressionCV(_LogisticBase):
         return self
 
     def _path_options(self):
+        pf = self.penalty_factor
+        if pf is not None:
+            pf = tuple(float(v) for v in np.ravel(np.asarray(pf, dtype=float)))
         return dict(
             fit_intercept=bool(self.fit_intercept),
-            penalty_factor=self.penalty_factor,
+            penalty_factor=pf,
             standardize=bool(self.standardize),
-            tol=self.tol,
-            max_iter=self.max_iter,
+            tol=float(self.tol),
+            max_iter=int(self.max_iter),
         )
 
     def _score(self, scorer, X, y, sample_weight, classes, coef, intercept):

@@ -22,9 +22,7 @@ def _pyplot():
     try:
         import matplotlib.pyplot as plt
     except ImportError as err:  # pragma: no cover - exercised without matplotlib
-        raise ImportError(
-            "jaxreg.plot needs matplotlib: pip install 'jaxreg[plot]'"
-        ) from err
+        raise ImportError("jaxreg.plot needs matplotlib: pip install 'jaxreg[plot]'") from err
     return plt
 
 
