@@ -316,8 +316,7 @@ def lipschitz(X, loss: str) -> float:
     if sp.issparse(X):
         from scipy.sparse.linalg import svds
 
-        top = float(svds(X, k=1, return_singular_vectors=False)[0]) if min(X.shape) > 1 else 0.0
-        top = max(top, float(sp.linalg.norm(X)) if min(X.shape) == 1 else top)
+        top = float(svds(X, k=1, return_singular_vectors=False)[0])
     else:
         top = float(np.linalg.norm(X, 2))
     if loss == "logistic":
@@ -811,7 +810,7 @@ def report(
         f"time cap {args.cap:g} s (jaxopt is stopped at the cap, the others stop tightening)",
         "- memory: growth of the process's peak resident set (VmHWM reset before each "
         "solver, freed heap returned first) over the solver's calls at the setting used; "
-        "jaxreg's includes compilation",
+        "for jaxreg: first call (compilation included) / warm calls",
         "- CV accuracy: no solver exposes its fold paths, so the subopt column checks the "
         "full-data path(s) where the solver returns them (jaxreg, glmnet) and the refit at the "
         "selected point otherwise; jaxreg's fold fits must also all report convergence "
