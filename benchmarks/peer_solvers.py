@@ -118,6 +118,11 @@ def _fmt(x: float) -> str:
     return f"{x:.0e}".replace("e-0", "e-")
 
 
+def _ladder(fn: Callable[[float], Any], values, knob: str = "tol") -> list:
+    """``(setting, run)`` pairs of a tolerance ladder: ``fn`` at each value, quietly."""
+    return [(f"{knob} {_fmt(t)}", _quiet(lambda t=t: fn(t))) for t in values]
+
+
 def _folds_split(foldid: np.ndarray):
     from sklearn.model_selection import PredefinedSplit
 
@@ -152,7 +157,7 @@ def _sklearn(job: JobData) -> list[Attempt | Skip]:
         return [
             Attempt(
                 "scikit-learn Lasso",
-                [(f"tol {_fmt(t)}", _quiet(lambda t=t: fit(t))) for t in tols],
+                _ladder(fit, tols),
                 lambda m: Answer(coefs=m.coef_[None], info=f"{m.n_iter_} epochs"),
             )
         ]
@@ -190,7 +195,7 @@ def _sklearn(job: JobData) -> list[Attempt | Skip]:
         return [
             Attempt(
                 "scikit-learn LassoCV",
-                [(f"tol {_fmt(t)}", _quiet(lambda t=t: cv(t))) for t in tols],
+                _ladder(cv, tols),
                 extract,
             )
         ]
@@ -218,7 +223,7 @@ def _sklearn(job: JobData) -> list[Attempt | Skip]:
         return [
             Attempt(
                 "scikit-learn ElasticNetCV",
-                [(f"tol {_fmt(t)}", _quiet(lambda t=t: enet_cv(t))) for t in tols],
+                _ladder(enet_cv, tols),
                 extract,
             )
         ]
@@ -346,7 +351,7 @@ def _glmnet(job: JobData) -> list[Attempt | Skip]:
         return coefs
 
     def ladder(make):
-        return [(f"thresh {_fmt(t)}", _quiet(lambda t=t: make(t))) for t in threshes]
+        return _ladder(make, threshes, "thresh")
 
     if job.job in ("fit", "path"):
         name = "glmnet ElasticNet" + (" (one lambda)" if job.job == "fit" else "")
@@ -445,7 +450,7 @@ def _celer(job: JobData) -> list[Attempt | Skip]:
         return [
             Attempt(
                 "celer Lasso",
-                [(f"tol {_fmt(t)}", _quiet(lambda t=t: fit(t))) for t in tols],
+                _ladder(fit, tols),
                 lambda m: Answer(coefs=m.coef_[None]),
             )
         ]
@@ -477,7 +482,7 @@ def _celer(job: JobData) -> list[Attempt | Skip]:
         return [
             Attempt(
                 "celer LassoCV",
-                [(f"tol {_fmt(t)}", _quiet(lambda t=t: cv(t))) for t in tols],
+                _ladder(cv, tols),
                 extract,
             )
         ]
@@ -519,7 +524,7 @@ def _skglm(job: JobData) -> list[Attempt | Skip]:
         return [
             Attempt(
                 "skglm Lasso",
-                [(f"tol {_fmt(t)}", _quiet(lambda t=t: fit(t))) for t in tols],
+                _ladder(fit, tols),
                 lambda m: Answer(coefs=np.asarray(m.coef_)[None]),
                 note="the first call includes numba compilation",
                 compiled=True,
@@ -538,7 +543,7 @@ def _skglm(job: JobData) -> list[Attempt | Skip]:
         return [
             Attempt(
                 "skglm Lasso, warm-started loop",
-                [(f"tol {_fmt(t)}", _quiet(lambda t=t: path(t))) for t in tols],
+                _ladder(path, tols),
                 lambda coefs: Answer(coefs=coefs),
                 note="the first call includes numba compilation",
                 compiled=True,
@@ -564,7 +569,7 @@ def _skglm(job: JobData) -> list[Attempt | Skip]:
         return [
             Attempt(
                 "skglm GeneralizedLinearEstimatorCV",
-                [(f"tol {_fmt(t)}", _quiet(lambda t=t: cv(t))) for t in tols],
+                _ladder(cv, tols),
                 extract,
                 note="its own KFold(5, shuffle, seed): the harness's folds are the same split",
                 compiled=True,
@@ -597,7 +602,7 @@ def _skglm(job: JobData) -> list[Attempt | Skip]:
     return [
         Attempt(
             "skglm ProxNewton, warm-started loop",
-            [(f"tol {_fmt(t)}", _quiet(lambda t=t: logistic(t))) for t in tols],
+            _ladder(logistic, tols),
             lambda out: Answer(coefs=out[0], intercepts=out[1]),
             note="the first call includes numba compilation",
             compiled=True,
