@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import dataclasses
+import functools
 import gc
 import importlib.metadata
 import os
@@ -86,9 +87,11 @@ FIT_ALPHA_RATIO = 0.1
 PATH_EPS = 1e-3
 LOGISTIC_EPS = 1e-2
 N_FOLDS = 5
-# jaxreg's duality-gap tolerance: the gap rule gap <= tol * ||y||^2 / n (squared
-# loss) or tol * P(0) (logistic) certifies a relative suboptimality of 2 tol or tol.
-JAXREG_TOL = 5e-7
+# jaxreg's duality-gap tolerances, loosest first: like every peer, jaxreg is
+# timed at the loosest setting whose measured suboptimality meets the bound.
+# The last one certifies it by itself: gap <= tol * ||y||^2 / n (squared loss)
+# or tol * P(0) (logistic) bounds the relative suboptimality by 2 tol or tol.
+JAXREG_TOLS = (1e-4, 1e-5, 1e-6, 5e-7)
 
 JOB_TITLES = {
     "fit": "lasso, one fit at 0.1 alpha_max",
@@ -477,8 +480,10 @@ def make_job(name: str, problem: pp.Problem, sizes: Sizes, seed: int, refs: Refe
     return Job(name, problem, grid, grid2, grids, kfold_ids(X.shape[0], seed), refs)
 
 
-def jaxreg_runner(job: Job, dtype: str) -> tuple[Callable[..., Any], Callable[[Any], ps.Answer]]:
-    """``run(grid)`` calling jaxreg on device-resident inputs, and its answer extractor."""
+def jaxreg_runner(
+    job: Job, dtype: str, tol: float
+) -> tuple[Callable[..., Any], Callable[[Any], ps.Answer]]:
+    """``run(grid)`` calling jaxreg at ``tol`` on device-resident inputs, and its extractor."""
     jdtype = jnp.float32 if dtype == "float32" else jnp.float64
     X, y = job.problem.X, job.problem.y
     if sp.issparse(X):
@@ -488,7 +493,6 @@ def jaxreg_runner(job: Job, dtype: str) -> tuple[Callable[..., Any], Callable[[A
     Xj = jax.block_until_ready(Xj)
     yj = jax.block_until_ready(jnp.asarray(y, jdtype))
     foldid = job.foldid
-    tol = JAXREG_TOL
 
     def statuses(status) -> str:
         codes = np.asarray(status).ravel()
@@ -599,11 +603,24 @@ def run_group(
     where = f"{job.name} / {job.problem.name} / {dtype}"
 
     # ---- jaxreg -------------------------------------------------------------
-    run, extract = jaxreg_runner(job, dtype)
+    # The first call (tracing and compilation included) is at the loosest
+    # tolerance; tighter ones reuse the compiled code (tol is traced).
     compiles0 = Compiles.count
-    with PeakRSS() as mem:
-        first, out = timed(lambda: run(job.grid))
-    compiles = Compiles.count - compiles0
+    tried: list[str] = []
+    first = None
+    for tol in JAXREG_TOLS:
+        run, extract = jaxreg_runner(job, dtype, tol)
+        with PeakRSS() as mem_try:
+            elapsed, out = timed(functools.partial(run, job.grid))
+        if first is None:
+            first, mem, compiles = elapsed, mem_try, Compiles.count - compiles0
+        answer = extract(out)
+        sub, checked = job.score(answer)
+        unconverged = answer.certified_folds and dtype == "float64"
+        if (sub <= args.max_subopt and not unconverged) or tol == JAXREG_TOLS[-1]:
+            break
+        folds = " (folds unconverged)" if unconverged else ""
+        tried.append(f"tol {tol:g}: subopt {sub:.1e}{folds}")
     del out
     with PeakRSS() as mem_warm:
         warm, out = warm_calls(
@@ -612,7 +629,12 @@ def run_group(
     answer = extract(out)
     sub, checked = job.score(answer)
     ok = bool(sub <= args.max_subopt)
-    notes = [f"checked: {checked}", answer.info, f"{compiles} compilation(s) in the first call"]
+    notes = [
+        f"tightened after {', '.join(tried)}" if tried else "",
+        f"checked: {checked}",
+        answer.info,
+        f"{compiles} compilation(s) in the first call",
+    ]
     if answer.certified_folds:
         # In float32 a fold fit may stall at the dtype's resolution above the 1e-6 target;
         # its objective cannot be measured (fold paths are not exposed): reported, not failed.
@@ -627,7 +649,7 @@ def run_group(
         Row(
             **label,
             solver="jaxreg",
-            setting=f"tol {JAXREG_TOL:g}",
+            setting=f"tol {tol:g}",
             first=first,
             warm=jax_warm,
             subopt=sub,
@@ -656,7 +678,7 @@ def run_group(
             Row(
                 **label,
                 solver="jaxreg, new alpha values",
-                setting=f"tol {JAXREG_TOL:g}",
+                setting=f"tol {tol:g}",
                 warm=statistics.median(times),
                 subopt=sub2,
                 ok=ok2,
@@ -802,8 +824,9 @@ def report(
         f"wall time {time.perf_counter() - started:.0f} s",
         f"- versions: {versions()}",
         f"- accuracy: relative suboptimality (P(w) - P*) / P(0), worst over the grid, "
-        f"bound {args.max_subopt:g}; jaxreg gap tolerance {JAXREG_TOL:g}; peers tightened "
-        f"along their ladder until they meet the bound (the setting column)",
+        f"bound {args.max_subopt:g}; every solver, jaxreg included (duality-gap tolerance "
+        f"{', '.join(f'{t:g}' for t in JAXREG_TOLS)}), is tightened along its ladder until "
+        f"it meets the bound (the setting column)",
         f"- timing: first call, then median of up to {args.repeat} warm call(s) within a "
         f"{args.budget:g} s budget per solver (* : no warm call fitted the budget, first call "
         f"shown); ratio = peer warm / jaxreg warm in the same dtype (above 1: jaxreg faster); "

@@ -25,7 +25,7 @@ from jax.typing import ArrayLike
 
 from jaxreg import _problem
 from jaxreg import _validation as v
-from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
+from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram, weighted_gram
 from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
 from jaxreg.path import PathResult, _resolve_eps, _with_alphas, default_strategy, solve_path
 from jaxreg.result import FitResult
@@ -187,8 +187,7 @@ def _fold_problems(
 
         def held_gram(args):
             idx, valid = args
-            rows = Xh[idx]
-            return rows.T @ ((sw[idx] * valid)[:, None] * rows)
+            return weighted_gram(Xh[idx], sw[idx] * valid)
 
         if sparse:
             # Sparse rows cannot be gathered per fold; one sparse product per fold.
