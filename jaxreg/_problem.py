@@ -18,6 +18,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.experimental import sparse as jsparse
 
+from jaxreg import _working_set
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult
@@ -274,17 +275,32 @@ def solve(
     check_every: int = 10,
     unrolled_blocks: int | None = None,
     refine: Array | bool = False,
+    working_set: bool = False,
+    xt: Array | None = None,
 ) -> tuple[FitResult, Array, Array]:
     """Solve at one ``(alpha, l1_ratio)`` from ``(beta0, b0)`` (internal scale).
 
     Returns the result on the original scale and the internal solution, which
     is the warm start for a neighbouring grid point. ``unrolled_blocks``: run
     a fixed number of check blocks (a differentiable ``scan``) instead of the
-    early-exit loop.
+    early-exit loop. ``working_set``: the working-set solver where it applies
+    (squared loss, dense or Gram; not batched under ``vmap``), with ``xt`` the
+    design's transpose when the caller has it.
     """
     pen = penalty(problem, alpha, l1_ratio)
     beta0 = jnp.clip(beta0, pen.lower, pen.upper)
-    beta, b, n_iter, cert, status = fista(
+    use_ws = (
+        working_set
+        and accelerate
+        and unrolled_blocks is None
+        and _working_set.applies(problem.datafit)
+    )
+    solver = _working_set.solve if use_ws else fista
+    if use_ws:
+        extra = dict(xt=xt)
+    else:
+        extra = dict(accelerate=accelerate, unrolled_blocks=unrolled_blocks)
+    beta, b, n_iter, cert, status = solver(
         problem.datafit,
         pen,
         beta0,
@@ -293,10 +309,9 @@ def solve(
         problem.gap_tol,
         max_iter,
         gap_scale=problem.gap_scale,
-        accelerate=accelerate,
         check_every=check_every,
-        unrolled_blocks=unrolled_blocks,
         refine=refine,
+        **extra,
     )
     coef = beta / problem.x_scale
     dtype = coef.dtype

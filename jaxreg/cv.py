@@ -27,7 +27,14 @@ from jaxreg import _problem
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram, weighted_gram
 from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
-from jaxreg.path import PathResult, _resolve_eps, _with_alphas, default_strategy, solve_path
+from jaxreg.path import (
+    PathResult,
+    _resolve_eps,
+    _with_alphas,
+    default_strategy,
+    solve_path,
+    suits_working_set,
+)
 from jaxreg.result import FitResult
 
 __all__ = ["CVResult", "cross_validate", "make_folds"]
@@ -476,7 +483,38 @@ def _cv_glm(
 
         return jax.vmap(per_ratio)(alphas, l1_ratios)
 
-    fits = jax.vmap(per_fold, in_axes=(axes,))(problems)  # leaves: (K + 1, L, A, ...)
+    if strategy == "working_set":
+        # One path after another (the working-set solver must not be vmapped):
+        # folds x l1_ratios as one sequential map.
+        n_problems = W.shape[0]
+        n_ratios = l1_ratios.shape[0]
+
+        def one_path(k):
+            f, r = k // n_ratios, k % n_ratios
+            problem = (
+                jax.tree.map(
+                    lambda ax, a: a if ax is None else a[f],
+                    axes,
+                    problems,
+                    is_leaf=lambda x: x is None,
+                )
+                if axes != 0
+                else jax.tree.map(lambda a: a[f], problems)
+            )
+            return solve_path(
+                problem,
+                alphas[r],
+                l1_ratios[r],
+                max_iter,
+                strategy=strategy,
+                chunk_size=chunk_size,
+                check_every=check_every,
+            )
+
+        flat = jax.lax.map(one_path, jnp.arange(n_problems * n_ratios))
+        fits = jax.tree.map(lambda a: a.reshape((n_problems, n_ratios) + a.shape[1:]), flat)
+    else:
+        fits = jax.vmap(per_fold, in_axes=(axes,))(problems)  # leaves: (K + 1, L, A, ...)
     scores = _fold_scores(
         X, y, sw, fits.coef, fits.intercept, held_idx, held_valid, loss=loss, scoring=scoring
     )
@@ -643,7 +681,7 @@ def cross_validate(
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
-    strategy: Literal["auto", "vmap", "warm"] = "auto",
+    strategy: Literal["auto", "vmap", "warm", "working_set"] = "auto",
     chunk_size: int | None = None,
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 5,
@@ -703,7 +741,9 @@ def cross_validate(
         :func:`~jaxreg.lasso`.
       tol: stopping tolerance on the duality gap, as in the single-fit functions.
       max_iter: maximum number of proximal-gradient iterations per fit.
-      strategy: ``"vmap"``, ``"warm"`` or ``"auto"``, as in :func:`~jaxreg.lasso_path`.
+      strategy: ``"vmap"``, ``"warm"``, ``"working_set"`` or ``"auto"``, as in
+        :func:`~jaxreg.lasso_path`; with ``"working_set"`` the fold paths run
+        one after another.
       chunk_size: grid points per warm-started chunk, as in :func:`~jaxreg.lasso_path`.
       gram: ``"auto"``, ``True`` or ``False``, as in :func:`~jaxreg.lasso`.
       check_every: iterations between certificates (default 5, half the
@@ -765,7 +805,10 @@ def cross_validate(
     foldid = make_folds(n, cv, seed=seed) if foldid is None else _check_foldid(foldid, n)
     held_idx, held_valid = _fold_indices(foldid)
     W = _training_weights(foldid, held_idx.shape[0], sw, dtype)
-    strategy, chunk_size = default_strategy(strategy, chunk_size)
+    use_gram = loss == "squared" and _use_gram(gram, n, p, v.is_sparse(X))
+    strategy, chunk_size = default_strategy(
+        strategy, chunk_size, working_set=suits_working_set(loss, use_gram, X)
+    )
     return _cv_glm(
         X,
         y,
@@ -784,7 +827,7 @@ def cross_validate(
         scoring=scoring,
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
-        use_gram=loss == "squared" and _use_gram(gram, n, p, v.is_sparse(X)),
+        use_gram=use_gram,
         n_alphas=int(n_alphas),
         eps=_resolve_eps(eps, n, p),
         strategy=strategy,

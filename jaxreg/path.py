@@ -1,6 +1,6 @@
 """Regularization paths: a whole grid of alphas in one compiled call.
 
-Two strategies, both batched:
+Three strategies:
 
 * ``"vmap"``: every alpha is solved from a cold start, all in one ``vmap``.
   Each iteration is one matrix-matrix product over the grid: the shape that
@@ -14,6 +14,11 @@ Two strategies, both batched:
   right-hand sides share one pass over it) for a few more iterations: on a
   5000 x 500 lasso path 0.10 s instead of 0.15 s, on a 5822 x 85 logistic
   path 1.45 s instead of 4.2 s (``benchmarks/bench_peers.py``).
+* ``"working_set"``: continuation one grid point at a time, each solved by
+  the working-set solver (``jaxreg/_working_set.py``): coordinate descent on
+  the columns that are nonzero or violate the optimality conditions, certified
+  on all columns. For the squared loss in design mode (``p >= n``) it is the
+  CPU default: 1.0 s instead of 4.2 s for a 500 x 5000 lasso path.
 
 The data-dependent setup (centering, Gram matrix, Lipschitz constant) is done
 once for the whole path.
@@ -30,7 +35,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _problem
+from jaxreg import _problem, _working_set
 from jaxreg import _validation as v
 from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
 from jaxreg.result import FitResult, Status
@@ -176,9 +181,22 @@ def solve_path(
 ) -> FitResult:
     """Solve ``problem`` along ``alphas`` (traced; batched over the grid)."""
 
+    # The working-set solver gathers columns of the design: once transposed
+    # for the whole path, each gather copies contiguous rows.
+    xt = _working_set.transposed(problem.datafit) if strategy == "working_set" else None
+
     def one(alpha, beta0, b0, refine=False):
         return _problem.solve(
-            problem, alpha, l1_ratio, beta0, b0, max_iter, check_every=check_every, refine=refine
+            problem,
+            alpha,
+            l1_ratio,
+            beta0,
+            b0,
+            max_iter,
+            check_every=check_every,
+            refine=refine,
+            working_set=strategy == "working_set",
+            xt=xt,
         )
 
     beta0, b0 = _problem.cold_start(problem)
@@ -204,6 +222,17 @@ def solve_path(
         moved = (r != 0) & (jnp.any(beta1 != beta2) | (b1 != b2))
         return beta, b1 + r * (b1 - b2), moved
 
+    if strategy == "working_set":
+        # One grid point at a time, not vmapped: the working-set solver's
+        # switch over set sizes must see an unbatched index.
+        def step_one(carry, alpha):
+            fit, beta, b = one(alpha, *predict(alpha, carry))
+            beta1, b1, a1 = carry[:3]
+            return (beta, b, alpha, beta1, b1, a1), fit
+
+        init = (beta0, b0, alphas[0], beta0, b0, alphas[0])
+        return jax.lax.scan(step_one, init, alphas)[1]
+
     def step(carry, chunk):
         starts = jax.vmap(predict, in_axes=(0, None))(chunk, carry)
         # An extrapolated start may already meet the tolerance; refining it
@@ -220,15 +249,31 @@ def solve_path(
 _DEFAULT_CHUNK = 4
 
 
-def default_strategy(strategy: str, chunk_size: int | None) -> tuple[str, int]:
-    v.check_choice(strategy, "strategy", ("auto", "vmap", "warm"))
+def default_strategy(
+    strategy: str, chunk_size: int | None, *, working_set: bool = False
+) -> tuple[str, int]:
+    """Resolve ``strategy="auto"`` and the chunk size.
+
+    ``working_set``: whether the problem suits the working-set solver (squared
+    loss, dense design mode, more than 128 features); ``"auto"`` then picks it
+    on a CPU.
+    """
+    v.check_choice(strategy, "strategy", ("auto", "vmap", "warm", "working_set"))
     if strategy == "auto":
-        strategy = "vmap" if jax.default_backend() in ("gpu", "tpu") else "warm"
+        if jax.default_backend() in ("gpu", "tpu"):
+            strategy = "vmap"
+        else:
+            strategy = "working_set" if working_set else "warm"
     if chunk_size is None:
         chunk_size = _DEFAULT_CHUNK
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     return strategy, int(chunk_size)
+
+
+def suits_working_set(loss: str, use_gram: bool, X) -> bool:
+    """Whether ``"auto"`` should use the working-set solver for this problem."""
+    return loss == "squared" and not use_gram and not v.is_sparse(X) and X.shape[1] > 128
 
 
 @functools.partial(
@@ -332,7 +377,10 @@ def _glm_path_public(
     n_alphas = int(n_alphas)
     if n_alphas < 1:
         raise ValueError(f"n_alphas must be a positive integer, got {n_alphas}")
-    strategy, chunk_size = default_strategy(strategy, chunk_size)
+    use_gram = loss == "squared" and _use_gram(gram, *X.shape, v.is_sparse(X))
+    strategy, chunk_size = default_strategy(
+        strategy, chunk_size, working_set=suits_working_set(loss, use_gram, X)
+    )
     return _glm_path(
         X,
         y,
@@ -347,7 +395,7 @@ def _glm_path_public(
         loss=loss,
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
-        use_gram=loss == "squared" and _use_gram(gram, *X.shape, v.is_sparse(X)),
+        use_gram=use_gram,
         n_alphas=n_alphas,
         eps=_resolve_eps(eps, *X.shape),
         strategy=strategy,
@@ -378,8 +426,12 @@ _PATH_ARGS = """
       tol: stopping tolerance on the duality gap, as in :func:`~jaxreg.{single}`.
       max_iter: maximum number of proximal-gradient iterations per grid point.
       strategy: ``"vmap"`` (cold starts, one batch), ``"warm"`` (continuation
-        over chunks of the grid) or ``"auto"``: ``"warm"`` on CPU, ``"vmap"``
-        on GPU and TPU.
+        over chunks of the grid), ``"working_set"`` (continuation one point at
+        a time, each solved on a working set of columns: coordinate descent in
+        design mode, FISTA in Gram mode; the squared loss only, other losses
+        run plain continuation) or ``"auto"``: on GPU and TPU ``"vmap"``; on
+        CPU ``"working_set"`` for the squared loss on a dense design in design
+        mode (``n <= p`` or ``gram=False``), else ``"warm"``.
       chunk_size: grid points per chunk for the warm strategy (default 4; 1 is
         plain sequential continuation).{gram}
       check_every: iterations between certificate evaluations.
@@ -407,7 +459,7 @@ def enet_path(
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
-    strategy: Literal["auto", "vmap", "warm"] = "auto",
+    strategy: Literal["auto", "vmap", "warm", "working_set"] = "auto",
     chunk_size: int | None = None,
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 10,
@@ -481,7 +533,7 @@ def lasso_path(
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
-    strategy: Literal["auto", "vmap", "warm"] = "auto",
+    strategy: Literal["auto", "vmap", "warm", "working_set"] = "auto",
     chunk_size: int | None = None,
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 10,
@@ -556,7 +608,7 @@ def logistic_path(
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
-    strategy: Literal["auto", "vmap", "warm"] = "auto",
+    strategy: Literal["auto", "vmap", "warm", "working_set"] = "auto",
     chunk_size: int | None = None,
     check_every: int = 10,
 ) -> PathResult:

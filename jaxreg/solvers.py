@@ -54,6 +54,11 @@ def certificate(datafit, penalty: ElasticNetPenalty, beta: Array, b: Array, step
 
 def _certificate_at(datafit, penalty, u: Array, beta: Array, b: Array, step: Array):
     """:func:`certificate` given ``u = datafit.forward(beta)``."""
+    return _certificate_and_grad(datafit, penalty, u, beta, b, step)[0]
+
+
+def _certificate_and_grad(datafit, penalty, u: Array, beta: Array, b: Array, step: Array):
+    """:func:`certificate` given ``u = datafit.forward(beta)``, and the gradient in ``beta``."""
     value, grad, grad_b, aux = datafit.value_and_grad_at(u, beta, b)
     g = -grad
     loss_fy = datafit.fenchel_young
@@ -68,7 +73,7 @@ def _certificate_at(datafit, penalty, u: Array, beta: Array, b: Array, step: Arr
     kkt = penalty.kkt_residual(beta, g, step)
     if datafit.iterates_intercept:
         kkt = jnp.maximum(kkt, jnp.abs(grad_b))
-    return Certificate(gap, kkt, value + penalty.value(beta))
+    return Certificate(gap, kkt, value + penalty.value(beta)), grad
 
 
 class _State(NamedTuple):

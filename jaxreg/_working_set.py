@@ -1,0 +1,295 @@
+"""Working sets for the squared loss: solve on a few columns, certify on all.
+
+A lasso or elastic-net solution has few nonzeros, and along a path the
+nonzeros of one grid point predict the next one's. The working-set solver
+solves a subproblem restricted to a set ``W`` of columns (every nonzero,
+every unpenalized column, every zero column that violates its optimality
+condition), then computes the duality-gap certificate of the full problem at
+the assembled point. If it fails, columns outside ``W`` violate their
+conditions (with none, the full gap equals the subproblem's); ``W`` is
+rebuilt from the new gradient and the subproblem solved again from where it
+was.
+
+The subproblem is the same datafit on the gathered columns, the part of the
+fit that the other columns explain moved into the targets. In design mode it
+is solved by cyclic coordinate descent (exact one-dimensional minimizations,
+the residual kept up to date), the solver of choice when ``p >> n``, with
+FISTA finishing where coordinate descent crawls (a support about as large as
+the number of samples); in Gram mode by FISTA on the ``|W| x |W|`` block.
+
+``W`` is padded to a size from a fixed ladder (64, 256, 1024, ... below
+``p / 2``, and ``p``), the padding pinned at zero by its bounds, so shapes
+stay static; a ``lax.switch`` picks the rung. Under ``vmap`` a switch
+evaluates every rung, so this solver is for sequential (scanned or mapped)
+solves: the CPU path and CV strategies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.experimental import sparse as jsparse
+
+from jaxreg.datafits import Design, Quadratic, QuadraticGram
+from jaxreg.penalties import ElasticNetPenalty
+from jaxreg.prox import prox_elastic_net
+from jaxreg.result import Status
+from jaxreg.solvers import _RUNNING, _certificate_and_grad, fista
+
+_MIN_SIZE = 64
+_GROWTH = 4
+_MAX_ROUNDS = 50
+# Each subproblem is solved to this fraction of the full problem's tolerance,
+# so that the full certificate passes as soon as the working set is right.
+_SUB_TOL = 0.3
+# Coordinate-descent epochs per subproblem before FISTA takes over.
+_CD_EPOCHS = 200
+
+
+def sizes(p: int) -> tuple[int, ...]:
+    """The ladder of working-set sizes for ``p`` columns (the last one is ``p``)."""
+    # Rungs above p / 2 would cost about as much as p itself: each rung is
+    # compiled code, so they are left out.
+    out = []
+    m = _MIN_SIZE
+    while m < p // 2:
+        out.append(m)
+        m *= _GROWTH
+    return (*out, p)
+
+
+def applies(datafit) -> bool:
+    """Whether the working-set solver handles this datafit (static)."""
+    if isinstance(datafit, QuadraticGram):
+        return datafit.G.shape[0] > 2 * _MIN_SIZE
+    if isinstance(datafit, Quadratic):
+        X = datafit.design.X
+        return not isinstance(X, jsparse.BCOO) and X.shape[1] > 2 * _MIN_SIZE
+    return False
+
+
+def transposed(datafit) -> Array | None:
+    """The design's transpose, for contiguous column gathers (design mode), else None."""
+    if isinstance(datafit, Quadratic) and applies(datafit):
+        return datafit.design.X.T
+    return None
+
+
+def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: Array, xt):
+    """The subproblem on columns ``idx``, the other coefficients held at ``beta``.
+
+    An index equal to ``p`` is padding: a zero column, pinned at zero.
+    """
+
+    def take(a):
+        return a.at[idx].get(mode="fill", fill_value=0)
+
+    bw = take(beta)
+    pen = ElasticNetPenalty(
+        l1=take(penalty.l1),
+        l2=take(penalty.l2),
+        lower=take(penalty.lower),
+        upper=take(penalty.upper),
+    )
+    if isinstance(datafit, QuadraticGram):
+        # G is symmetric: its rows are its columns.
+        rows = jnp.take(datafit.G, idx, axis=0, mode="fill", fill_value=0)  # (m, p)
+        u_out = u - rows.T @ bw  # G beta_out, beta_out = beta without the working set
+        beta_out = beta.at[idx].set(0.0, mode="drop")
+        yy = datafit.yy - 2.0 * jnp.dot(datafit.c, beta_out) + jnp.dot(beta_out, u_out)
+        block = jnp.take(rows, idx, axis=1, mode="fill", fill_value=0)
+        sub = QuadraticGram(block, take(datafit.c) - take(u_out), jnp.maximum(yy, 0.0))
+        return sub, pen, bw
+    d = datafit.design
+    rows = jnp.take(xt, idx, axis=0, mode="fill", fill_value=0)  # (m, n): columns of X
+    cols = Design(rows.T, take(d.mean), jnp.where(idx < d.scale.shape[0], take(d.scale), 1.0))
+    u_out = u - cols.matvec(bw)
+    return Quadratic(cols, datafit.y - u_out, datafit.weights), pen, bw
+
+
+def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
+    """Priority of each column for the working set: infinite for the ones that
+    must be in it (nonzero or unpenalized), else the ratio of the gradient in a
+    direction the bounds allow to the L1 weight (above 1: a KKT violation)."""
+    must = (beta != 0) | (penalty.l1 <= 0)
+    directional = jnp.maximum(
+        jnp.where(penalty.upper > 0, -grad, 0.0), jnp.where(penalty.lower < 0, grad, 0.0)
+    )
+    ratio = directional / jnp.where(must, 1.0, penalty.l1)
+    return jnp.where(must, jnp.inf, ratio), must
+
+
+def _coordinate_descent(
+    sub: Quadratic, pen: ElasticNetPenalty, w0, b0, lipschitz, gap_tol, budget, k
+):
+    """Cyclic coordinate descent on a design-mode subproblem, to its certificate.
+
+    Exact minimization in one coordinate at a time (the bounded elastic-net
+    prox of the coordinate's Newton step), the residual kept up to date;
+    coordinates that do not move cost no update. The subproblem's duality gap
+    is checked after every epoch. Only the first ``k`` coordinates are visited
+    (the others are pinned at zero by their bounds). Returns
+    ``(w, epochs, status)``.
+    """
+    d = sub.design
+    Zt = ((d.X - d.mean) / d.scale).T  # (m, n): each column contiguous
+    SZt = Zt * sub.weights
+    h = jnp.sum(SZt * Zt, axis=1)
+    safe_h = jnp.where(h > 0, h, 1.0)
+    l1, l2 = pen.l1 / safe_h, pen.l2 / safe_h
+    step = 1.0 / lipschitz
+    kkt_tol = jnp.sqrt(2.0 * lipschitz * gap_tol)
+
+    def coordinate(j, state):
+        w, r = state
+        wj = w[j]
+        v = wj + jnp.dot(SZt[j], r) / safe_h[j]
+        new = prox_elastic_net(v, l1[j], l2[j], pen.lower[j], pen.upper[j])
+        delta = jnp.where(h[j] > 0, new - wj, 0.0)
+        return jax.lax.cond(
+            delta != 0,
+            lambda: (w.at[j].add(delta), r - delta * Zt[j]),
+            lambda: (w, r),
+        )
+
+    def certify(w, r):
+        return _certificate_and_grad(sub, pen, sub.y - r, w, b0, step)[0]
+
+    def epoch(state):
+        w, r, epochs, _ = state
+        w, r = jax.lax.fori_loop(0, k, coordinate, (w, r))
+        cert = certify(w, r)
+        epochs = epochs + 1
+        status = jnp.where(epochs >= budget, Status.MAX_ITER, _RUNNING)
+        status = jnp.where(jnp.isfinite(cert.gap), status, Status.NONFINITE)
+        done = (cert.gap <= gap_tol) & (cert.kkt <= kkt_tol)
+        return w, r, epochs, jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
+
+    r0 = sub.y - d.matvec(w0)
+    init = (w0, r0, jnp.zeros((), jnp.int32), jnp.asarray(_RUNNING, jnp.int32))
+    w, _, epochs, status = jax.lax.while_loop(lambda s: s[-1] == _RUNNING, epoch, init)
+    return w, epochs, status
+
+
+def solve(
+    datafit,
+    penalty: ElasticNetPenalty,
+    beta0: Array,
+    b0: Array,
+    lipschitz: Array,
+    gap_tol: Array,
+    max_iter: Array,
+    *,
+    gap_scale: Array,
+    check_every: int = 10,
+    refine: Array | bool = False,
+    xt: Array | None = None,
+):
+    """Minimize the squared-loss objective by working sets (see the module docstring).
+
+    Same arguments and returns as :func:`~jaxreg.solvers.fista` (the intercept
+    is not iterated for the squared loss). ``n_iter`` counts the proximal-
+    gradient iterations and coordinate-descent epochs of all subproblems.
+    ``xt``: the design's transpose (design mode; from :func:`transposed`,
+    computed once for a whole path).
+    """
+    if xt is None:
+        xt = transposed(datafit)
+    p = beta0.shape[0]
+    ladder = sizes(p)
+    step = 1.0 / lipschitz
+    kkt_tol = jnp.sqrt(2.0 * lipschitz * gap_tol)
+    sub_tol = _SUB_TOL * gap_tol
+
+    def certify(beta):
+        u = datafit.forward(beta)
+        cert, grad = _certificate_and_grad(datafit, penalty, u, beta, b0, step)
+        return u, cert, grad
+
+    def done(cert):
+        return (cert.gap <= gap_tol) & (cert.kkt <= kkt_tol)
+
+    def rung_for(beta, grad, rung):
+        # The set: every column that must be in it and every violator; the
+        # rung is the smallest size that holds them (never below the last
+        # rung used), and the positions past the set are pinned at zero.
+        scores, must = _scores(penalty, beta, grad)
+        in_set = must | (scores > 1.0)
+        k = jnp.sum(in_set)
+        first_fit = jnp.sum(jnp.asarray(ladder) < k)
+        rung = jnp.minimum(jnp.maximum(first_fit, rung), len(ladder) - 1)
+        return rung.astype(jnp.int32), in_set, k.astype(jnp.int32)
+
+    def solve_on(m: int):
+        def run(beta, u, in_set, k, budget, refine_now):
+            # The set's columns first, then padding (index p).
+            idx = jnp.nonzero(in_set, size=m, fill_value=p)[0]
+            sub, pen, bw = _restrict(datafit, penalty, idx, beta, u, xt)
+            pinned = jnp.arange(m) >= k
+            pen = dataclasses.replace(
+                pen,
+                lower=jnp.where(pinned, 0.0, pen.lower),
+                upper=jnp.where(pinned, 0.0, pen.upper),
+            )
+            cd_iter = 0
+            if isinstance(sub, Quadratic):
+                # Coordinate descent first; where it crawls (a support about as
+                # large as the number of samples is badly conditioned), FISTA,
+                # whose rate depends on the square root of the conditioning,
+                # finishes from where it stopped (at once when it converged).
+                bw, cd_iter, _ = _coordinate_descent(
+                    sub, pen, bw, b0, lipschitz, sub_tol, jnp.minimum(budget, _CD_EPOCHS), k
+                )
+                budget = budget - cd_iter
+            # FISTA is held to the full tolerance: a tighter one can fall into
+            # the range where its stall test stops it at the dtype's resolution.
+            bw, _, n_iter, _, status = fista(
+                sub,
+                pen,
+                bw,
+                b0,
+                lipschitz,
+                gap_tol,
+                budget,
+                gap_scale=gap_scale,
+                check_every=check_every,
+                refine=refine_now,
+            )
+            return beta.at[idx].set(bw, mode="drop"), cd_iter + n_iter, status
+
+        return run
+
+    rungs = [solve_on(m) for m in ladder]
+
+    def body(state):
+        beta, u, cert, grad, n_iter, rounds, rung, _ = state
+        rung, in_set, k = rung_for(beta, grad, rung)
+        beta, it, sub_status = jax.lax.switch(
+            rung, rungs, beta, u, in_set, k, max_iter - n_iter, refine & (rounds == 0)
+        )
+        n_iter = n_iter + it
+        rounds = rounds + 1
+        # A round that could not move (its subproblem already solved) climbs a rung.
+        rung = jnp.minimum(rung + (it == 0), len(ladder) - 1).astype(jnp.int32)
+        u, cert, grad = certify(beta)
+        finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
+        status = jnp.where(sub_status == Status.CONVERGED, _RUNNING, sub_status)
+        # A converged subproblem whose full certificate fails has violators
+        # outside its set: another round. Exhausted rounds count as max_iter.
+        status = jnp.where((status == _RUNNING) & (rounds >= _MAX_ROUNDS), Status.MAX_ITER, status)
+        status = jnp.where((status == _RUNNING) & (n_iter >= max_iter), Status.MAX_ITER, status)
+        status = jnp.where(finite, status, Status.NONFINITE)
+        status = jnp.where(done(cert), Status.CONVERGED, status).astype(jnp.int32)
+        return beta, u, cert, grad, n_iter, rounds, rung, status
+
+    u0, cert0, grad0 = certify(beta0)
+    zero = jnp.zeros((), jnp.int32)
+    status0 = jnp.where(done(cert0) & ~jnp.asarray(refine), Status.CONVERGED, _RUNNING)
+    init = (beta0, u0, cert0, grad0, zero, zero, zero, status0.astype(jnp.int32))
+    beta, _, cert, _, n_iter, _, _, status = jax.lax.while_loop(
+        lambda s: s[-1] == _RUNNING, body, init
+    )
+    return beta, b0, n_iter, cert, status

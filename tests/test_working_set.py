@@ -1,0 +1,125 @@
+"""The working-set strategy: same answers as scikit-learn and the FISTA strategies."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+from sklearn.linear_model import enet_path
+
+import jaxreg
+from jaxreg import _working_set
+from jaxreg.path import default_strategy, suits_working_set
+from tests._problems import regression
+
+
+def test_size_ladder():
+    assert _working_set.sizes(5000) == (64, 256, 1024, 5000)
+    assert _working_set.sizes(500) == (64, 500)
+    assert _working_set.sizes(300) == (64, 300)
+    assert _working_set.sizes(129) == (129,)
+
+
+def test_auto_strategy():
+    X = np.zeros((10, 200))
+    assert suits_working_set("squared", False, X)
+    assert not suits_working_set("squared", True, X)  # Gram mode: chunked FISTA
+    assert not suits_working_set("logistic", False, X)
+    assert not suits_working_set("squared", False, np.zeros((10, 100)))
+    expected = "vmap" if jax.default_backend() in ("gpu", "tpu") else "working_set"
+    assert default_strategy("auto", None, working_set=True)[0] == expected
+    assert default_strategy("working_set", 3) == ("working_set", 3)
+
+
+@pytest.mark.parametrize("shape,gram", [((80, 300), False), ((400, 150), True)])
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.6])
+def test_matches_sklearn(shape, gram, l1_ratio):
+    X, y, _ = regression(*shape, "corr", seed=11, k=8)
+    path = jaxreg.enet_path(
+        X, y, l1_ratio, n_alphas=30, eps=1e-2, tol=1e-14, strategy="working_set", gram=gram
+    )
+    assert bool(path.converged.all())
+    assert np.all(np.asarray(path.gap) <= np.asarray(path.gap_tol))
+    Xc, yc = X - X.mean(0), y - y.mean()
+    _, coefs, _ = enet_path(
+        Xc, yc, l1_ratio=l1_ratio, alphas=np.asarray(path.alphas), tol=1e-15, max_iter=10**6
+    )
+    np.testing.assert_allclose(path.coef, coefs.T, atol=1e-6, rtol=0)
+    intercepts = y.mean() - np.asarray(path.coef) @ X.mean(0)
+    np.testing.assert_allclose(path.intercept, intercepts, atol=1e-6, rtol=0)
+
+
+OPTIONS = [
+    dict(standardize=True),
+    dict(positive=True),
+    dict(lower=-0.3, upper=0.5),
+    dict(penalty_factor="first free"),
+    dict(sample_weight=True),
+    dict(fit_intercept=False),
+]
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: next(iter(o)))
+def test_options_match_fista(options):
+    X, y, sw = regression(70, 260, "random", seed=12, k=6, weights=True)
+    kw = dict(options)
+    if kw.get("penalty_factor") == "first free":
+        kw["penalty_factor"] = np.r_[0.0, 0.0, np.ones(258)]
+    if kw.get("sample_weight"):
+        kw["sample_weight"] = sw
+    common = dict(n_alphas=25, eps=2e-2, tol=1e-14, **kw)
+    ws = jaxreg.enet_path(X, y, 0.8, strategy="working_set", **common)
+    ref = jaxreg.enet_path(X, y, 0.8, strategy="warm", chunk_size=1, **common)
+    assert bool(ws.converged.all()) and bool(ref.converged.all())
+    # Both are certified to 1e-14; at the small-alpha end (about as many
+    # nonzeros as samples) the coefficients are ill-conditioned, the objective
+    # is not.
+    np.testing.assert_allclose(ws.objective, ref.objective, rtol=1e-10)
+    np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(ws.intercept, ref.intercept, atol=1e-5, rtol=0)
+    if "positive" in kw:
+        assert float(np.min(ws.coef)) >= 0.0
+    if "lower" in kw:
+        assert float(np.min(ws.coef)) >= -0.3 and float(np.max(ws.coef)) <= 0.5
+
+
+def test_cold_start_climbs_the_ladder():
+    # A small alpha from a cold start: hundreds of violators, past the first rung.
+    X, y, _ = regression(150, 600, "random", seed=13, k=40, noise=0.1)
+    top = float(jaxreg.alpha_max(X, y))
+    alphas = np.array([0.02 * top])
+    ws = jaxreg.lasso_path(X, y, alphas=alphas, tol=1e-12, strategy="working_set")
+    ref = jaxreg.lasso_path(X, y, alphas=alphas, tol=1e-12, strategy="warm", chunk_size=1)
+    assert int(ws.n_nonzero[0]) > 64 and bool(ws.converged.all())
+    np.testing.assert_allclose(ws.objective, ref.objective, rtol=1e-9)
+    np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-5, rtol=0)
+
+
+def test_cross_validation_matches_warm():
+    X, y, _ = regression(90, 240, "corr", seed=14, k=6)
+    kw = dict(n_alphas=20, eps=2e-2, tol=1e-12, l1_ratio=[0.5, 1.0])
+    ws = jaxreg.cross_validate(X, y, "elastic_net", strategy="working_set", **kw)
+    ref = jaxreg.cross_validate(X, y, "elastic_net", strategy="warm", **kw)
+    assert bool(np.all(np.asarray(ws.fold_status) == jaxreg.Status.CONVERGED))
+    np.testing.assert_array_equal(ws.best_index, ref.best_index)
+    np.testing.assert_allclose(ws.mean, ref.mean, rtol=1e-5)
+    np.testing.assert_allclose(ws.path.objective, ref.path.objective, rtol=1e-9)
+    np.testing.assert_allclose(ws.path.coef, ref.path.coef, atol=1e-5, rtol=0)
+
+
+def test_float32_path():
+    X, y, _ = regression(80, 300, "corr", seed=15, k=8)
+    path = jaxreg.lasso_path(
+        X.astype(np.float32), y.astype(np.float32), n_alphas=20, eps=1e-2, strategy="working_set"
+    )
+    assert path.coef.dtype == np.float32
+    assert bool(path.converged.all())
+    ref = jaxreg.lasso_path(X, y, alphas=np.asarray(path.alphas, np.float64), tol=1e-12)
+    # The float32 answers, scored in float64: within the default tolerance's
+    # certified bound (2 tol relative to the null objective) of the optimum.
+    Xc, yc = X - X.mean(0), y - y.mean()
+    w = np.asarray(path.coef, np.float64)
+    alphas = np.asarray(ref.alphas)
+    values = 0.5 * np.mean((yc[:, None] - Xc @ w.T) ** 2, axis=0) + alphas * np.abs(w).sum(1)
+    null = 0.5 * np.mean(yc**2)
+    assert np.max((values - np.asarray(ref.objective)) / null) <= 2e-4
