@@ -431,7 +431,9 @@ _PATH_ARGS = """
         design mode, FISTA in Gram mode; the squared loss only, other losses
         run plain continuation) or ``"auto"``: on GPU and TPU ``"vmap"``; on
         CPU ``"working_set"`` for the squared loss on a dense design in design
-        mode (``n <= p`` or ``gram=False``), else ``"warm"``.
+        mode (``n <= p`` or ``gram=False``), else ``"warm"``. Under an outer
+        ``vmap`` pass ``"warm"`` or ``"vmap"``: a vmapped working-set solve
+        evaluates every set size.
       chunk_size: grid points per chunk for the warm strategy (default 4; 1 is
         plain sequential continuation).{gram}
       check_every: iterations between certificate evaluations.
