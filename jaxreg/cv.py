@@ -23,9 +23,9 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _problem
+from jaxreg import _problem, _working_set
 from jaxreg import _validation as v
-from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram, weighted_gram
+from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram, _weighted_gram
 from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
 from jaxreg.path import (
     PathResult,
@@ -33,7 +33,6 @@ from jaxreg.path import (
     _with_alphas,
     default_strategy,
     solve_path,
-    suits_working_set,
 )
 from jaxreg.result import FitResult
 
@@ -194,7 +193,7 @@ def _fold_problems(
 
         def held_gram(args):
             idx, valid = args
-            return weighted_gram(Xh[idx], sw[idx] * valid)
+            return _weighted_gram(Xh[idx], sw[idx] * valid)
 
         if sparse:
             # Sparse rows cannot be gathered per fold; one sparse product per fold.
@@ -282,6 +281,15 @@ def _fold_problems(
     design_axes = dataclasses.replace(axes.datafit.design, X=None)
     axes = dataclasses.replace(axes, datafit=dataclasses.replace(axes.datafit, design=design_axes))
     return jax.vmap(finish, out_axes=axes)(S, D, scale, y_mean), axes
+
+
+def _one_problem(problems, axes, i):
+    """Problem ``i`` of the batch from :func:`_fold_problems` (unbatched leaves shared)."""
+    if axes == 0:
+        return jax.tree.map(lambda a: a[i], problems)
+    return jax.tree.map(
+        lambda ax, a: a if ax is None else a[i], axes, problems, is_leaf=lambda x: x is None
+    )
 
 
 def _left_product(A, X):
@@ -454,16 +462,7 @@ def _cv_glm(
     )
     if alphas is None:
         # alpha_max from the full-data problem (the last one), already prepared.
-        if axes == 0:
-            full_problem = jax.tree.map(lambda a: a[-1], problems)
-        else:
-            full_problem = jax.tree.map(
-                lambda ax, a: a if ax is None else a[-1],
-                axes,
-                problems,
-                is_leaf=lambda x: x is None,
-            )
-        top = _problem.alpha_max(full_problem, max_iter, 1e-10)
+        top = _problem.alpha_max(_one_problem(problems, axes, -1), max_iter, 1e-10)
         grid = jnp.geomspace(1.0, eps, n_alphas, dtype=dtype)
         alphas = (top / l1_ratios)[:, None] * grid[None, :]
     elif alphas.ndim == 1:
@@ -491,18 +490,8 @@ def _cv_glm(
 
         def one_path(k):
             f, r = k // n_ratios, k % n_ratios
-            problem = (
-                jax.tree.map(
-                    lambda ax, a: a if ax is None else a[f],
-                    axes,
-                    problems,
-                    is_leaf=lambda x: x is None,
-                )
-                if axes != 0
-                else jax.tree.map(lambda a: a[f], problems)
-            )
             return solve_path(
-                problem,
+                _one_problem(problems, axes, f),
                 alphas[r],
                 l1_ratios[r],
                 max_iter,
@@ -807,7 +796,7 @@ def cross_validate(
     W = _training_weights(foldid, held_idx.shape[0], sw, dtype)
     use_gram = loss == "squared" and _use_gram(gram, n, p, v.is_sparse(X))
     strategy, chunk_size = default_strategy(
-        strategy, chunk_size, working_set=suits_working_set(loss, use_gram, X)
+        strategy, chunk_size, working_set=_working_set.suits(loss, use_gram, X)
     )
     return _cv_glm(
         X,

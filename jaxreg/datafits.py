@@ -73,7 +73,7 @@ class Design:
             inv = jnp.where(jnp.isinf(self.scale), 0.0, 1.0 / self.scale)
             return G * jnp.outer(inv, inv)
         Xc = (self.X - self.mean) / self.scale
-        return weighted_gram(Xc, weights)
+        return _weighted_gram(Xc, weights)
 
     def matmat(self, B: Array) -> Array:
         """``X~ B`` for a dense ``B`` of shape ``(p, k)``."""
@@ -86,7 +86,7 @@ class Design:
 
 
 @jax.custom_jvp
-def weighted_gram(A: Array, weights: Array) -> Array:
+def _weighted_gram(A: Array, weights: Array) -> Array:
     """``A' diag(weights) A`` for a dense ``A`` and nonnegative ``weights``.
 
     Computed as ``Z' Z`` with ``Z = diag(sqrt(weights)) A``, by column blocks:
@@ -105,13 +105,13 @@ def weighted_gram(A: Array, weights: Array) -> Array:
     return jnp.block([[Z1.T @ Z1, g12], [g12.T, Z2.T @ Z2]])
 
 
-@weighted_gram.defjvp
+@_weighted_gram.defjvp
 def _weighted_gram_jvp(primals, tangents):
     A, weights = primals
     dA, dw = tangents
     half = A.T @ (weights[:, None] * dA)
     tangent = half + half.T + A.T @ (dw[:, None] * A)
-    return weighted_gram(A, weights), tangent
+    return _weighted_gram(A, weights), tangent
 
 
 def _top_eigenvalue(operator, like: Array) -> Array:

@@ -76,6 +76,13 @@ def _certificate_and_grad(datafit, penalty, u: Array, beta: Array, b: Array, ste
     return Certificate(gap, kkt, value + penalty.value(beta)), grad
 
 
+def _meets_tolerance(cert: Certificate, gap_tol: Array, lipschitz: Array) -> Array:
+    """The stopping rule of every solver: the duality gap within ``gap_tol`` and
+    the KKT residual within ``sqrt(2 lipschitz gap_tol)``, the largest
+    prox-gradient mapping compatible with a suboptimality of ``gap_tol``."""
+    return (cert.gap <= gap_tol) & (cert.kkt <= jnp.sqrt(2.0 * lipschitz * gap_tol))
+
+
 class _State(NamedTuple):
     beta: Array
     b: Array
@@ -141,13 +148,12 @@ def fista(
     """
     dtype = beta0.dtype
     step = 1.0 / lipschitz
-    kkt_tol = jnp.sqrt(2.0 * lipschitz * gap_tol)
     fit_b = datafit.iterates_intercept
     step_b = 1.0 / datafit.intercept_lipschitz if fit_b else 0.0
     stall_gap = jnp.sqrt(jnp.finfo(dtype).eps) * (gap_tol if gap_scale is None else gap_scale)
 
     def status_of(cert: Certificate, n_iter: Array, since_best: Array) -> Array:
-        done = (cert.gap <= gap_tol) & (cert.kkt <= kkt_tol)
+        done = _meets_tolerance(cert, gap_tol, lipschitz)
         finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
         stalled = (since_best >= _STALL_CHECKS) & (cert.gap <= stall_gap)
         status = jnp.where(n_iter >= max_iter, Status.MAX_ITER, _RUNNING)

@@ -14,6 +14,7 @@ from sklearn.model_selection import KFold
 
 import jaxreg
 from jaxreg import cv as cv_module
+from jaxreg.datafits import _weighted_gram
 from tests._problems import classification, regression
 
 
@@ -269,3 +270,24 @@ def test_alpha_1se_matches_glmnet_on_shared_foldid(seed):
     assert float(res.alpha_min) == pytest.approx(model.lambda_max_, rel=1e-12)
     assert float(res.alpha_1se) == pytest.approx(float(np.ravel(model.lambda_best_)[0]), rel=1e-12)
     assert float(res.alpha_1se) > float(res.alpha_min)
+
+
+@pytest.mark.parametrize("p", [20, 90])  # one product, and the symmetric blocks
+def test_weighted_gram_value_and_derivatives(p):
+    # Held-out rows carry zero weights: the square root inside must not leak
+    # an infinite derivative.
+    rng = np.random.default_rng(3)
+    A = jnp.asarray(rng.standard_normal((40, p)))
+    w = jnp.asarray(rng.random(40)).at[jnp.array([2, 7])].set(0.0)
+
+    def plain(A, w):
+        return A.T @ (w[:, None] * A)
+
+    G = _weighted_gram(A, w)
+    np.testing.assert_allclose(G, plain(A, w), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(G, G.T)
+    for argnum in (0, 1):
+        got = jax.grad(lambda *a: jnp.sum(jnp.sin(_weighted_gram(*a))), argnum)(A, w)
+        want = jax.grad(lambda *a: jnp.sum(jnp.sin(plain(*a))), argnum)(A, w)
+        assert bool(jnp.all(jnp.isfinite(got)))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)

@@ -9,7 +9,7 @@ from sklearn.linear_model import enet_path
 
 import jaxreg
 from jaxreg import _working_set
-from jaxreg.path import default_strategy, suits_working_set
+from jaxreg.path import default_strategy
 from tests._problems import regression
 
 
@@ -22,10 +22,10 @@ def test_size_ladder():
 
 def test_auto_strategy():
     X = np.zeros((10, 200))
-    assert suits_working_set("squared", False, X)
-    assert not suits_working_set("squared", True, X)  # Gram mode: chunked FISTA
-    assert not suits_working_set("logistic", False, X)
-    assert not suits_working_set("squared", False, np.zeros((10, 100)))
+    assert _working_set.suits("squared", False, X)
+    assert not _working_set.suits("squared", True, X)  # Gram mode: chunked FISTA
+    assert not _working_set.suits("logistic", False, X)
+    assert not _working_set.suits("squared", False, np.zeros((10, 100)))
     expected = "vmap" if jax.default_backend() in ("gpu", "tpu") else "working_set"
     assert default_strategy("auto", None, working_set=True)[0] == expected
     assert default_strategy("working_set", 3) == ("working_set", 3)
