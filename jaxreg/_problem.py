@@ -222,7 +222,7 @@ def setup(
         yc = y - y_mean
         yy = s @ (yc * yc)
         if use_gram:
-            datafit = QuadraticGram(design.gram(s), design.rmatvec(s * yc), yy)
+            datafit = QuadraticGram.build(design.gram(s), design.rmatvec(s * yc), yy)
         else:
             datafit = Quadratic(design, yc, s)
         b0 = jnp.zeros((), dtype)

@@ -219,7 +219,7 @@ def _fold_problems(
 
         def finish(G_k, c_k, yy_k, D_k, scale_k, ym_k):
             return _problem.finish_setup(
-                QuadraticGram(G_k, c_k, yy_k),
+                QuadraticGram.build(G_k, c_k, yy_k),
                 pf,
                 lower,
                 upper,
@@ -281,6 +281,11 @@ def _fold_problems(
     design_axes = dataclasses.replace(axes.datafit.design, X=None)
     axes = dataclasses.replace(axes, datafit=dataclasses.replace(axes.datafit, design=design_axes))
     return jax.vmap(finish, out_axes=axes)(S, D, scale, y_mean), axes
+
+
+def _sequential(strategy: str, use_gram: bool, mesh) -> bool:
+    """Whether the fold x l1_ratio paths run one after another (else vmapped)."""
+    return strategy == "working_set" or (use_gram and strategy == "warm" and mesh is None)
 
 
 def _one_problem(problems, axes, i):
@@ -482,9 +487,12 @@ def _cv_glm(
 
         return jax.vmap(per_ratio)(alphas, l1_ratios)
 
-    if strategy == "working_set":
-        # One path after another (the working-set solver must not be vmapped):
-        # folds x l1_ratios as one sequential map.
+    if _sequential(strategy, use_gram, mesh):
+        # One path after another, folds x l1_ratios as one sequential map: the
+        # working-set solver must not be vmapped, and in Gram mode every fold
+        # has its own Gram matrix, so a batch shares no data and would run each
+        # chunk until its slowest lane converges (tall 5000 x 500 elastic-net
+        # CV: 2.07 s vmapped, 1.39 s mapped).
         n_problems = W.shape[0]
         n_ratios = l1_ratios.shape[0]
 
@@ -673,7 +681,7 @@ def cross_validate(
     strategy: Literal["auto", "vmap", "warm", "working_set"] = "auto",
     chunk_size: int | None = None,
     gram: Literal["auto"] | bool = "auto",
-    check_every: int = 5,
+    check_every: int | None = None,
     mesh: jax.sharding.Mesh | None = None,
 ) -> CVResult:
     r"""K-fold cross-validation over folds x l1_ratios x alphas, in one compiled call.
@@ -731,13 +739,16 @@ def cross_validate(
       tol: stopping tolerance on the duality gap, as in the single-fit functions.
       max_iter: maximum number of proximal-gradient iterations per fit.
       strategy: ``"vmap"``, ``"warm"``, ``"working_set"`` or ``"auto"``, as in
-        :func:`~jaxreg.lasso_path`; with ``"working_set"`` the fold paths run
-        one after another.
+        :func:`~jaxreg.lasso_path`. With ``"working_set"``, and with
+        ``"warm"`` in Gram mode without a mesh, the fold paths run one after
+        another (a Gram matrix per fold leaves a batch no shared data); else
+        they are batched.
       chunk_size: grid points per warm-started chunk, as in :func:`~jaxreg.lasso_path`.
       gram: ``"auto"``, ``True`` or ``False``, as in :func:`~jaxreg.lasso`.
-      check_every: iterations between certificates (default 5, half the
-        single-fit default: every fold shares each check, so checking often
-        costs little and saves the iterations run past convergence).
+      check_every: iterations between certificates. By default 10, as the
+        single fits, where the fold paths run one after another, and 5 where
+        they are batched: every fold then shares each check, so checking often
+        costs little and saves the iterations run past convergence.
       mesh: optional ``jax.sharding.Mesh``. Its axis ``"batch"`` (if present)
         splits the folds across devices, its axis ``"rows"`` splits the rows
         of ``X`` (for data too large for one device). Results are the same as
@@ -798,6 +809,7 @@ def cross_validate(
     strategy, chunk_size = default_strategy(
         strategy, chunk_size, working_set=_working_set.suits(loss, use_gram, X)
     )
+    default_check = 10 if _sequential(strategy, use_gram, mesh) else 5
     return _cv_glm(
         X,
         y,
@@ -821,7 +833,7 @@ def cross_validate(
         eps=_resolve_eps(eps, n, p),
         strategy=strategy,
         chunk_size=chunk_size,
-        check_every=int(check_every),
+        check_every=int(check_every) if check_every is not None else default_check,
         mesh=mesh,
     )
 

@@ -29,6 +29,10 @@ from jax.experimental import sparse as jsparse
 
 __all__ = ["Design", "Quadratic", "QuadraticGram", "Logistic"]
 
+# Gram matrices with fewer columns are cheap enough in float64 (products with
+# them are latency-bound, so a float32 copy would not halve their cost).
+_MIXED_MIN_COLUMNS = 128
+
 _POWER_ITERATIONS = 100
 # Power iteration approaches the top eigenvalue from below; a step a little
 # shorter than 1/L keeps FISTA's descent guarantee with the estimate.
@@ -181,10 +185,32 @@ class QuadraticGram:
     G: Array
     c: Array
     yy: Array
+    # Optional float32 copy of a float64 G, for the iterations' products (see
+    # :meth:`forward_increment`); certificates always use G itself.
+    G_low: Array | None = None
     iterates_intercept = False
+
+    @classmethod
+    def build(cls, G: Array, c: Array, yy: Array) -> QuadraticGram:
+        """The datafit, with a float32 copy of ``G`` when ``G`` is a float64
+        matrix large enough for products with it to be memory-bound."""
+        low = G.dtype == jnp.float64 and G.shape[-1] >= _MIXED_MIN_COLUMNS
+        return cls(G, c, yy, G.astype(jnp.float32) if low else None)
+
+    @property
+    def mixed(self) -> bool:
+        """Whether iterations may use the float32 copy (static)."""
+        return self.G_low is not None
 
     def forward(self, beta: Array) -> Array:
         return self.G @ beta
+
+    def forward_increment(self, delta: Array) -> Array:
+        """``G @ delta`` in float32, for a small step ``delta`` from a point
+        whose image is known exactly: the rounding error is relative to the
+        step, not to the iterate, so iterations anchored at exact images
+        converge to the float64 solution at half the memory traffic."""
+        return (self.G_low @ delta.astype(jnp.float32)).astype(delta.dtype)
 
     def value_and_grad_at(self, u: Array, beta: Array, b: Array):
         grad = u - self.c
