@@ -114,7 +114,7 @@ def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: A
     if isinstance(datafit, QuadraticGram):
         # G is symmetric: its rows are its columns.
         rows = jnp.take(datafit.G, idx, axis=0, mode="fill", fill_value=0)  # (m, p)
-        u_out = u - rows.T @ bw  # G beta_out, beta_out = beta without the working set
+        u_out = u - bw @ rows  # G beta_out, beta_out = beta without the working set
         beta_out = beta.at[idx].set(0.0, mode="drop")
         yy = datafit.yy - 2.0 * jnp.dot(datafit.c, beta_out) + jnp.dot(beta_out, u_out)
         block = jnp.take(rows, idx, axis=1, mode="fill", fill_value=0)

@@ -60,7 +60,13 @@ class Design:
         return self.X @ v - jnp.dot(self.mean, v)
 
     def rmatvec(self, u: Array) -> Array:
-        return (self.X.T @ u - self.mean * jnp.sum(u)) / self.scale
+        if isinstance(self.X, jsparse.BCOO):
+            raw = self.X.T @ u
+        else:
+            # Written as a row vector times X: XLA's CPU backend computes
+            # ``X.T @ u`` several times slower (5000 x 500: 3.3 ms against 0.4).
+            raw = u @ self.X
+        return (raw - self.mean * jnp.sum(u)) / self.scale
 
     def gram(self, weights: Array) -> Array:
         """Weighted Gram matrix ``X~' diag(weights) X~`` (dense, ``(p, p)``).
@@ -118,11 +124,13 @@ def _weighted_gram_jvp(primals, tangents):
     return _weighted_gram(A, weights), tangent
 
 
-def _top_eigenvalue(operator, like: Array) -> Array:
+def _top_eigenvalue(operator, like: Array, final=None) -> Array:
     """Power iteration for a PSD operator on vectors of length ``like.shape[1]``.
 
     Much cheaper than a dense eigensolver (and batches under vmap); the
     estimate approaches the top eigenvalue from below, hence the safety factor.
+    ``final``: the operator for the closing Rayleigh quotient (default
+    ``operator``), when the iterations use a cheaper, rounded one.
     """
     p = like.shape[1]
     v0 = jax.random.normal(jax.random.PRNGKey(0), (p,), dtype=like.dtype)
@@ -132,7 +140,9 @@ def _top_eigenvalue(operator, like: Array) -> Array:
         return u / jnp.maximum(jnp.linalg.norm(u), jnp.finfo(u.dtype).tiny)
 
     v = jax.lax.fori_loop(0, _POWER_ITERATIONS, body, v0 / jnp.linalg.norm(v0))
-    return _POWER_SAFETY * jnp.dot(v, operator(v))
+    w = (operator if final is None else final)(v)
+    v = v.astype(w.dtype)
+    return _POWER_SAFETY * jnp.dot(v, w) / jnp.dot(v, v)
 
 
 @jax.tree_util.register_dataclass
@@ -228,6 +238,10 @@ class QuadraticGram:
         return 0.5 * (1.0 - kappa) ** 2 * aux
 
     def lipschitz(self) -> Array:
+        if self.mixed:
+            # The iterations on the float32 copy, the estimate on G itself.
+            final = lambda v: self.G @ v.astype(self.G.dtype)  # noqa: E731
+            return _top_eigenvalue(lambda v: self.G_low @ v, self.G_low, final)
         return _top_eigenvalue(lambda v: self.G @ v, self.G)
 
 
