@@ -96,7 +96,7 @@ class _State(NamedTuple):
     status: Array
     best_gap: Array
     since_best: Array
-    beta_ref: Array  # mixed precision: the last point whose image is exact
+    beta_ref: Array  # mixed precision: the last point whose image is exact (else empty)
     u_ref: Array
 
 
@@ -240,8 +240,9 @@ def fista(
         jnp.where(refine, _RUNNING, status_of(cert0, zero_iter, zero_iter)).astype(jnp.int32),
         cert0.gap,
         zero_iter,
-        beta0,
-        u0,
+        # Only mixed precision reads the anchor: carry nothing otherwise.
+        beta0 if mixed else jnp.zeros((0,), dtype),
+        u0 if mixed else jnp.zeros((0,), u0.dtype),
     )
     if unrolled_blocks is None:
         out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
