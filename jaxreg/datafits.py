@@ -174,6 +174,10 @@ class Quadratic:
     def value_and_grad(self, beta: Array, b: Array):
         return self.value_and_grad_at(self.forward(beta), beta, b)
 
+    def curvature(self, image: Array) -> Array:
+        """Hessian-vector product ``X~' S X~ d`` from the image ``X~ d``."""
+        return self.design.rmatvec(self.weights * image)
+
     def fenchel_young(self, aux: Array, kappa: Array) -> Array:
         # sum_i s_i [l_i(z_i) + l_i^*(v_i) - z_i v_i] with v = -kappa r.
         return 0.5 * (1.0 - kappa) ** 2 * aux
@@ -221,6 +225,10 @@ class QuadraticGram:
         step, not to the iterate, so iterations anchored at exact images
         converge to the float64 solution at half the memory traffic."""
         return (self.G_low @ delta.astype(jnp.float32)).astype(delta.dtype)
+
+    def curvature(self, image: Array) -> Array:
+        """Hessian-vector product ``G d`` from the image ``G d``: the image itself."""
+        return image
 
     def value_and_grad_at(self, u: Array, beta: Array, b: Array):
         grad = u - self.c
