@@ -276,9 +276,7 @@ def fista(
         if polish_steps:
             # The certified point: conjugate gradients on the support from the
             # iterate, which itself goes on undisturbed (its momentum intact).
-            x, ux, shrink = _support_polish(
-                datafit, penalty, s.beta, s.u, s.b, polish_steps, mixed
-            )
+            x, ux, shrink = _support_polish(datafit, penalty, s.beta, s.u, s.b, polish_steps, mixed)
             # Certified where it improves on the iterate within the bounds.
             value = lambda u, w: datafit.value_and_grad_at(u, w, s.b)[0] + penalty.value(w)  # noqa: E731
             new = value(ux, x)

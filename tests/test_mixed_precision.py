@@ -86,6 +86,7 @@ def test_mixed_path_and_cv_match_sklearn(monkeypatch):
         jax.clear_caches()  # the setting is read when tracing
         plain = jaxreg.enet_path(X, y, 0.7, **kw)
     jax.clear_caches()
+
     # Both are certified to 1e-15 of ||y||^2 / n: their objectives agree to that,
     # their coefficients to what it implies on this design (as above).
     def objective(coef):
