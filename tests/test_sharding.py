@@ -26,8 +26,11 @@ for shape in [(200, 16), (40, 90)]:  # Gram mode and design mode
     for axes, mshape in [(("batch",), (4,)), (("rows",), (4,)), (("batch", "rows"), (2, 2))]:
         mesh = jax.make_mesh(mshape, axes)
         out = jaxreg.cross_validate(X, y, "elastic_net", mesh=mesh, **kw)
-        np.testing.assert_allclose(out.fold_scores, ref.fold_scores, rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(out.path.coef, ref.path.coef, rtol=0, atol=1e-10)
+        # Both are certified to the tolerance; rounding that differs between a
+        # batched and an unbatched product can tip the solver's support steps
+        # (conjugate gradients) one way or the other within it.
+        np.testing.assert_allclose(out.fold_scores, ref.fold_scores, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(out.path.coef, ref.path.coef, rtol=0, atol=1e-6)
         # The selected point is a minimum of the reference curve (ties differ by rounding).
         li, ai = (int(i) for i in out.best_index)
         assert abs(float(ref.mean[li, ai]) - float(ref.mean.min())) <= 1e-12 * float(ref.mean.min())
