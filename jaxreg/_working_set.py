@@ -260,8 +260,6 @@ def solve(
                 budget = budget - cd_iter
             # FISTA is held to the full tolerance: a tighter one can fall into
             # the range where its stall test stops it at the dtype's resolution.
-            # After coordinate descent it finishes badly conditioned supports,
-            # where conjugate-gradient steps on the support only cost products.
             bw, _, n_iter, _, status = fista(
                 sub,
                 pen,
@@ -273,7 +271,6 @@ def solve(
                 gap_scale=gap_scale,
                 check_every=check_every,
                 refine=refine_now,
-                polish=not isinstance(sub, Quadratic),
             )
             return beta.at[idx].set(bw, mode="drop"), cd_iter + n_iter, status
 

@@ -110,16 +110,13 @@ class _State(NamedTuple):
     ux: Array
 
 
-def _polish_steps(datafit, check_every: int, unrolled_blocks, polish: bool = True) -> int:
-    """Conjugate-gradient steps per block of ``check_every`` iterations (static)."""
+def _polish_steps(datafit, check_every: int, unrolled_blocks) -> int:
+    """Conjugate-gradient steps per block of ``check_every`` iterations (static;
+    none for a non-quadratic datafit, an unrolled solve or a short block)."""
     quadratic = hasattr(datafit, "curvature")
-    if not (quadratic and polish) or unrolled_blocks is not None:
+    if not quadratic or unrolled_blocks is not None or check_every < _POLISH_MIN_BLOCK:
         return 0
-    if check_every < _POLISH_MIN_BLOCK:
-        return 0
-    if _POLISH_SHARE <= 0:
-        return 0
-    return max(1, round(_POLISH_SHARE * check_every))
+    return round(_POLISH_SHARE * check_every)
 
 
 def _support_polish(datafit, penalty: ElasticNetPenalty, beta, u, b, steps: int, mixed: bool):
@@ -142,14 +139,23 @@ def _support_polish(datafit, penalty: ElasticNetPenalty, beta, u, b, steps: int,
     for _ in range(steps):
         image = datafit.forward_increment(d) if mixed else datafit.forward(d)
         Hd = jnp.where(F, datafit.curvature(image) + penalty.l2 * d, 0.0)
-        dHd = jnp.dot(d, Hd)
-        ok = dHd > 0
-        a = jnp.where(ok, rr / jnp.where(ok, dHd, 1.0), 0.0)
-        x, ux, r = x + a * d, ux + a * image, r - a * Hd
-        rr_new = jnp.dot(r, r)
-        d = r + jnp.where(rr > 0, rr_new / jnp.where(rr > 0, rr, 1.0), 0.0) * d
-        rr = rr_new
+        x, r, d_next, rr, a = _cg_update(x, r, d, rr, Hd)
+        ux = ux + a * image
+        d = d_next
     return x, ux, rr / jnp.where(rr0 > 0, rr0, 1.0)
+
+
+def _cg_update(x, r, d, rr, Ad):
+    """One conjugate-gradient step given ``Ad``, the operator applied to the
+    direction ``d``: the new point, residual, direction, squared residual norm,
+    and the step length (zero where the curvature along ``d`` is not positive)."""
+    dAd = jnp.dot(d, Ad)
+    ok = dAd > 0
+    a = jnp.where(ok, rr / jnp.where(ok, dAd, 1.0), 0.0)
+    x, r = x + a * d, r - a * Ad
+    rr_new = jnp.dot(r, r)
+    d = r + jnp.where(rr > 0, rr_new / jnp.where(rr > 0, rr, 1.0), 0.0) * d
+    return x, r, d, rr_new, a
 
 
 def fista(
@@ -166,7 +172,6 @@ def fista(
     check_every: int = 10,
     unrolled_blocks: int | None = None,
     refine: Array | bool = False,
-    polish: bool = True,
 ):
     r"""Minimize ``datafit(beta, b) + penalty(beta)`` by proximal gradient.
 
@@ -189,10 +194,10 @@ def fista(
     error is relative to the step, so the iterates converge to the float64
     solution at half the memory traffic per product.
 
-    For a quadratic datafit (least squares, in design or Gram mode) and
-    ``polish`` true, the last ``round(0.3 * check_every)`` iterations of each
-    block are conjugate-gradient steps on the support of the current iterate,
-    its signs held fixed. The certificate is evaluated at their end point
+    For a quadratic datafit (least squares, in design or Gram mode), the last
+    ``round(0.3 * check_every)`` iterations of each block are
+    conjugate-gradient steps on the support of the current iterate, its signs
+    held fixed. The certificate is evaluated at their end point
     when it lowers the objective within the bounds (else at the iterate),
     and the certified point is the one returned. Where the steps converge
     fast (a well-conditioned support) the iterate jumps there and restarts
@@ -231,7 +236,7 @@ def fista(
     # float32 on the step from the last exact image. Not when unrolled, whose
     # derivative would go through the rounded products.
     mixed = getattr(datafit, "mixed", False) and unrolled_blocks is None
-    polish_steps = _polish_steps(datafit, check_every, unrolled_blocks, polish)
+    polish_steps = _polish_steps(datafit, check_every, unrolled_blocks)
 
     def status_of(cert: Certificate, n_iter: Array, since_best: Array) -> Array:
         done = _meets_tolerance(cert, gap_tol, lipschitz)
@@ -396,13 +401,8 @@ def conjugate_gradient(matvec, b: Array, *, tol, maxiter) -> Array:
 
     def body(state):
         x, r, d, rr, k = state
-        Ad = matvec(d)
-        step = rr / jnp.dot(d, Ad)
-        x = x + step * d
-        r = r - step * Ad
-        rr_new = jnp.dot(r, r)
-        d = r + (rr_new / rr) * d
-        return x, r, d, rr_new, k + 1
+        x, r, d, rr, _ = _cg_update(x, r, d, rr, matvec(d))
+        return x, r, d, rr, k + 1
 
     x0 = jnp.zeros_like(b)
     state = (x0, b, b, jnp.dot(b, b), 0)
