@@ -276,31 +276,42 @@ def solve(
     unrolled_blocks: int | None = None,
     refine: Array | bool = False,
     working_set: bool = False,
-    xt: Array | None = None,
-) -> tuple[FitResult, Array, Array]:
+    xt: _working_set.Columns | None = None,
+    start: tuple[Array, Array, Array] | None = None,
+    return_image: bool = False,
+):
     """Solve at one ``(alpha, l1_ratio)`` from ``(beta0, b0)`` (internal scale).
 
     Returns the result on the original scale and the internal solution, which
     is the warm start for a neighbouring grid point. ``unrolled_blocks``: run
     a fixed number of check blocks (a differentiable ``scan``) instead of the
     early-exit loop. ``working_set``: the working-set solver where it applies
-    (squared loss, dense or Gram; not batched under ``vmap``), with ``xt`` the
-    design's transpose when the caller has it.
+    (squared loss, dense or Gram; not batched under ``vmap``), with ``xt`` its
+    per-path precomputation when the caller has it and ``start`` the image
+    and gradient at ``beta0`` (see :func:`jaxreg._working_set.solve`). With
+    ``return_image`` (static), also returns ``(u, grad)`` at the solution
+    (working set only; None otherwise).
     """
     pen = penalty(problem, alpha, l1_ratio)
-    beta0 = jnp.clip(beta0, pen.lower, pen.upper)
+    clipped = jnp.clip(beta0, pen.lower, pen.upper)
+    if start is not None:
+        # The image is beta0's: valid only if the bounds left it unchanged.
+        start = (start[0], start[1], start[2] & jnp.all(clipped == beta0))
+    beta0 = clipped
     use_ws = (
         working_set
         and accelerate
         and unrolled_blocks is None
         and _working_set.applies(problem.datafit)
     )
-    solver = _working_set.solve if use_ws else fista
+    image = None
     if use_ws:
-        extra = dict(xt=xt)
+        solver = _working_set.solve
+        extra = dict(xt=xt, start=start)
     else:
+        solver = fista
         extra = dict(accelerate=accelerate, unrolled_blocks=unrolled_blocks)
-    beta, b, n_iter, cert, status = solver(
+    out = solver(
         problem.datafit,
         pen,
         beta0,
@@ -313,6 +324,9 @@ def solve(
         refine=refine,
         **extra,
     )
+    beta, b, n_iter, cert, status = out[:5]
+    if use_ws:
+        image = out[5]
     coef = beta / problem.x_scale
     dtype = coef.dtype
     if not problem.fit_intercept:
@@ -324,6 +338,8 @@ def solve(
     result = FitResult(
         coef, intercept, n_iter, cert.gap, problem.gap_tol, cert.kkt, cert.objective, status
     )
+    if return_image:
+        return result, beta, b, image
     return result, beta, b
 
 

@@ -33,11 +33,18 @@ import jax.numpy as jnp
 from jax import Array
 from jax.experimental import sparse as jsparse
 
-from jaxreg.datafits import Design, Quadratic, QuadraticGram
+from jaxreg.datafits import Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.prox import prox_elastic_net
 from jaxreg.result import Status
-from jaxreg.solvers import _RUNNING, _certificate_and_grad, _meets_tolerance, fista
+from jaxreg.solvers import (
+    _RUNNING,
+    _certificate_and_grad,
+    _certificate_from_grad,
+    _certificate_parts,
+    _meets_tolerance,
+    fista,
+)
 
 _MIN_SIZE = 64
 _GROWTH = 4
@@ -88,17 +95,55 @@ def suits(loss: str, use_gram: bool, X) -> bool:
     )
 
 
-def transposed(datafit) -> Array | None:
-    """The design's transpose, for contiguous column gathers (design mode), else None."""
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class _Columns:
+    """Gathered columns of the design, centered and scaled, one per row of
+    ``Zt`` (shape ``(m, n)``): the design operator of a design-mode
+    subproblem. Products are written row-major (``b @ Zt``, ``Zt @ u``); XLA's
+    CPU backend runs the transposed forms several times slower."""
+
+    Zt: Array
+
+    def matvec(self, beta: Array) -> Array:
+        return beta @ self.Zt
+
+    def rmatvec(self, u: Array) -> Array:
+        return self.Zt @ u
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """Per-path precomputation for design-mode working sets: the centered and
+    scaled design transposed (so each gathered column is a contiguous row) and
+    each column's weighted squared norm, both with a zero row appended at
+    index ``p``, the padding index (gathers then need no bounds masking)."""
+
+    Zt: Array
+    norms: Array
+
+
+def transposed(datafit) -> Columns | None:
+    """The design prepared for column gathers (design mode), else None.
+
+    Computed once per path: every round of every grid point then gathers its
+    columns ready to use, with no centering, scaling or transposing of its own.
+    """
     if isinstance(datafit, Quadratic) and applies(datafit):
-        return datafit.design.X.T
+        d = datafit.design
+        Zt = ((d.X - d.mean) / d.scale).T
+        Zt = jnp.concatenate([Zt, jnp.zeros((1, Zt.shape[1]), Zt.dtype)])
+        return Columns(Zt, (Zt * Zt) @ datafit.weights)
     return None
 
 
 def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: Array, xt):
     """The subproblem on columns ``idx``, the other coefficients held at ``beta``.
 
-    An index equal to ``p`` is padding: a zero column, pinned at zero.
+    An index equal to ``p`` is padding: a zero column, pinned at zero. Returns
+    the subproblem's datafit, penalty and start, and ``(u_out, rows)``: the
+    full image of any subproblem point ``w`` is ``u_out + w @ rows``.
     """
 
     def take(a):
@@ -119,12 +164,10 @@ def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: A
         yy = datafit.yy - 2.0 * jnp.dot(datafit.c, beta_out) + jnp.dot(beta_out, u_out)
         block = jnp.take(rows, idx, axis=1, mode="fill", fill_value=0)
         sub = QuadraticGram(block, take(datafit.c) - take(u_out), jnp.maximum(yy, 0.0))
-        return sub, pen, bw
-    d = datafit.design
-    rows = jnp.take(xt, idx, axis=0, mode="fill", fill_value=0)  # (m, n): columns of X
-    cols = Design(rows.T, take(d.mean), jnp.where(idx < d.scale.shape[0], take(d.scale), 1.0))
+        return sub, pen, bw, u_out, rows
+    cols = _Columns(jnp.take(xt.Zt, idx, axis=0, mode="clip"))  # (m, n); row p is zero
     u_out = u - cols.matvec(bw)
-    return Quadratic(cols, datafit.y - u_out, datafit.weights), pen, bw
+    return Quadratic(cols, datafit.y - u_out, datafit.weights), pen, bw, u_out, cols.Zt
 
 
 def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
@@ -140,7 +183,7 @@ def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
 
 
 def _coordinate_descent(
-    sub: Quadratic, pen: ElasticNetPenalty, w0, b0, lipschitz, gap_tol, budget, k
+    sub: Quadratic, pen: ElasticNetPenalty, h, w0, r0, b0, lipschitz, gap_tol, budget, k
 ):
     """Cyclic coordinate descent on a design-mode subproblem, to its certificate.
 
@@ -148,13 +191,13 @@ def _coordinate_descent(
     prox of the coordinate's Newton step), the residual kept up to date;
     coordinates that do not move cost no update. The subproblem's duality gap
     is checked after every epoch. Only the first ``k`` coordinates are visited
-    (the others are pinned at zero by their bounds). Returns
-    ``(w, epochs, status)``.
+    (the others are pinned at zero by their bounds); ``h`` holds the
+    coordinates' curvatures (weighted squared column norms) and ``r0`` the
+    residual at ``w0``. Returns ``(w, r, epochs, status)``, ``r`` the residual
+    at ``w``.
     """
-    d = sub.design
-    Zt = ((d.X - d.mean) / d.scale).T  # (m, n): each column contiguous
+    Zt = sub.design.Zt  # (m, n): each column contiguous
     SZt = Zt * sub.weights
-    h = jnp.sum(SZt * Zt, axis=1)
     safe_h = jnp.where(h > 0, h, 1.0)
     l1, l2 = pen.l1 / safe_h, pen.l2 / safe_h
     step = 1.0 / lipschitz
@@ -172,7 +215,12 @@ def _coordinate_descent(
         )
 
     def certify(w, r):
-        return _certificate_and_grad(sub, pen, sub.y - r, w, b0, step)[0]
+        # The subproblem's certificate from its residual (what its datafit
+        # would compute from the image, without forming the image).
+        wr = sub.weights * r
+        rr = jnp.dot(wr, r)
+        grad = -sub.design.rmatvec(wr)
+        return _certificate_parts(pen, sub, 0.5 * rr, grad, jnp.zeros_like(b0), rr, w, step)
 
     def epoch(state):
         w, r, epochs, _ = state
@@ -184,10 +232,8 @@ def _coordinate_descent(
         done = _meets_tolerance(cert, gap_tol, lipschitz)
         return w, r, epochs, jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
 
-    r0 = sub.y - d.matvec(w0)
     init = (w0, r0, jnp.zeros((), jnp.int32), jnp.asarray(_RUNNING, jnp.int32))
-    w, _, epochs, status = jax.lax.while_loop(lambda s: s[-1] == _RUNNING, epoch, init)
-    return w, epochs, status
+    return jax.lax.while_loop(lambda s: s[-1] == _RUNNING, epoch, init)
 
 
 def solve(
@@ -202,15 +248,20 @@ def solve(
     gap_scale: Array,
     check_every: int = 10,
     refine: Array | bool = False,
-    xt: Array | None = None,
+    xt: Columns | None = None,
+    start: tuple[Array, Array, Array] | None = None,
 ):
     """Minimize the squared-loss objective by working sets (see the module docstring).
 
-    Same arguments and returns as :func:`~jaxreg.solvers.fista` (the intercept
-    is not iterated for the squared loss). ``n_iter`` counts the proximal-
-    gradient iterations and coordinate-descent epochs of all subproblems.
-    ``xt``: the design's transpose (design mode; from :func:`transposed`,
-    computed once for a whole path).
+    Same arguments as :func:`~jaxreg.solvers.fista` (the intercept is not
+    iterated for the squared loss); returns its ``(beta, b, n_iter,
+    certificate, status)`` and ``(u, grad)``, the datafit's image and gradient
+    at ``beta``. ``n_iter`` counts the proximal-gradient iterations and
+    coordinate-descent epochs of all subproblems. ``xt``: the design prepared
+    for column gathers (design mode; from :func:`transposed`, computed once
+    for a whole path). ``start``: ``(u0, grad0, valid)``, the image and
+    gradient at ``beta0`` when a path has them by linearity (used where
+    ``valid`` holds; computed otherwise, two full products).
     """
     if xt is None:
         xt = transposed(datafit)
@@ -219,10 +270,8 @@ def solve(
     step = 1.0 / lipschitz
     sub_tol = _SUB_TOL * gap_tol
 
-    def certify(beta):
-        u = datafit.forward(beta)
-        cert, grad = _certificate_and_grad(datafit, penalty, u, beta, b0, step)
-        return u, cert, grad
+    def certify_at(beta, u):
+        return _certificate_and_grad(datafit, penalty, u, beta, b0, step)
 
     def done(cert):
         return _meets_tolerance(cert, gap_tol, lipschitz)
@@ -241,38 +290,62 @@ def solve(
         def run(beta, u, in_set, k, budget, refine_now):
             # The set's columns first, then padding (index p).
             idx = jnp.nonzero(in_set, size=m, fill_value=p)[0]
-            sub, pen, bw = _restrict(datafit, penalty, idx, beta, u, xt)
+            sub, pen, bw, u_out, rows = _restrict(datafit, penalty, idx, beta, u, xt)
             pinned = jnp.arange(m) >= k
             pen = dataclasses.replace(
                 pen,
                 lower=jnp.where(pinned, 0.0, pen.lower),
                 upper=jnp.where(pinned, 0.0, pen.upper),
             )
-            cd_iter = 0
-            if isinstance(sub, Quadratic):
+
+            def finish(bw, budget, refine_sub):
+                # FISTA is held to the full tolerance: a tighter one can fall into
+                # the range where its stall test stops it at the dtype's resolution.
+                bw, _, n_iter, _, status = fista(
+                    sub,
+                    pen,
+                    bw,
+                    b0,
+                    lipschitz,
+                    gap_tol,
+                    budget,
+                    gap_scale=gap_scale,
+                    check_every=check_every,
+                    refine=refine_sub,
+                )
+                # The image by linearity, from the set's columns alone.
+                return bw, u_out + bw @ rows, n_iter, status
+
+            if isinstance(sub, QuadraticGram):
+                bw, u_new, n_iter, status = finish(bw, budget, refine_now)
+            else:
                 # Coordinate descent first; where it crawls (a support about as
                 # large as the number of samples is badly conditioned), FISTA,
                 # whose rate depends on the square root of the conditioning,
-                # finishes from where it stopped (at once when it converged).
-                bw, cd_iter, _ = _coordinate_descent(
-                    sub, pen, bw, b0, lipschitz, sub_tol, jnp.minimum(budget, _CD_EPOCHS), k
+                # finishes from where it stopped. The subproblem's residual at
+                # its start is the full problem's.
+                h = jnp.take(xt.norms, idx, mode="clip")
+                bw, r, cd_iter, cd_status = _coordinate_descent(
+                    sub,
+                    pen,
+                    h,
+                    bw,
+                    datafit.y - u,
+                    b0,
+                    lipschitz,
+                    sub_tol,
+                    jnp.minimum(budget, _CD_EPOCHS),
+                    k,
                 )
-                budget = budget - cd_iter
-            # FISTA is held to the full tolerance: a tighter one can fall into
-            # the range where its stall test stops it at the dtype's resolution.
-            bw, _, n_iter, _, status = fista(
-                sub,
-                pen,
-                bw,
-                b0,
-                lipschitz,
-                gap_tol,
-                budget,
-                gap_scale=gap_scale,
-                check_every=check_every,
-                refine=refine_now,
-            )
-            return beta.at[idx].set(bw, mode="drop"), cd_iter + n_iter, status
+                # Coordinate descent has run at least one epoch: the start is
+                # refined, and once it converged there is nothing to finish.
+                bw, u_new, n_iter, status = jax.lax.cond(
+                    cd_status == Status.CONVERGED,
+                    lambda: (bw, datafit.y - r, jnp.zeros((), jnp.int32), cd_status),
+                    lambda: finish(bw, budget - cd_iter, False),
+                )
+                n_iter = n_iter + cd_iter
+            return beta.at[idx].set(bw, mode="drop"), u_new, n_iter, status
 
         return run
 
@@ -281,12 +354,12 @@ def solve(
     def body(state):
         beta, u, cert, grad, n_iter, rounds, _ = state
         rung, in_set, k = working_set(beta, grad)
-        beta, it, sub_status = jax.lax.switch(
+        beta, u, it, sub_status = jax.lax.switch(
             rung, rungs, beta, u, in_set, k, max_iter - n_iter, refine & (rounds == 0)
         )
         n_iter = n_iter + it
         rounds = rounds + 1
-        u, cert, grad = certify(beta)
+        cert, grad = certify_at(beta, u)
         finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
         status = jnp.where(sub_status == Status.CONVERGED, _RUNNING, sub_status)
         # A converged subproblem whose full certificate fails has violators
@@ -297,11 +370,23 @@ def solve(
         status = jnp.where(done(cert), Status.CONVERGED, status).astype(jnp.int32)
         return beta, u, cert, grad, n_iter, rounds, status
 
-    u0, cert0, grad0 = certify(beta0)
+    def exact_start():
+        u = datafit.forward(beta0)
+        return (u, *certify_at(beta0, u))
+
+    if start is None:
+        u0, cert0, grad0 = exact_start()
+    else:
+
+        def given_start():
+            u, grad, _ = start
+            return u, _certificate_from_grad(datafit, penalty, u, grad, beta0, b0, step), grad
+
+        u0, cert0, grad0 = jax.lax.cond(start[2], given_start, exact_start)
     zero = jnp.zeros((), jnp.int32)
     status0 = jnp.where(done(cert0) & ~jnp.asarray(refine), Status.CONVERGED, _RUNNING)
     init = (beta0, u0, cert0, grad0, zero, zero, status0.astype(jnp.int32))
-    beta, _, cert, _, n_iter, _, status = jax.lax.while_loop(
+    beta, u, cert, grad, n_iter, _, status = jax.lax.while_loop(
         lambda s: s[-1] == _RUNNING, body, init
     )
-    return beta, b0, n_iter, cert, status
+    return beta, b0, n_iter, cert, status, (u, grad)

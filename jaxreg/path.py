@@ -197,8 +197,6 @@ def solve_path(
             max_iter,
             check_every=check_every,
             refine=refine,
-            working_set=strategy == "working_set",
-            xt=xt,
         )
 
     beta0, b0 = _problem.cold_start(problem)
@@ -211,28 +209,58 @@ def solve_path(
     # Pad by repeating the last alpha: the extra solves start at their solution.
     padded = jnp.concatenate([alphas, jnp.repeat(alphas[-1:], n_chunks * chunk_size - n)])
 
-    def predict(alpha, carry):
+    def secant(alpha, carry):
         # Secant predictor along the path: on a fixed support the lasso
         # solution is affine in alpha (and the elastic net's smooth), so
         # extrapolating the last two solutions is an exact or close warm start.
-        # A coordinate whose sign would flip starts at zero instead.
+        # A coordinate whose sign would flip starts at zero instead. Returns
+        # the start, the extrapolation factor r, whether the start moved and
+        # whether it is the exact extrapolation (no coordinate zeroed).
         beta1, b1, a1, beta2, b2, a2 = carry
         step_back = a1 - a2
         r = jnp.where(step_back != 0, (alpha - a1) / jnp.where(step_back != 0, step_back, 1.0), 0.0)
         beta = beta1 + r * (beta1 - beta2)
-        beta = jnp.where(beta * beta1 < 0, 0.0, beta)
+        flips = beta * beta1 < 0
+        beta = jnp.where(flips, 0.0, beta)
         moved = (r != 0) & (jnp.any(beta1 != beta2) | (b1 != b2))
-        return beta, b1 + r * (b1 - b2), moved
+        return beta, b1 + r * (b1 - b2), moved, r, ~jnp.any(flips)
+
+    def predict(alpha, carry):
+        return secant(alpha, carry)[:3]
 
     if strategy == "working_set":
         # One grid point at a time, not vmapped: the working-set solver's
-        # switch over set sizes must see an unbatched index.
+        # switch over set sizes must see an unbatched index. The image and
+        # gradient are affine in the coefficients, so an exact secant start
+        # gets them by the same extrapolation, without a product with the data.
         def step_one(carry, alpha):
-            fit, beta, b = one(alpha, *predict(alpha, carry))
-            beta1, b1, a1 = carry[:3]
-            return (beta, b, alpha, beta1, b1, a1), fit
+            points, (u1, g1), (u2, g2) = carry
+            beta, b, moved, r, exact = secant(alpha, points)
+            start = (u1 + r * (u1 - u2), g1 + r * (g1 - g2), exact)
+            fit, beta, b, image = _problem.solve(
+                problem,
+                alpha,
+                l1_ratio,
+                beta,
+                b,
+                max_iter,
+                check_every=check_every,
+                refine=moved,
+                working_set=True,
+                xt=xt,
+                start=start,
+                return_image=True,
+            )
+            if image is None:  # the working set does not apply: no image to carry
+                image = (u1, g1)
+            beta1, b1, a1 = points[:3]
+            return ((beta, b, alpha, beta1, b1, a1), image, (u1, g1)), fit
 
-        init = (beta0, b0, alphas[0], beta0, b0, alphas[0])
+        # The cold start's image: the first start extrapolates nothing (r = 0).
+        u0 = problem.datafit.forward(beta0)
+        g0 = problem.datafit.value_and_grad_at(u0, beta0, b0)[1]
+        points = (beta0, b0, alphas[0], beta0, b0, alphas[0])
+        init = (points, (u0, g0), (u0, g0))
         return jax.lax.scan(step_one, init, alphas)[1]
 
     def step(carry, chunk):

@@ -68,6 +68,18 @@ def _certificate_at(datafit, penalty, u: Array, beta: Array, b: Array, step: Arr
 def _certificate_and_grad(datafit, penalty, u: Array, beta: Array, b: Array, step: Array):
     """:func:`certificate` given ``u = datafit.forward(beta)``, and the gradient in ``beta``."""
     value, grad, grad_b, aux = datafit.value_and_grad_at(u, beta, b)
+    return _certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step), grad
+
+
+def _certificate_from_grad(datafit, penalty, u, grad, beta, b, step):
+    """:func:`certificate` given ``u`` and the gradient in ``beta``, for a datafit
+    whose intercept is not iterated: the gradient the datafit would compute is
+    unused, and compiled away with its product."""
+    value, _, _, aux = datafit.value_and_grad_at(u, beta, b)
+    return _certificate_parts(penalty, datafit, value, grad, jnp.zeros_like(b), aux, beta, step)
+
+
+def _certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step):
     g = -grad
     loss_fy = datafit.fenchel_young
     # Two valid dual rescalings: one that only tames coordinates unbounded in
@@ -81,7 +93,7 @@ def _certificate_and_grad(datafit, penalty, u: Array, beta: Array, b: Array, ste
     kkt = penalty.kkt_residual(beta, g, step)
     if datafit.iterates_intercept:
         kkt = jnp.maximum(kkt, jnp.abs(grad_b))
-    return Certificate(gap, kkt, value + penalty.value(beta)), grad
+    return Certificate(gap, kkt, value + penalty.value(beta))
 
 
 def _meets_tolerance(cert: Certificate, gap_tol: Array, lipschitz: Array) -> Array:
