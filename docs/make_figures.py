@@ -56,7 +56,10 @@ def correlated_figure():
     fits["ridge"] = ridge.best
     fig, ax = plt.subplots(figsize=(8, 3.8))
     jaxreg.plot.plot_coefficients(fits, names=names, ax=ax)
-    ax.set_title("three correlated copies of one signal (alpha: 5-fold CV, one-standard-error rule for L1)", fontsize=10)
+    ax.set_title(
+        "three correlated copies of one signal (alpha: 5-fold CV, one-standard-error rule for L1)",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(OUT / "correlated.png", dpi=90)
     return {k: np.round(np.asarray(v.coef), 3) for k, v in fits.items()}

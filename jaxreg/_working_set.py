@@ -15,7 +15,13 @@ fit that the other columns explain moved into the targets. In design mode it
 is solved by cyclic coordinate descent (exact one-dimensional minimizations,
 the residual kept up to date), the solver of choice when ``p >> n``, with
 FISTA finishing where coordinate descent crawls (a support about as large as
-the number of samples); in Gram mode by FISTA on the ``|W| x |W|`` block.
+the number of samples), on the full problem with the columns outside ``W``
+pinned at zero; in Gram mode by FISTA on the ``|W| x |W|`` block.
+
+Design mode gathers its columns from a copy of the design prepared once per
+path (centered, scaled and transposed, so each column is a contiguous row),
+and keeps the image ``X~ beta`` up to date by linearity: a round reads the
+whole design once, for the gradient that certifies it and picks the next set.
 
 ``W`` is padded to a size from a fixed ladder (64, 256, 1024, ... below
 ``p / 2``, and ``p``), the padding pinned at zero by its bounds, so shapes
@@ -298,7 +304,7 @@ def solve(
                 upper=jnp.where(pinned, 0.0, pen.upper),
             )
 
-            def finish(bw, budget, refine_sub):
+            if isinstance(sub, QuadraticGram):
                 # FISTA is held to the full tolerance: a tighter one can fall into
                 # the range where its stall test stops it at the dtype's resolution.
                 bw, _, n_iter, _, status = fista(
@@ -311,21 +317,15 @@ def solve(
                     budget,
                     gap_scale=gap_scale,
                     check_every=check_every,
-                    refine=refine_sub,
+                    refine=refine_now,
                 )
-                # The image by linearity, from the set's columns alone.
-                return bw, u_out + bw @ rows, n_iter, status
-
-            if isinstance(sub, QuadraticGram):
-                bw, u_new, n_iter, status = finish(bw, budget, refine_now)
+                # The image by linearity, from the set's rows of G alone.
+                u_new = u_out + bw @ rows
             else:
-                # Coordinate descent first; where it crawls (a support about as
-                # large as the number of samples is badly conditioned), FISTA,
-                # whose rate depends on the square root of the conditioning,
-                # finishes from where it stopped. The subproblem's residual at
-                # its start is the full problem's.
+                # Coordinate descent; the subproblem's residual at its start is
+                # the full problem's, and its residual at the end gives the image.
                 h = jnp.take(xt.norms, idx, mode="clip")
-                bw, r, cd_iter, cd_status = _coordinate_descent(
+                bw, r, n_iter, status = _coordinate_descent(
                     sub,
                     pen,
                     h,
@@ -337,14 +337,7 @@ def solve(
                     jnp.minimum(budget, _CD_EPOCHS),
                     k,
                 )
-                # Coordinate descent has run at least one epoch: the start is
-                # refined, and once it converged there is nothing to finish.
-                bw, u_new, n_iter, status = jax.lax.cond(
-                    cd_status == Status.CONVERGED,
-                    lambda: (bw, datafit.y - r, jnp.zeros((), jnp.int32), cd_status),
-                    lambda: finish(bw, budget - cd_iter, False),
-                )
-                n_iter = n_iter + cd_iter
+                u_new = datafit.y - r
             return beta.at[idx].set(bw, mode="drop"), u_new, n_iter, status
 
         return run
@@ -358,6 +351,40 @@ def solve(
             rung, rungs, beta, u, in_set, k, max_iter - n_iter, refine & (rounds == 0)
         )
         n_iter = n_iter + it
+        if isinstance(datafit, Quadratic):
+            # Where coordinate descent crawls (a support about as large as the
+            # number of samples is badly conditioned), FISTA, whose rate depends
+            # on the square root of the conditioning, finishes from where it
+            # stopped: on the full problem with every column outside the set
+            # pinned at zero, compiled once rather than once per rung. Coordinate
+            # descent has run at least one epoch, so the start is refined.
+            def finish():
+                pen = dataclasses.replace(
+                    penalty,
+                    lower=jnp.where(in_set, penalty.lower, 0.0),
+                    upper=jnp.where(in_set, penalty.upper, 0.0),
+                )
+                # Held to the full tolerance: a tighter one can fall into the
+                # range where its stall test stops it at the dtype's resolution.
+                b, _, it, _, status = fista(
+                    datafit,
+                    pen,
+                    beta,
+                    b0,
+                    lipschitz,
+                    gap_tol,
+                    max_iter - n_iter,
+                    gap_scale=gap_scale,
+                    check_every=check_every,
+                )
+                return b, datafit.forward(b), it, status
+
+            beta, u, it, sub_status = jax.lax.cond(
+                sub_status == Status.CONVERGED,
+                lambda: (beta, u, jnp.zeros((), jnp.int32), sub_status),
+                finish,
+            )
+            n_iter = n_iter + it
         rounds = rounds + 1
         cert, grad = certify_at(beta, u)
         finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)

@@ -123,3 +123,64 @@ def test_float32_path():
     values = 0.5 * np.mean((yc[:, None] - Xc @ w.T) ** 2, axis=0) + alphas * np.abs(w).sum(1)
     null = 0.5 * np.mean(yc**2)
     assert np.max((values - np.asarray(ref.objective)) / null) <= 2e-4
+
+
+def test_fista_finishes_where_coordinate_descent_stops(monkeypatch):
+    # One coordinate-descent epoch per round: every subproblem is left to the
+    # FISTA finish (the full problem with the columns outside the set pinned).
+    X, y, _ = regression(60, 200, "corr", seed=16, k=8)
+    common = dict(n_alphas=15, eps=2e-2, tol=1e-12)
+    ref = jaxreg.lasso_path(X, y, strategy="warm", chunk_size=1, **common)
+    monkeypatch.setattr(_working_set, "_CD_EPOCHS", 1)
+    jax.clear_caches()
+    try:
+        ws = jaxreg.lasso_path(X, y, strategy="working_set", **common)
+    finally:
+        monkeypatch.undo()
+        jax.clear_caches()
+    assert bool(ws.converged.all())
+    # Rounds of one epoch each could not certify 1e-12 on their own.
+    assert int(np.max(ws.n_iter)) > 10
+    np.testing.assert_allclose(ws.objective, ref.objective, rtol=1e-10)
+    np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-6, rtol=0)
+
+
+def test_start_image_is_used_only_where_valid():
+    from jaxreg import _problem
+
+    X, y, _ = regression(50, 200, "random", seed=17, k=5)
+    n, p = X.shape
+    problem = _problem.setup(
+        jax.numpy.asarray(X),
+        jax.numpy.asarray(y),
+        jax.numpy.ones(n),
+        jax.numpy.ones(p),
+        jax.numpy.full(p, -np.inf),
+        jax.numpy.full(p, np.inf),
+        1e-10,
+        loss="squared",
+        fit_intercept=True,
+        standardize=False,
+        use_gram=False,
+    )
+    beta0 = jax.numpy.zeros(p).at[:5].set(0.1)
+    alpha = 0.1 * float(jaxreg.alpha_max(X, y))
+    u = problem.datafit.forward(beta0)
+    grad = problem.datafit.value_and_grad_at(u, beta0, 0.0)[1]
+
+    def run(start):
+        result, *_ = _problem.solve(
+            problem, alpha, 1.0, beta0, 0.0, 10_000, working_set=True, start=start
+        )
+        return result
+
+    exact = run(None)
+    given = run((u, grad, jax.numpy.asarray(True)))
+    garbage = run((2.0 * u, 2.0 * grad, jax.numpy.asarray(False)))
+    # The start is trusted where valid: a wrong one, marked valid, changes the answer.
+    trusted = run((2.0 * u, 2.0 * grad, jax.numpy.asarray(True)))
+    assert float(np.max(np.abs(trusted.coef - exact.coef))) > 1e-3
+    for other in (given, garbage):
+        assert int(other.status) == jaxreg.Status.CONVERGED
+        np.testing.assert_allclose(other.coef, exact.coef, atol=1e-12, rtol=0)
+        np.testing.assert_allclose(other.gap, exact.gap, atol=1e-15, rtol=1e-6)
