@@ -139,9 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Command: `python benchmarks/bench_tune.py{' --smoke' if args.smoke else ''}`; "
             f"jax {jax.__version__} ({dev.platform}), float64, tol {args.tol:g}, "
             "5 folds, the same folds for both methods. Loss: mean squared error "
-            "(regression) or binomial deviance (logistic) on the held-out folds.\n\n"
-            + table
-            + "\n"
+            "(regression) or binomial deviance (logistic) on the held-out folds.\n\n" + table + "\n"
         )
     for f in failures:
         print("FAIL:", f, file=sys.stderr)

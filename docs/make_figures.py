@@ -26,7 +26,9 @@ def paths_figure(X, y, names):
     enet = jaxreg.enet_path(X, y, l1_ratio=0.5, standardize=True)
     ridge = jaxreg.ridge_path(X, y, np.geomspace(1e4, 1e-2, 100), standardize=True)
     for ax, path, title in zip(
-        axes, (lasso, enet, ridge), ("lasso (L1)", "elastic net, l1_ratio 0.5", "ridge (L2)"),
+        axes,
+        (lasso, enet, ridge),
+        ("lasso (L1)", "elastic net, l1_ratio 0.5", "ridge (L2)"),
         strict=True,
     ):
         jaxreg.plot.plot_path(path, names=names, ax=ax)
