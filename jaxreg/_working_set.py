@@ -63,8 +63,14 @@ _SUB_TOL = 0.3
 _CD_EPOCHS = 200
 
 
-def sizes(p: int) -> tuple[int, ...]:
-    """The ladder of working-set sizes for ``p`` columns (the last one is ``p``)."""
+def sizes(p: int, n: int | None = None) -> tuple[int, ...]:
+    """The ladder of working-set sizes for ``p`` columns (the last one is ``p``).
+
+    With ``n`` samples (design mode), the power of two at or above ``n`` is a
+    rung as well: a lasso has at most ``n`` nonzeros, so at the small-alpha
+    end of a path the set sits just above ``n``, and a rung that fits it
+    halves the gathers and products of the next rung up.
+    """
     # Rungs above p / 2 would cost about as much as p itself: each rung is
     # compiled code, so they are left out.
     out = []
@@ -72,6 +78,10 @@ def sizes(p: int) -> tuple[int, ...]:
     while m < p // 2:
         out.append(m)
         m *= _GROWTH
+    if n is not None:
+        fit = 1 << max(int(n) - 1, 1).bit_length()
+        if _MIN_SIZE < fit < p // 2 and fit not in out:
+            out = sorted([*out, fit])
     return (*out, p)
 
 
@@ -272,7 +282,7 @@ def solve(
     if xt is None:
         xt = transposed(datafit)
     p = beta0.shape[0]
-    ladder = sizes(p)
+    ladder = sizes(p, xt.Zt.shape[1] if xt is not None else None)
     step = 1.0 / lipschitz
     sub_tol = _SUB_TOL * gap_tol
 

@@ -18,6 +18,11 @@ def test_size_ladder():
     assert _working_set.sizes(500) == (64, 500)
     assert _working_set.sizes(300) == (64, 300)
     assert _working_set.sizes(129) == (129,)
+    # With n samples, the power of two at or above n joins the ladder.
+    assert _working_set.sizes(5000, 500) == (64, 256, 512, 1024, 5000)
+    assert _working_set.sizes(5000, 1000) == (64, 256, 1024, 5000)
+    assert _working_set.sizes(300, 100) == (64, 128, 300)
+    assert _working_set.sizes(500, 400) == (64, 500)
 
 
 def test_auto_strategy():
