@@ -208,8 +208,9 @@ class Row:
     notes: str = ""
     jaxreg: bool = False
     capped: float | None = None
-    # A peer tightened past its default setting: (setting, warm time, subopt) at the default.
-    default: tuple[str, float, float] | None = None
+    # A peer tightened past its default setting: (setting, time, subopt, whether the time is
+    # the first call's because no warm call fitted the budget) at the default.
+    default: tuple[str, float, float, bool] | None = None
 
 
 def _fmt_time(t: float | None) -> str:
@@ -720,7 +721,7 @@ def matched_row(job: Job, dtype: str, args: argparse.Namespace, peer: Row, label
     """jaxreg at the loosest tolerance whose measured worst suboptimality is at
     most the peer's at its default setting (every fold fit converged), timed the
     same way: the comparison at the peer's own accuracy."""
-    setting, peer_warm, peer_sub = peer.default
+    setting, peer_warm, peer_sub, from_first = peer.default
     tried: list[str] = []
     for tol in MATCHED_TOLS:
         run, extract = jaxreg_runner(job, dtype, tol)
@@ -739,7 +740,9 @@ def matched_row(job: Job, dtype: str, args: argparse.Namespace, peer: Row, label
     ok = bool(sub <= peer_sub) and not answer.certified_folds
     notes = [
         f"tightened after {', '.join(tried)}" if tried else "",
-        f"{peer.solver} at its default {setting}: {_fmt_time(peer_warm)} s, subopt {peer_sub:.1e}",
+        f"{peer.solver} at its default {setting}: {_fmt_time(peer_warm)} s"
+        + (" (first call: no warm call fitted the budget)" if from_first else "")
+        + f", subopt {peer_sub:.1e}",
         "ratio = the peer at its default setting / jaxreg at a tolerance reaching at least "
         "that accuracy",
         f"checked: {checked}",
@@ -821,7 +824,7 @@ def run_peer(
         if accurate:
             return row
         if i == 0 and sub is not None:
-            row.default = (setting, row.warm, sub)
+            row.default = (setting, row.warm, sub, row.warm_from_first)
         tried.append(f"{setting}: subopt {sub:.1e}")
         if first > args.cap:
             row.notes = f"first call above the {args.cap:g} s cap, not tightened further; " + (

@@ -19,12 +19,16 @@ the number of samples), on the full problem with the columns outside ``W``
 pinned at zero; in Gram mode by FISTA on the ``|W| x |W|`` block.
 
 Design mode gathers its columns from a copy of the design prepared once per
-path (centered, scaled and transposed, so each column is a contiguous row),
-and keeps the image ``X~ beta`` up to date by linearity: a round reads the
-whole design once, for the gradient that certifies it and picks the next set.
+path (centered, scaled and transposed, so each column is a contiguous row). A
+path's grid point starts with the image ``X~ beta`` and the gradient
+extrapolated from the previous ones (both are affine in the coefficients),
+and a round computes the image from the set's columns alone (every nonzero
+is in the set): it reads the whole design once, for the gradient that
+certifies it and picks the next set.
 
 ``W`` is padded to a size from a fixed ladder (64, 256, 1024, ... below
-``p / 2``, and ``p``), the padding pinned at zero by its bounds, so shapes
+``p / 2``, the power of two at or above ``n`` in design mode, and ``p``),
+the padding pinned at zero by its bounds, so shapes
 stay static; a ``lax.switch`` picks the rung. Under ``vmap`` a switch
 evaluates every rung, so this solver is for sequential (scanned or mapped)
 solves: the CPU path and CV strategies.
@@ -157,9 +161,10 @@ def transposed(datafit) -> Columns | None:
 def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: Array, xt):
     """The subproblem on columns ``idx``, the other coefficients held at ``beta``.
 
-    An index equal to ``p`` is padding: a zero column, pinned at zero. Returns
-    the subproblem's datafit, penalty and start, and ``(u_out, rows)``: the
-    full image of any subproblem point ``w`` is ``u_out + w @ rows``.
+    An index equal to ``p`` is padding: a zero column, pinned at zero. Also
+    returns ``rows``, the set's rows of ``G`` (Gram mode) or of ``X~'``
+    (design mode): for a point ``w`` on the set, zero elsewhere, the image is
+    ``w @ rows``.
     """
 
     def take(a):
@@ -180,10 +185,10 @@ def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: A
         yy = datafit.yy - 2.0 * jnp.dot(datafit.c, beta_out) + jnp.dot(beta_out, u_out)
         block = jnp.take(rows, idx, axis=1, mode="fill", fill_value=0)
         sub = QuadraticGram(block, take(datafit.c) - take(u_out), jnp.maximum(yy, 0.0))
-        return sub, pen, bw, u_out, rows
+        return sub, pen, bw, rows
     cols = _Columns(jnp.take(xt.Zt, idx, axis=0, mode="clip"))  # (m, n); row p is zero
     u_out = u - cols.matvec(bw)
-    return Quadratic(cols, datafit.y - u_out, datafit.weights), pen, bw, u_out, cols.Zt
+    return Quadratic(cols, datafit.y - u_out, datafit.weights), pen, bw, cols.Zt
 
 
 def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
@@ -306,7 +311,7 @@ def solve(
         def run(beta, u, in_set, k, budget, refine_now):
             # The set's columns first, then padding (index p).
             idx = jnp.nonzero(in_set, size=m, fill_value=p)[0]
-            sub, pen, bw, u_out, rows = _restrict(datafit, penalty, idx, beta, u, xt)
+            sub, pen, bw, rows = _restrict(datafit, penalty, idx, beta, u, xt)
             pinned = jnp.arange(m) >= k
             pen = dataclasses.replace(
                 pen,
@@ -329,13 +334,11 @@ def solve(
                     check_every=check_every,
                     refine=refine_now,
                 )
-                # The image by linearity, from the set's rows of G alone.
-                u_new = u_out + bw @ rows
             else:
                 # Coordinate descent; the subproblem's residual at its start is
-                # the full problem's, and its residual at the end gives the image.
+                # the full problem's.
                 h = jnp.take(xt.norms, idx, mode="clip")
-                bw, r, n_iter, status = _coordinate_descent(
+                bw, _, n_iter, status = _coordinate_descent(
                     sub,
                     pen,
                     h,
@@ -347,8 +350,10 @@ def solve(
                     jnp.minimum(budget, _CD_EPOCHS),
                     k,
                 )
-                u_new = datafit.y - r
-            return beta.at[idx].set(bw, mode="drop"), u_new, n_iter, status
+            # Every nonzero is in the set: the image is a fresh product with
+            # the set's rows (never one kept up to date by increments, whose
+            # rounding drifts, in float32 visibly).
+            return beta.at[idx].set(bw, mode="drop"), bw @ rows, n_iter, status
 
         return run
 
@@ -389,10 +394,12 @@ def solve(
                 )
                 return b, datafit.forward(b), it, status
 
+            # Only a coordinate descent stopped by its epoch budget, with
+            # iterations left, has something to finish.
             beta, u, it, sub_status = jax.lax.cond(
-                sub_status == Status.CONVERGED,
-                lambda: (beta, u, jnp.zeros((), jnp.int32), sub_status),
+                (sub_status == Status.MAX_ITER) & (n_iter < max_iter),
                 finish,
+                lambda: (beta, u, jnp.zeros((), jnp.int32), sub_status),
             )
             n_iter = n_iter + it
         rounds = rounds + 1

@@ -239,7 +239,9 @@ def solve_path(
         def step_one(carry, alpha):
             points, (u1, g1), (u2, g2) = carry
             beta, b, moved, r, exact = secant(alpha, points)
-            start = (u1 + r * (u1 - u2), g1 + r * (g1 - g2), exact)
+            # A long extrapolation (an uneven grid) also magnifies rounding:
+            # such a start gets its image computed afresh.
+            start = (u1 + r * (u1 - u2), g1 + r * (g1 - g2), exact & (jnp.abs(r) <= 2.0))
             fit, beta, b, image = _problem.solve(
                 problem,
                 alpha,
