@@ -161,10 +161,11 @@ def transposed(datafit) -> Columns | None:
 def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: Array, xt):
     """The subproblem on columns ``idx``, the other coefficients held at ``beta``.
 
-    An index equal to ``p`` is padding: a zero column, pinned at zero. Also
-    returns ``rows``, the set's rows of ``G`` (Gram mode) or of ``X~'``
-    (design mode): for a point ``w`` on the set, zero elsewhere, the image is
-    ``w @ rows``.
+    An index equal to ``p`` is padding: a zero column, pinned at zero. Returns
+    the subproblem (a ``QuadraticGram`` in Gram mode, the gathered
+    ``_Columns`` in design mode), its penalty and start, and ``rows``, the
+    set's rows of ``G`` (Gram mode) or of ``X~'`` (design mode): for a point
+    ``w`` on the set, zero elsewhere, the image is ``w @ rows``.
     """
 
     def take(a):
@@ -186,9 +187,10 @@ def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: A
         block = jnp.take(rows, idx, axis=1, mode="fill", fill_value=0)
         sub = QuadraticGram(block, take(datafit.c) - take(u_out), jnp.maximum(yy, 0.0))
         return sub, pen, bw, rows
-    cols = _Columns(jnp.take(xt.Zt, idx, axis=0, mode="clip"))  # (m, n); row p is zero
-    u_out = u - cols.matvec(bw)
-    return Quadratic(cols, datafit.y - u_out, datafit.weights), pen, bw, cols.Zt
+    # Design mode: the gathered columns alone (row p is zero); coordinate
+    # descent works from the full problem's residual, which is the subproblem's.
+    cols = _Columns(jnp.take(xt.Zt, idx, axis=0, mode="clip"))  # (m, n)
+    return cols, pen, bw, cols.Zt
 
 
 def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
@@ -204,7 +206,17 @@ def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
 
 
 def _coordinate_descent(
-    sub: Quadratic, pen: ElasticNetPenalty, h, w0, r0, b0, lipschitz, gap_tol, budget, k
+    datafit: Quadratic,
+    cols: _Columns,
+    pen: ElasticNetPenalty,
+    h,
+    w0,
+    r0,
+    b0,
+    lipschitz,
+    gap_tol,
+    budget,
+    k,
 ):
     """Cyclic coordinate descent on a design-mode subproblem, to its certificate.
 
@@ -212,13 +224,13 @@ def _coordinate_descent(
     prox of the coordinate's Newton step), the residual kept up to date;
     coordinates that do not move cost no update. The subproblem's duality gap
     is checked after every epoch. Only the first ``k`` coordinates are visited
-    (the others are pinned at zero by their bounds); ``h`` holds the
-    coordinates' curvatures (weighted squared column norms) and ``r0`` the
-    residual at ``w0``. Returns ``(w, r, epochs, status)``, ``r`` the residual
-    at ``w``.
+    (the others are pinned at zero by their bounds). ``datafit`` is the full
+    problem's (its weights and loss), ``cols`` the gathered columns, ``h``
+    their curvatures (weighted squared norms) and ``r0`` the residual at
+    ``w0``. Returns ``(w, epochs, status)``.
     """
-    Zt = sub.design.Zt  # (m, n): each column contiguous
-    SZt = Zt * sub.weights
+    Zt = cols.Zt  # (m, n): each column contiguous
+    SZt = Zt * datafit.weights
     safe_h = jnp.where(h > 0, h, 1.0)
     l1, l2 = pen.l1 / safe_h, pen.l2 / safe_h
     step = 1.0 / lipschitz
@@ -238,10 +250,10 @@ def _coordinate_descent(
     def certify(w, r):
         # The subproblem's certificate from its residual (what its datafit
         # would compute from the image, without forming the image).
-        wr = sub.weights * r
+        wr = datafit.weights * r
         rr = jnp.dot(wr, r)
-        grad = -sub.design.rmatvec(wr)
-        return _certificate_parts(pen, sub, 0.5 * rr, grad, jnp.zeros_like(b0), rr, w, step)
+        grad = -cols.rmatvec(wr)
+        return _certificate_parts(pen, datafit, 0.5 * rr, grad, jnp.zeros_like(b0), rr, w, step)
 
     def epoch(state):
         w, r, epochs, _ = state
@@ -254,7 +266,8 @@ def _coordinate_descent(
         return w, r, epochs, jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
 
     init = (w0, r0, jnp.zeros((), jnp.int32), jnp.asarray(_RUNNING, jnp.int32))
-    return jax.lax.while_loop(lambda s: s[-1] == _RUNNING, epoch, init)
+    w, _, epochs, status = jax.lax.while_loop(lambda s: s[-1] == _RUNNING, epoch, init)
+    return w, epochs, status
 
 
 def solve(
@@ -338,7 +351,8 @@ def solve(
                 # Coordinate descent; the subproblem's residual at its start is
                 # the full problem's.
                 h = jnp.take(xt.norms, idx, mode="clip")
-                bw, _, n_iter, status = _coordinate_descent(
+                bw, n_iter, status = _coordinate_descent(
+                    datafit,
                     sub,
                     pen,
                     h,
