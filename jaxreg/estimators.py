@@ -256,6 +256,11 @@ def _check_enet_params(est):
         )
 
 
+def _single_target(y) -> bool:
+    """Whether ``y`` holds one target: shape ``(n,)`` or ``(n, 1)``."""
+    return y.ndim == 1 or y.shape[1] == 1
+
+
 def _columns(y):
     return [y] if y.ndim == 1 else [y[:, k] for k in range(y.shape[1])]
 
@@ -292,11 +297,16 @@ class _ENetBase(_Regressor):
             ]
         fits = jax.tree.map(lambda *a: np.stack(a), *fits)
         _warn_unconverged(fits, type(self).__name__)
-        squeeze = (lambda a: a[0]) if y.ndim == 1 else (lambda a: a)
+        # One target (y of shape (n,) or (n, 1)): scikit-learn's shapes, coef_
+        # of shape (n_features,); a column y keeps an intercept of shape (1,).
+        squeeze = (lambda a: a[0]) if _single_target(y) else (lambda a: a)
         self.coef_ = squeeze(fits.coef)
-        self.intercept_ = squeeze(fits.intercept) if self.fit_intercept else 0.0
-        if self.fit_intercept and y.ndim == 1:
-            self.intercept_ = float(self.intercept_)
+        if not self.fit_intercept:
+            self.intercept_ = 0.0
+        elif y.ndim == 1:
+            self.intercept_ = float(fits.intercept[0])
+        else:
+            self.intercept_ = fits.intercept
         self.n_iter_ = squeeze(fits.n_iter)
         self.dual_gap_ = squeeze(fits.gap)
         return self
@@ -336,9 +346,11 @@ class ElasticNet(_ENetBase):
 
     Attributes:
       coef_: coefficients, shape ``(n_features,)`` (``(n_targets, n_features)``
-        for a 2-D ``y``).
-      intercept_: intercept (0.0 without ``fit_intercept``).
-      n_iter_: iterations run (per target for a 2-D ``y``).
+        for a 2-D ``y`` of several columns; a single-column ``y`` is one target,
+        as in scikit-learn).
+      intercept_: intercept (0.0 without ``fit_intercept``; shape ``(1,)`` for
+        a single-column ``y``, as in scikit-learn).
+      n_iter_: iterations run (per target for several targets).
       dual_gap_: the certified duality gap of the objective above.
       n_features_in_: number of features seen in ``fit``.
       feature_names_in_: column names, when X had string column names.
@@ -500,8 +512,10 @@ class Ridge(_Regressor):
       standardize: penalize standardized coefficients (glmnet's convention).
 
     Attributes:
-      coef_: shape ``(n_features,)`` or ``(n_targets, n_features)``.
-      intercept_: intercept (0.0 without ``fit_intercept``).
+      coef_: shape ``(n_features,)`` (also for a single-column ``y``, as in
+        scikit-learn) or ``(n_targets, n_features)``.
+      intercept_: intercept (0.0 without ``fit_intercept``; shape ``(1,)`` for
+        a single-column ``y``).
       n_iter_: None for the closed forms, else iterations per target.
       solver_: the jaxreg solver used.
       n_features_in_, feature_names_in_: as in scikit-learn.
@@ -595,7 +609,7 @@ class Ridge(_Regressor):
             ]
         fits = jax.tree.map(lambda *a: np.stack(a), *fits)
         _warn_unconverged(fits, "Ridge")
-        squeeze = (lambda a: a[0]) if y.ndim == 1 else (lambda a: a)
+        squeeze = (lambda a: a[0]) if _single_target(y) else (lambda a: a)
         self.coef_ = squeeze(fits.coef)
         if not self.fit_intercept:
             self.intercept_ = 0.0

@@ -136,6 +136,28 @@ def test_ridge_matches(kind):
     _assert_close(ours, ref.fit(X, Y), ["coef_", "intercept_"])
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.Lasso(alpha=0.05, tol=1e-12, max_iter=10**6),
+        lambda m: m.ElasticNet(alpha=0.05, l1_ratio=0.4, tol=1e-12, max_iter=10**6),
+        lambda m: m.Ridge(alpha=2.0),
+        lambda m: m.Lasso(alpha=0.05, fit_intercept=False, tol=1e-12, max_iter=10**6),
+    ],
+)
+def test_single_column_y_is_one_target(make):
+    # A y of shape (n, 1) (a one-column DataFrame, say) is one target, with
+    # scikit-learn's shapes: coef_ (n_features,), intercept_ (1,), predictions (n,).
+    X, y, _ = _data("dense")
+    ours = make(je).fit(X, y[:, None])
+    ref = _quiet(lambda: make(sk).fit(X, y[:, None]))
+    assert ours.coef_.shape == ref.coef_.shape == (X.shape[1],)
+    assert np.shape(ours.intercept_) == np.shape(ref.intercept_)
+    assert ours.predict(X).shape == ref.predict(X).shape == (X.shape[0],)
+    _assert_close(ours, ref, ["coef_", "intercept_"])
+    np.testing.assert_allclose(ours.predict(X), make(je).fit(X, y).predict(X), rtol=1e-12)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_lasso_cv_matches(kind):
     X, y, _ = _data(kind, n=101)
