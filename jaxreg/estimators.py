@@ -1466,6 +1466,22 @@ class LogisticRegressionCV(_LogisticBase):
             _check_unit(r, "l1_ratios")
         return Cs, np.asarray(ratios, dtype=np.float64)
 
+    def score(self, X, y, sample_weight=None):
+        """The ``scoring`` of the fitted model on ``(X, y)`` (accuracy when it
+        is None), as scikit-learn's ``LogisticRegressionCV.score``.
+
+        Args:
+          X: samples, shape ``(n_samples, n_features)``.
+          y: labels, shape ``(n_samples,)``.
+          sample_weight: optional weights, passed to the scorer.
+
+        Returns:
+          The score (higher is better, scikit-learn's scorer convention).
+        """
+        scorer = get_scorer(self.scoring if self.scoring is not None else "accuracy")
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return scorer(self, X, y, **kwargs)
+
     def fit(self, X, y, sample_weight=None):
         """Cross-validate the C (x l1_ratio) grid, select, and refit.
 

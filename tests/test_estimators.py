@@ -246,6 +246,13 @@ def test_logistic_cv_matches(kind):
     np.testing.assert_allclose(ours.C_, ref.C_)
     _assert_close(ours, ref, ["coef_", "intercept_"])
     np.testing.assert_allclose(ours.scores_[1], ref.scores_[1], atol=1e-6)
+    # score() uses the scoring, as scikit-learn's does (not accuracy).
+    w = np.linspace(0.5, 2.0, X.shape[0])
+    assert ours.score(X, labels) == pytest.approx(ref.score(X, labels), abs=1e-7)
+    assert ours.score(X, labels) < 0
+    assert ours.score(X, labels, sample_weight=w) == pytest.approx(
+        ref.score(X, labels, sample_weight=w), abs=1e-7
+    )
 
 
 def test_logistic_cv_l1_and_accuracy():
