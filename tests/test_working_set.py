@@ -189,7 +189,9 @@ def test_start_image_is_used_only_where_valid():
         assert int(other.status) == jaxreg.Status.CONVERGED
         np.testing.assert_allclose(other.coef, exact.coef, atol=1e-12, rtol=0)
         np.testing.assert_allclose(other.gap, exact.gap, atol=1e-15, rtol=1e-6)
-    # Another trajectory to another point within the same certified tolerance.
+    # Another trajectory (so a start marked valid is read, not recomputed) to
+    # another point within the same certified tolerance.
+    assert int(trusted.n_iter) != int(exact.n_iter)
     assert int(trusted.status) == jaxreg.Status.CONVERGED
     assert float(trusted.gap) <= float(trusted.gap_tol)
     np.testing.assert_allclose(trusted.objective, exact.objective, rtol=1e-9)
