@@ -38,6 +38,14 @@ _POWER_ITERATIONS = 100
 # shorter than 1/L keeps FISTA's descent guarantee with the estimate.
 _POWER_SAFETY = 1.05
 
+# Lanczos steps for the smallest eigenvalue of a Gram matrix; below this many
+# columns a dense eigensolver is as cheap.
+_LANCZOS_STEPS = 30
+# The Cholesky check is run at this share of the Lanczos estimate, which
+# approaches the smallest eigenvalue from above (within a few percent after
+# 30 steps on the benchmark designs).
+_STRONG_SHARE = 0.8
+
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +132,32 @@ def _weighted_gram_jvp(primals, tangents):
     return _weighted_gram(A, weights), tangent
 
 
+def _lanczos_bottom(G: Array, steps: int) -> Array:
+    """Smallest Ritz value of ``steps`` Lanczos steps on a symmetric ``G``: an
+    estimate of its smallest eigenvalue from above (no reorthogonalization,
+    which only duplicates converged Ritz values). A breakdown (an invariant
+    subspace found) leaves zeros on the tridiagonal, which only lowers the
+    estimate."""
+    p = G.shape[-1]
+    v0 = jax.random.normal(jax.random.PRNGKey(1), (p,), dtype=G.dtype)
+    tiny = jnp.finfo(G.dtype).tiny
+
+    def body(k, carry):
+        v, v_prev, beta_prev, diag, off = carry
+        w = G @ v - beta_prev * v_prev
+        a = jnp.dot(w, v)
+        w = w - a * v
+        beta = jnp.linalg.norm(w)
+        v_next = jnp.where(beta > tiny, w / jnp.maximum(beta, tiny), 0.0)
+        return v_next, v, beta, diag.at[k].set(a), off.at[k].set(beta)
+
+    zeros = jnp.zeros((steps,), G.dtype)
+    init = (v0 / jnp.linalg.norm(v0), jnp.zeros_like(v0), jnp.zeros((), G.dtype), zeros, zeros)
+    _, _, _, diag, off = jax.lax.fori_loop(0, steps, body, init)
+    T = jnp.diag(diag) + jnp.diag(off[:-1], 1) + jnp.diag(off[:-1], -1)
+    return jnp.linalg.eigvalsh(T)[0]
+
+
 def _top_eigenvalue(operator, like: Array, final=None) -> Array:
     """Power iteration for a PSD operator on vectors of length ``like.shape[1]``.
 
@@ -202,6 +236,9 @@ class QuadraticGram:
     # Optional float32 copy of a float64 G, for the iterations' products (see
     # :meth:`forward_increment`); certificates always use G itself.
     G_low: Array | None = None
+    # A certified lower bound on the smallest eigenvalue of G (see
+    # :meth:`with_strong_convexity`); None where not computed.
+    strong: Array | None = None
     iterates_intercept = False
 
     @classmethod
@@ -210,6 +247,37 @@ class QuadraticGram:
         matrix large enough for products with it to be memory-bound."""
         low = G.dtype == jnp.float64 and G.shape[-1] >= _MIXED_MIN_COLUMNS
         return cls(G, c, yy, G.astype(jnp.float32) if low else None)
+
+    def with_strong_convexity(self) -> QuadraticGram:
+        r"""The datafit with ``strong``: a certified :math:`\mu \le \lambda_{\min}(G)`.
+
+        The objective is then :math:`\mu`-strongly convex, and its duality gap
+        can also be taken for the split that moves :math:`	frac{\mu}{2}\|w\|^2`
+        from the datafit into the penalty (see :func:`jaxreg.solvers.certificate`).
+        A Lanczos estimate of the smallest eigenvalue, from above, is checked
+        by a Cholesky factorization of ``G - tau I`` at a share of it: success
+        proves ``G - tau I`` positive definite up to the factorization's
+        rounding, which is subtracted. ``mu = 0`` where the check fails (a
+        singular or badly conditioned ``G``). About a Gram matrix's own cost
+        times ``p / (3 n)``, plus a fixed cost: LAPACK's BLAS threads keep
+        spinning for a while after the factorization, which slowed the solve
+        that followed by 15 to 20 ms on a 2-core CPU (p = 500). No derivative
+        flows through it.
+        """
+        G = jax.lax.stop_gradient(self.G)
+        p = G.shape[-1]
+        eps = jnp.finfo(G.dtype).eps
+        if p <= 2 * _LANCZOS_STEPS:
+            estimate = jnp.linalg.eigvalsh(G)[0]
+        else:
+            estimate = _lanczos_bottom(G, _LANCZOS_STEPS)
+        tau = _STRONG_SHARE * estimate
+        # Backward error of a successful Cholesky factorization: it is exact
+        # for G - tau I + E with ||E|| <= (p + 1) p eps max_i G_ii (Demmel).
+        margin = (p + 1) * p * eps * jnp.max(jnp.diagonal(G))
+        factor = jnp.linalg.cholesky(G - tau * jnp.eye(p, dtype=G.dtype))
+        ok = jnp.all(jnp.diagonal(factor) > 0) & (tau > margin)  # False for NaN too
+        return dataclasses.replace(self, strong=jnp.where(ok, tau - margin, 0.0).astype(G.dtype))
 
     @property
     def mixed(self) -> bool:

@@ -182,9 +182,24 @@ def alpha_grid(
 
 
 def solve_path(
-    problem, alphas, l1_ratio, max_iter, *, strategy: str, chunk_size: int, check_every: int
+    problem,
+    alphas,
+    l1_ratio,
+    max_iter,
+    *,
+    strategy: str,
+    chunk_size: int,
+    check_every: int,
+    stop=None,
 ) -> FitResult:
-    """Solve ``problem`` along ``alphas`` (traced; batched over the grid)."""
+    """Solve ``problem`` along ``alphas`` (traced; batched over the grid).
+
+    ``stop`` (traced, warm and working-set strategies): only the first ``stop``
+    grid points are needed. The walk along the grid skips the chunks past them
+    (a ``lax.cond``, so no work when unbatched); their entries are filler
+    (zero coefficients, status ``MAX_ITER``, zero iterations) that no caller
+    may expose. ``None``: solve the whole grid.
+    """
 
     # The working-set solver gathers columns of the design: once transposed
     # for the whole path, each gather copies contiguous rows.
@@ -266,7 +281,7 @@ def solve_path(
         g0 = problem.datafit.value_and_grad_at(u0, beta0, b0)[1]
         points = (beta0, b0, alphas[0], beta0, b0, alphas[0])
         init = (points, (u0, g0), (u0, g0))
-        return jax.lax.scan(step_one, init, alphas)[1]
+        return jax.lax.scan(_until(step_one, stop), init, (alphas, jnp.arange(n)))[1]
 
     def step(carry, chunk):
         starts = jax.vmap(predict, in_axes=(0, None))(chunk, carry)
@@ -277,8 +292,30 @@ def solve_path(
         return (betas[-1], bs[-1], chunk[-1], beta1, b1, a1), fits
 
     init = (beta0, b0, alphas[0], beta0, b0, alphas[0])
-    _, fits = jax.lax.scan(step, init, padded.reshape(n_chunks, chunk_size))
+    chunks = (padded.reshape(n_chunks, chunk_size), jnp.arange(n_chunks) * chunk_size)
+    _, fits = jax.lax.scan(_until(step, stop), init, chunks)
     return jax.tree.map(lambda a: a.reshape((n_chunks * chunk_size,) + a.shape[2:])[:n], fits)
+
+
+def _until(step, stop):
+    """A scan step over ``(x, first grid index)`` that runs ``step`` only while
+    ``first index < stop`` and otherwise passes the carry through with filler."""
+    if stop is None:
+        return lambda carry, xs: step(carry, xs[0])
+
+    def skip(carry, x):
+        out = jax.eval_shape(step, carry, x)[1]
+        filler = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), out)
+        filler = dataclasses.replace(
+            filler, status=jnp.full(out.status.shape, Status.MAX_ITER, out.status.dtype)
+        )
+        return carry, filler
+
+    def guarded(carry, xs):
+        x, first = xs
+        return jax.lax.cond(first < stop, step, skip, carry, x)
+
+    return guarded
 
 
 _DEFAULT_CHUNK = 4

@@ -97,6 +97,16 @@ class ElasticNetPenalty:
         terms = self.l1 * jnp.abs(w) + 0.5 * self.l2 * w * w + conj - v * w
         return jnp.sum(jnp.where(free, 0.0, jnp.maximum(terms, 0.0)))
 
+    def strong_fenchel_young(self, w: Array, v: Array) -> Array:
+        r""":meth:`fenchel_young` for a penalty with every ``l2 > 0``: each
+        conjugate is finite, no coordinate is free and nothing needs clamping.
+        (Where some ``l2`` is zero the terms are meaningless: callers check.)"""
+        safe_l2 = jnp.where(self.l2 > 0, self.l2, 1.0)
+        w_star = jnp.clip(soft_threshold(v, self.l1) / safe_l2, self.lower, self.upper)
+        conj = v * w_star - self.l1 * jnp.abs(w_star) - 0.5 * self.l2 * w_star * w_star
+        terms = self.l1 * jnp.abs(w) + 0.5 * self.l2 * w * w + conj - v * w
+        return jnp.sum(jnp.maximum(terms, 0.0))
+
     def kkt_residual(self, w: Array, neg_grad: Array, step: Array) -> Array:
         """Max-abs prox-gradient mapping ``|w - prox(w + step * g)| / step``.
 

@@ -205,6 +205,78 @@ def test_bad_cv_input():
         jaxreg.cross_validate(X, y, "elastic_net", l1_ratio=[0.5, 1.5])
     with pytest.raises(ValueError, match="alphas has 1 rows but there are 2 l1_ratios"):
         jaxreg.cross_validate(X, y, "elastic_net", l1_ratio=[0.5, 1.0], alphas=[[1.0, 0.5]])
+    with pytest.raises(TypeError, match="full_path must be True or False"):
+        jaxreg.cross_validate(X, y, full_path="no")
+
+
+@pytest.mark.parametrize(
+    "model,shape,strategy",
+    [
+        ("elastic_net", (300, 40), "auto"),  # Gram mode: fold paths one after another
+        ("lasso", (300, 40), "working_set"),  # one grid point at a time
+        ("lasso", (60, 150), "auto"),  # design mode, working set
+        ("lasso", (300, 40), "vmap"),  # batched folds, cold starts
+        ("logistic", (200, 10), "auto"),  # batched folds, chunks
+    ],
+)
+def test_without_the_full_path_the_refits_are_the_same(model, shape, strategy):
+    if model == "logistic":
+        X, y, _ = classification(*shape, seed=3)
+    else:
+        X, y, _ = regression(*shape, "corr", seed=3, k=6)
+    kw = dict(foldid=kfold_ids(shape[0]), n_alphas=30, eps=1e-2, tol=1e-9, strategy=strategy)
+    if model == "elastic_net":
+        kw["l1_ratio"] = [0.5, 0.9, 1.0]
+    full = jaxreg.cross_validate(X, y, model, **kw)
+    part = jaxreg.cross_validate(X, y, model, full_path=False, **kw)
+    assert part.path is None and part.n_nonzero is None
+    np.testing.assert_array_equal(np.asarray(part.best_index), np.asarray(full.best_index))
+    np.testing.assert_allclose(part.fold_scores, full.fold_scores, rtol=1e-12)
+    # The refits walk the same warm-started grid, stopped at alpha_min.
+    for name in ("best", "best_1se"):
+        a, b = getattr(part, name), getattr(full, name)
+        assert int(a.status) == jaxreg.Status.CONVERGED
+        np.testing.assert_allclose(a.coef, b.coef, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(a.intercept, b.intercept, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(a.objective, b.objective, rtol=1e-12)
+
+
+def test_stopped_path_solves_only_its_first_points():
+    from jaxreg import _problem
+    from jaxreg.path import solve_path
+
+    X, y, _ = regression(200, 30, "corr", seed=4, k=6)
+    problem = _problem.setup(
+        jnp.asarray(X),
+        jnp.asarray(y),
+        jnp.ones(200),
+        jnp.ones(30),
+        jnp.full(30, -jnp.inf),
+        jnp.full(30, jnp.inf),
+        1e-10,
+        loss="squared",
+        fit_intercept=True,
+        standardize=False,
+        use_gram=True,
+    )
+    alphas = jnp.geomspace(1.0, 0.01, 18) * float(np.max(np.abs((X - X.mean(0)).T @ y))) / 200
+    kw = dict(strategy="warm", chunk_size=4, check_every=10)
+    whole = jax.jit(lambda a: solve_path(problem, a, 1.0, 10_000, **kw))(alphas)
+    part = jax.jit(lambda a, s: solve_path(problem, a, 1.0, 10_000, stop=s, **kw))(alphas, 6)
+    # Chunks [0, 4) and [4, 8) are solved as in the whole path; the rest is filler.
+    np.testing.assert_allclose(part.coef[:8], whole.coef[:8], rtol=0, atol=1e-12)
+    assert bool(jnp.all(part.status[:8] == jaxreg.Status.CONVERGED))
+    assert bool(jnp.all(part.n_iter[8:] == 0))
+    assert bool(jnp.all(part.status[8:] == jaxreg.Status.MAX_ITER))
+    assert bool(jnp.all(part.coef[8:] == 0))
+
+
+def test_ridge_without_the_full_path():
+    X, y, _ = regression(80, 10, "random", seed=5)
+    res = jaxreg.cross_validate(X, y, "ridge", alphas=[10.0, 1.0, 0.1], full_path=False)
+    ref = jaxreg.cross_validate(X, y, "ridge", alphas=[10.0, 1.0, 0.1])
+    assert res.path is None and res.n_nonzero is None
+    np.testing.assert_allclose(res.best.coef, ref.best.coef, rtol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(100, 20), (40, 80)])

@@ -106,5 +106,9 @@ def test_mixed_path_and_cv_match_sklearn(monkeypatch):
     res = jaxreg.cross_validate(X, y, "lasso", **kw)
     assert bool((np.asarray(res.fold_status) == jaxreg.Status.CONVERGED).all())
     ref = jaxreg.cross_validate(X, y, "lasso", gram=False, **kw)
-    np.testing.assert_allclose(res.fold_scores, ref.fold_scores, rtol=1e-7)
+    # At this tolerance the Gram-mode folds are also certified by their strong
+    # convexity (smallest eigenvalue about 0.05 here), which stops them once
+    # 1e-13 of ||y||^2 / n is guaranteed: about 1e-6 in the coefficients, so
+    # in the scores, where the design-mode lasso gap runs further.
+    np.testing.assert_allclose(res.fold_scores, ref.fold_scores, rtol=2e-6)
     np.testing.assert_allclose(res.path.coef, ref.path.coef, atol=1e-6, rtol=0)
