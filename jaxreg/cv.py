@@ -484,19 +484,20 @@ def _cv_glm(
     elif alphas.ndim == 1:
         alphas = jnp.broadcast_to(alphas, (l1_ratios.shape[0], alphas.shape[0]))
 
-    def per_fold(problem):
-        def per_ratio(grid, ratio):
-            return solve_path(
-                problem,
-                grid,
-                ratio,
-                max_iter,
-                strategy=strategy,
-                chunk_size=chunk_size,
-                check_every=check_every,
-            )
+    def walk(problem, grid, ratio, stop=None):
+        return solve_path(
+            problem,
+            grid,
+            ratio,
+            max_iter,
+            strategy=strategy,
+            chunk_size=chunk_size,
+            check_every=check_every,
+            stop=stop,
+        )
 
-        return jax.vmap(per_ratio)(alphas, l1_ratios)
+    def per_fold(problem):
+        return jax.vmap(lambda grid, ratio: walk(problem, grid, ratio))(alphas, l1_ratios)
 
     if _sequential(strategy, use_gram, mesh):
         # One path after another, folds x l1_ratios as one sequential map: the
@@ -509,15 +510,7 @@ def _cv_glm(
 
         def one_path(k):
             f, r = k // n_ratios, k % n_ratios
-            return solve_path(
-                _one_problem(problems, axes, f),
-                alphas[r],
-                l1_ratios[r],
-                max_iter,
-                strategy=strategy,
-                chunk_size=chunk_size,
-                check_every=check_every,
-            )
+            return walk(_one_problem(problems, axes, f), alphas[r], l1_ratios[r])
 
         flat = jax.lax.map(one_path, jnp.arange(n_problems * n_ratios))
         fits = jax.tree.map(lambda a: a.reshape((n_problems, n_ratios) + a.shape[1:]), flat)
@@ -535,16 +528,7 @@ def _cv_glm(
     else:
         # The full data along the selected l1_ratio only, down to alpha_min:
         # the same warm-started walk as its full path, stopped early.
-        refit = solve_path(
-            _one_problem(problems, axes, -1),
-            alphas[li],
-            l1_ratios[li],
-            max_iter,
-            strategy=strategy,
-            chunk_size=chunk_size,
-            check_every=check_every,
-            stop=ai + 1,
-        )
+        refit = walk(_one_problem(problems, axes, -1), alphas[li], l1_ratios[li], stop=ai + 1)
         best = jax.tree.map(lambda a: a[ai], refit)
         best_1se = jax.tree.map(lambda a: a[i1se], refit)
     path = jax.vmap(_with_alphas)(alphas, full) if full_path else None
