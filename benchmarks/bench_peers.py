@@ -618,7 +618,8 @@ def run_group(
 
     # ---- jaxreg -------------------------------------------------------------
     # The first call (tracing and compilation included) is at the loosest
-    # tolerance; tighter ones reuse the compiled code (tol is traced).
+    # tolerance; tighter ones reuse the compiled code (tol is traced), except
+    # where a tolerance switches on the CV's strong-convexity certificate.
     compiles0 = Compiles.count
     tried: list[str] = []
     first = None

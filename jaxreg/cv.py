@@ -546,7 +546,7 @@ def _cv_glm(
         best=best,
         best_1se=best_1se,
         path=path,
-        fold_status=fits.status[:-1],
+        fold_status=fits.status[: held_idx.shape[0]],  # the K folds, whatever rode along
         scoring=scoring,
     )
 
@@ -749,9 +749,10 @@ def cross_validate(
       standardize: fit on standardized columns (glmnet's convention), as in
         :func:`~jaxreg.lasso`.
       tol: stopping tolerance on the duality gap, as in the single-fit functions.
-        In Gram mode at ``tol <= 1e-5`` each fold's strong convexity is also
-        certified (one Cholesky factorization per fold), which gives the
-        lasso a second, tighter gap (see the conventions page, "Certificates").
+        In Gram mode at ``tol <= 1e-5`` the strong convexity of each fold's
+        problem and of the full data's is also certified (one Cholesky
+        factorization each), which gives the lasso a second, tighter gap (see
+        the conventions page, "Certificates").
       max_iter: maximum number of proximal-gradient iterations per fit.
       strategy: ``"vmap"``, ``"warm"``, ``"working_set"`` or ``"auto"``, as in
         :func:`~jaxreg.lasso_path`. With ``"working_set"``, and with

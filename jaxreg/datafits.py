@@ -135,25 +135,31 @@ def _weighted_gram_jvp(primals, tangents):
 def _lanczos_bottom(G: Array, steps: int) -> Array:
     """Smallest Ritz value of ``steps`` Lanczos steps on a symmetric ``G``: an
     estimate of its smallest eigenvalue from above (no reorthogonalization,
-    which only duplicates converged Ritz values). A breakdown (an invariant
-    subspace found) leaves zeros on the tridiagonal, which only lowers the
-    estimate."""
+    which only duplicates converged Ritz values). After a breakdown (an
+    invariant subspace found, e.g. ``G = c I``) the remaining diagonal entries
+    are set above the spectrum (the largest absolute row sum), so they leave
+    the smallest Ritz value alone."""
     p = G.shape[-1]
     v0 = jax.random.normal(jax.random.PRNGKey(1), (p,), dtype=G.dtype)
     tiny = jnp.finfo(G.dtype).tiny
+    above = jnp.max(jnp.sum(jnp.abs(G), axis=1))
 
     def body(k, carry):
-        v, v_prev, beta_prev, diag, off = carry
+        v, v_prev, beta_prev, alive, diag, off = carry
         w = G @ v - beta_prev * v_prev
         a = jnp.dot(w, v)
         w = w - a * v
         beta = jnp.linalg.norm(w)
-        v_next = jnp.where(beta > tiny, w / jnp.maximum(beta, tiny), 0.0)
-        return v_next, v, beta, diag.at[k].set(a), off.at[k].set(beta)
+        go_on = alive & (beta > tiny * above)
+        v_next = jnp.where(go_on, w / jnp.maximum(beta, tiny), 0.0)
+        diag = diag.at[k].set(jnp.where(alive, a, above))
+        off = off.at[k].set(jnp.where(go_on, beta, 0.0))
+        return v_next, v, jnp.where(go_on, beta, 0.0), go_on, diag, off
 
     zeros = jnp.zeros((steps,), G.dtype)
-    init = (v0 / jnp.linalg.norm(v0), jnp.zeros_like(v0), jnp.zeros((), G.dtype), zeros, zeros)
-    _, _, _, diag, off = jax.lax.fori_loop(0, steps, body, init)
+    alive = jnp.ones((), bool)
+    init = (v0 / jnp.linalg.norm(v0), jnp.zeros_like(v0), zeros[0], alive, zeros, zeros)
+    _, _, _, _, diag, off = jax.lax.fori_loop(0, steps, body, init)
     T = jnp.diag(diag) + jnp.diag(off[:-1], 1) + jnp.diag(off[:-1], -1)
     return jnp.linalg.eigvalsh(T)[0]
 

@@ -223,7 +223,8 @@ def test_without_the_full_path_the_refits_are_the_same(model, shape, strategy):
     if model == "logistic":
         X, y, _ = classification(*shape, seed=3)
     else:
-        X, y, _ = regression(*shape, "corr", seed=3, k=6)
+        # Noisy enough that alpha_min sits mid-grid: the walk stops early.
+        X, y, _ = regression(*shape, "corr", seed=3, k=6, noise=2.0)
     kw = dict(foldid=kfold_ids(shape[0]), n_alphas=30, eps=1e-2, tol=1e-9, strategy=strategy)
     if model == "elastic_net":
         kw["l1_ratio"] = [0.5, 0.9, 1.0]
@@ -231,7 +232,11 @@ def test_without_the_full_path_the_refits_are_the_same(model, shape, strategy):
     part = jaxreg.cross_validate(X, y, model, full_path=False, **kw)
     assert part.path is None and part.n_nonzero is None
     np.testing.assert_array_equal(np.asarray(part.best_index), np.asarray(full.best_index))
+    # The walk stops before the grid's end: the early stop is exercised.
+    assert int(full.best_index[1]) < 30 - 4
     np.testing.assert_allclose(part.fold_scores, full.fold_scores, rtol=1e-12)
+    assert part.fold_status.shape == full.fold_status.shape == (5, len(kw.get("l1_ratio", [1])), 30)
+    np.testing.assert_array_equal(np.asarray(part.fold_status), np.asarray(full.fold_status))
     # The refits walk the same warm-started grid, stopped at alpha_min.
     for name in ("best", "best_1se"):
         a, b = getattr(part, name), getattr(full, name)

@@ -58,6 +58,13 @@ def test_bound_is_below_the_smallest_eigenvalue_and_close_to_it(n, p, kind):
         assert mu == 0.0
 
 
+def test_lanczos_breakdown_keeps_the_bound():
+    # G = c I: the first Lanczos step finds an invariant subspace.
+    G = 2.5 * jnp.eye(100)
+    df = QuadraticGram(G, jnp.ones(100), jnp.asarray(10.0)).with_strong_convexity()
+    assert 0.8 * 2.5 * 0.999 <= float(df.strong) <= 2.5
+
+
 @pytest.mark.parametrize("case", ["duplicate column", "p > n", "zero column"])
 def test_singular_gram_gets_no_bound(case):
     X, y, _ = regression(300, 80, "corr0.6", seed=2)
@@ -110,12 +117,22 @@ def test_split_gap_bounds_the_suboptimality(l1_ratio, box, factors):
     )
     assert int(status) == jaxreg.Status.CONVERGED
     p_star = _objective(X, y, np.asarray(w_star), l1, l2) - float(cert.gap)
+    mu = float(df.strong)
+    assert mu > 0
+    shifted = ElasticNetPenalty(pen.l1, pen.l2 + mu, pen.lower, pen.upper)
     for scale in (1e-1, 1e-2, 1e-3, 1e-4):
-        w = np.asarray(w_star) + scale * rng.standard_normal(p) * (np.asarray(w_star) != 0)
-        w = np.clip(w, lower, upper)
-        split = solvers.certificate(df, pen, jnp.asarray(w), jnp.zeros(()), 1 / lip)
-        subopt = _objective(X, y, w, l1, l2) - p_star
-        assert float(split.gap) >= subopt - 1e-13, (scale, float(split.gap), subopt)
+        # On the support, and (half the draws) off it too.
+        for where in (np.asarray(w_star) != 0, np.ones(p, bool)):
+            w = np.asarray(w_star) + scale * rng.standard_normal(p) * where
+            w = np.clip(w, lower, upper)
+            subopt = _objective(X, y, w, l1, l2) - p_star
+            # The split's own gap, not only the minimum the certificate reports.
+            grad = np.asarray(df.G) @ w - np.asarray(df.c)
+            split = float(shifted.strong_fenchel_young(jnp.asarray(w), jnp.asarray(-grad + mu * w)))
+            assert split >= subopt - 1e-13, (scale, split, subopt)
+            cert = solvers.certificate(df, pen, jnp.asarray(w), jnp.zeros(()), 1 / lip)
+            assert float(cert.gap) >= subopt - 1e-13
+            assert float(cert.gap) <= split * (1 + 1e-12) + 1e-300
 
 
 def test_split_gap_is_quadratic_where_the_lasso_gap_is_linear():
