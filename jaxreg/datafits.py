@@ -258,7 +258,7 @@ class QuadraticGram:
         r"""The datafit with ``strong``: a certified :math:`\mu \le \lambda_{\min}(G)`.
 
         The objective is then :math:`\mu`-strongly convex, and its duality gap
-        can also be taken for the split that moves :math:`	frac{\mu}{2}\|w\|^2`
+        can also be taken for the split that moves :math:`\tfrac{\mu}{2}\|w\|^2`
         from the datafit into the penalty (see :func:`jaxreg.solvers.certificate`).
         A Lanczos estimate of the smallest eigenvalue, from above, is checked
         by a Cholesky factorization of ``G - tau I`` at a share of it: success

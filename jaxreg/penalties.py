@@ -93,9 +93,7 @@ class ElasticNetPenalty:
         w_star = self._conjugate_argmax(v)
         free = self.free(v)
         w_star = jnp.where(free, w, w_star)
-        conj = v * w_star - self.l1 * jnp.abs(w_star) - 0.5 * self.l2 * w_star * w_star
-        terms = self.l1 * jnp.abs(w) + 0.5 * self.l2 * w * w + conj - v * w
-        return jnp.sum(jnp.where(free, 0.0, jnp.maximum(terms, 0.0)))
+        return jnp.sum(jnp.where(free, 0.0, self._fenchel_young_terms(w, v, w_star)))
 
     def strong_fenchel_young(self, w: Array, v: Array) -> Array:
         r""":meth:`fenchel_young` for a penalty with every ``l2 > 0``: each
@@ -103,9 +101,14 @@ class ElasticNetPenalty:
         (Where some ``l2`` is zero the terms are meaningless: callers check.)"""
         safe_l2 = jnp.where(self.l2 > 0, self.l2, 1.0)
         w_star = jnp.clip(soft_threshold(v, self.l1) / safe_l2, self.lower, self.upper)
+        return jnp.sum(self._fenchel_young_terms(w, v, w_star))
+
+    def _fenchel_young_terms(self, w: Array, v: Array, w_star: Array) -> Array:
+        """Per-coordinate ``h(w) + h*(v) - v w`` given the conjugate's maximizer
+        ``w_star``, floored at zero (it is nonnegative up to rounding)."""
         conj = v * w_star - self.l1 * jnp.abs(w_star) - 0.5 * self.l2 * w_star * w_star
         terms = self.l1 * jnp.abs(w) + 0.5 * self.l2 * w * w + conj - v * w
-        return jnp.sum(jnp.maximum(terms, 0.0))
+        return jnp.maximum(terms, 0.0)
 
     def kkt_residual(self, w: Array, neg_grad: Array, step: Array) -> Array:
         """Max-abs prox-gradient mapping ``|w - prox(w + step * g)| / step``.
