@@ -430,17 +430,15 @@ def solve(
 
     def exact_start():
         u = datafit.forward(beta0)
-        return (u, *certify_at(beta0, u))
+        return u, datafit.value_and_grad_at(u, beta0, b0)[1]
 
+    # The image and gradient at the start (given, or two products), then one
+    # certificate: compiled once whichever branch runs.
     if start is None:
-        u0, cert0, grad0 = exact_start()
+        u0, grad0 = exact_start()
     else:
-
-        def given_start():
-            u, grad, _ = start
-            return u, _certificate_from_grad(datafit, penalty, u, grad, beta0, b0, step), grad
-
-        u0, cert0, grad0 = jax.lax.cond(start[2], given_start, exact_start)
+        u0, grad0 = jax.lax.cond(start[2], lambda: start[:2], exact_start)
+    cert0 = _certificate_from_grad(datafit, penalty, u0, grad0, beta0, b0, step)
     zero = jnp.zeros((), jnp.int32)
     status0 = jnp.where(done(cert0) & ~jnp.asarray(refine), Status.CONVERGED, _RUNNING)
     init = (beta0, u0, cert0, grad0, zero, zero, status0.astype(jnp.int32))

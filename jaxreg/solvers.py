@@ -159,14 +159,17 @@ def _support_polish(datafit, penalty: ElasticNetPenalty, beta, u, b, steps: int,
     grad, _ = datafit.grad_at(u, b)
     F = (beta > penalty.lower) & (beta < penalty.upper) & ((beta != 0) | (penalty.l1 == 0))
     r = jnp.where(F, -(grad + penalty.l1 * jnp.sign(beta) + penalty.l2 * beta), 0.0)
-    x, ux, d, rr = beta, u, r, jnp.dot(r, r)
-    rr0 = rr
-    for _ in range(steps):
+    rr0 = jnp.dot(r, r)
+
+    def cg_step(_, state):
+        x, ux, r, d, rr = state
         image = datafit.forward_increment(d) if mixed else datafit.forward(d)
         Hd = jnp.where(F, datafit.curvature(image) + penalty.l2 * d, 0.0)
-        x, r, d_next, rr, a = _cg_update(x, r, d, rr, Hd)
-        ux = ux + a * image
-        d = d_next
+        x, r, d, rr, a = _cg_update(x, r, d, rr, Hd)
+        return x, ux + a * image, r, d, rr
+
+    # A loop, not unrolled: one copy of the step in the compiled code.
+    x, ux, _, _, rr = jax.lax.fori_loop(0, steps, cg_step, (beta, u, r, r, rr0))
     return x, ux, rr / jnp.where(rr0 > 0, rr0, 1.0)
 
 
