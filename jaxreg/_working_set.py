@@ -158,26 +158,37 @@ def transposed(datafit) -> Columns | None:
     return None
 
 
-def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: Array, xt):
+def _gather(penalty: ElasticNetPenalty, beta: Array, in_set: Array, k: Array):
+    """The set's indices and its entries of ``beta`` and of the penalty, at full size.
+
+    Returns ``idx`` (the set's columns in order, then ``p``, the padding
+    index) and the gathered ``(beta, penalty)``, the positions past the set
+    pinned at zero by their bounds. Computed once per round, outside the
+    per-size code: a rung of size ``m`` slices the first ``m`` entries.
+    """
+    p = beta.shape[0]
+    idx = jnp.nonzero(in_set, size=p, fill_value=p)[0]
+    stacked = jnp.stack([beta, penalty.l1, penalty.l2, penalty.lower, penalty.upper])
+    bw, l1, l2, lower, upper = stacked.at[:, idx].get(mode="fill", fill_value=0)
+    pinned = jnp.arange(p) >= k
+    pen = ElasticNetPenalty(
+        l1=l1,
+        l2=l2,
+        lower=jnp.where(pinned, 0.0, lower),
+        upper=jnp.where(pinned, 0.0, upper),
+    )
+    return idx, bw, pen
+
+
+def _restrict(datafit, idx: Array, bw: Array, beta: Array, u: Array, xt):
     """The subproblem on columns ``idx``, the other coefficients held at ``beta``.
 
-    An index equal to ``p`` is padding: a zero column, pinned at zero. Returns
-    the subproblem (a ``QuadraticGram`` in Gram mode, the gathered
-    ``_Columns`` in design mode), its penalty and start, and ``rows``, the
+    An index equal to ``p`` is padding: a zero column, pinned at zero.
+    ``bw``: ``beta`` on the set. Returns the subproblem (a ``QuadraticGram``
+    in Gram mode, the gathered ``_Columns`` in design mode) and ``rows``, the
     set's rows of ``G`` (Gram mode) or of ``X~'`` (design mode): for a point
     ``w`` on the set, zero elsewhere, the image is ``w @ rows``.
     """
-
-    def take(a):
-        return a.at[idx].get(mode="fill", fill_value=0)
-
-    bw = take(beta)
-    pen = ElasticNetPenalty(
-        l1=take(penalty.l1),
-        l2=take(penalty.l2),
-        lower=take(penalty.lower),
-        upper=take(penalty.upper),
-    )
     if isinstance(datafit, QuadraticGram):
         # G is symmetric: its rows are its columns.
         rows = jnp.take(datafit.G, idx, axis=0, mode="fill", fill_value=0)  # (m, p)
@@ -185,12 +196,13 @@ def _restrict(datafit, penalty: ElasticNetPenalty, idx: Array, beta: Array, u: A
         beta_out = beta.at[idx].set(0.0, mode="drop")
         yy = datafit.yy - 2.0 * jnp.dot(datafit.c, beta_out) + jnp.dot(beta_out, u_out)
         block = jnp.take(rows, idx, axis=1, mode="fill", fill_value=0)
-        sub = QuadraticGram(block, take(datafit.c) - take(u_out), jnp.maximum(yy, 0.0))
-        return sub, pen, bw, rows
+        c = datafit.c.at[idx].get(mode="fill", fill_value=0)
+        u_in = u_out.at[idx].get(mode="fill", fill_value=0)
+        return QuadraticGram(block, c - u_in, jnp.maximum(yy, 0.0)), rows
     # Design mode: the gathered columns alone (row p is zero); coordinate
     # descent works from the full problem's residual, which is the subproblem's.
-    cols = _Columns(jnp.take(xt.Zt, idx, axis=0, mode="clip"))  # (m, n)
-    return cols, pen, bw, cols.Zt
+    cols = _Columns(xt.Zt.at[idx].get(mode="promise_in_bounds"))  # (m, n)
+    return cols, cols.Zt
 
 
 def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
@@ -321,16 +333,11 @@ def solve(
         return rung.astype(jnp.int32), in_set, k.astype(jnp.int32)
 
     def solve_on(m: int):
-        def run(beta, u, in_set, k, budget, refine_now):
-            # The set's columns first, then padding (index p).
-            idx = jnp.nonzero(in_set, size=m, fill_value=p)[0]
-            sub, pen, bw, rows = _restrict(datafit, penalty, idx, beta, u, xt)
-            pinned = jnp.arange(m) >= k
-            pen = dataclasses.replace(
-                pen,
-                lower=jnp.where(pinned, 0.0, pen.lower),
-                upper=jnp.where(pinned, 0.0, pen.upper),
-            )
+        def run(beta, u, idx, bw, pen, k, budget, refine_now):
+            # The first m entries of the gathered set: its columns, then padding.
+            idx, bw = idx[:m], bw[:m]
+            pen = jax.tree.map(lambda a: a[:m], pen)
+            sub, rows = _restrict(datafit, idx, bw, beta, u, xt)
 
             if isinstance(sub, QuadraticGram):
                 # FISTA is held to the full tolerance: a tighter one can fall into
@@ -350,7 +357,7 @@ def solve(
             else:
                 # Coordinate descent; the subproblem's residual at its start is
                 # the full problem's.
-                h = jnp.take(xt.norms, idx, mode="clip")
+                h = xt.norms.at[idx].get(mode="promise_in_bounds")
                 bw, n_iter, status = _coordinate_descent(
                     datafit,
                     sub,
@@ -366,8 +373,9 @@ def solve(
                 )
             # Every nonzero is in the set: the image is a fresh product with
             # the set's rows (never one kept up to date by increments, whose
-            # rounding drifts, in float32 visibly).
-            return beta.at[idx].set(bw, mode="drop"), bw @ rows, n_iter, status
+            # rounding drifts, in float32 visibly). The set's values go back
+            # padded to full size, scattered once outside the per-size code.
+            return jnp.pad(bw, (0, p - m)), bw @ rows, n_iter, status
 
         return run
 
@@ -376,9 +384,11 @@ def solve(
     def body(state):
         beta, u, cert, grad, n_iter, rounds, _ = state
         rung, in_set, k = working_set(beta, grad)
-        beta, u, it, sub_status = jax.lax.switch(
-            rung, rungs, beta, u, in_set, k, max_iter - n_iter, refine & (rounds == 0)
+        idx, bw, pen = _gather(penalty, beta, in_set, k)
+        bw, u, it, sub_status = jax.lax.switch(
+            rung, rungs, beta, u, idx, bw, pen, k, max_iter - n_iter, refine & (rounds == 0)
         )
+        beta = beta.at[idx].set(bw, mode="drop")
         n_iter = n_iter + it
         if isinstance(datafit, Quadratic):
             # Where coordinate descent crawls (a support about as large as the
