@@ -13,7 +13,6 @@ counts and the refit at the chosen point come out of the same call.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -23,7 +22,7 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _problem, _working_set
+from jaxreg import _compile, _problem, _working_set
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram, _weighted_gram
 from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
@@ -410,8 +409,7 @@ def _shard(X, W, mesh):
     return X, W
 
 
-@functools.partial(
-    jax.jit,
+@_compile.jit(
     static_argnames=(
         "loss",
         "scoring",
@@ -551,7 +549,7 @@ def _cv_glm(
     )
 
 
-@functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize", "scoring", "mode"))
+@_compile.jit(static_argnames=("fit_intercept", "standardize", "scoring", "mode"))
 def _cv_ridge(
     X, y, sw, W, held_idx, held_valid, alphas, pf, tol, *, fit_intercept, standardize, scoring, mode
 ) -> CVResult:

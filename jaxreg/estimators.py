@@ -55,6 +55,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 import jaxreg
+from jaxreg import _compile
 from jaxreg._validation import check_sparse_design
 from jaxreg.result import Status
 
@@ -1339,7 +1340,7 @@ def _batched_logistic_paths(*, fit_intercept, penalty_factor, standardize, tol, 
             max_iter=max_iter,
         )
 
-    return jax.jit(
+    return _compile.jit(
         jax.vmap(
             jax.vmap(one_path, in_axes=(None, None, 0, 0, None)),
             in_axes=(None, None, None, None, 0),

@@ -10,15 +10,13 @@ static.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Literal
 
-import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _implicit, _problem
+from jaxreg import _compile, _implicit, _problem
 from jaxreg import _validation as v
 from jaxreg.datafits import Quadratic
 from jaxreg.penalties import ElasticNetPenalty
@@ -28,8 +26,7 @@ from jaxreg.solvers import ridge_cg, ridge_cholesky, ridge_dual, ridge_svd
 __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max"]
 
 
-@functools.partial(
-    jax.jit,
+@_compile.jit(
     static_argnames=(
         "loss",
         "fit_intercept",
@@ -406,7 +403,7 @@ logistic.__doc__ = (
 # ----------------------------------------------------------------------------
 
 
-@functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize", "solver"))
+@_compile.jit(static_argnames=("fit_intercept", "standardize", "solver"))
 def _solve_ridge(
     X,
     y,
@@ -681,7 +678,7 @@ def alpha_max(
     )
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "fit_intercept", "standardize"))
+@_compile.jit(static_argnames=("loss", "fit_intercept", "standardize"))
 def _alpha_max(
     X, y, l1_ratio, sw, pf, lower, upper, tol, max_iter, *, loss, fit_intercept, standardize
 ):

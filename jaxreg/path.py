@@ -32,7 +32,6 @@ once for the whole path.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Literal
 
 import jax
@@ -40,7 +39,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _problem, _working_set
+from jaxreg import _compile, _problem, _working_set
 from jaxreg import _validation as v
 from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
 from jaxreg.result import FitResult, Status
@@ -343,8 +342,7 @@ def default_strategy(
     return strategy, int(chunk_size)
 
 
-@functools.partial(
-    jax.jit,
+@_compile.jit(
     static_argnames=(
         "loss",
         "fit_intercept",
@@ -779,7 +777,7 @@ def ridge_path(
     )
 
 
-@functools.partial(jax.jit, static_argnames=("fit_intercept", "standardize"))
+@_compile.jit(static_argnames=("fit_intercept", "standardize"))
 def _ridge_path(X, y, alphas, sw, pf, tol, *, fit_intercept, standardize):
     # One SVD for all alphas: the SVD route of the single-fit solver, vmapped
     # over alpha, shares its (alpha-independent) factorization across the grid.

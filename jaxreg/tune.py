@@ -13,6 +13,7 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
+from jaxreg import _compile
 from jaxreg import _validation as v
 from jaxreg.cv import _check_foldid, make_folds
 from jaxreg.models import (
@@ -173,7 +174,7 @@ def _validation_loss(
     return jnp.dot(weights, scores) / jnp.sum(weights)
 
 
-_value_and_grad = jax.jit(
+_value_and_grad = _compile.jit(
     jax.value_and_grad(_validation_loss),
     static_argnames=("model", "fit_intercept", "standardize", "use_gram", "unrolled_blocks"),
 )
