@@ -71,17 +71,25 @@ class ElasticNetPenalty:
         """Coordinates that are unpenalized and unbounded in the direction of ``g``."""
         return self._unbounded_direction(g) & (self.l1 == 0)
 
-    def dual_scale(self, g: Array, ignore_bounds: bool = False) -> Array:
-        r"""Largest :math:`\kappa \le 1` with :math:`h^*(\kappa g)` finite, bar free coordinates."""
+    def dual_scales(self, g: Array) -> Array:
+        r"""Two valid rescalings, shape ``(2,)``: the largest :math:`\kappa \le 1`
+        with :math:`h^*(\kappa g)` finite, bar free coordinates, and the same
+        with every box treated as absent (better when boxes are loose).
+
+        Computed in one pass over the coordinates.
+        """
         absg = jnp.abs(g)
-        unbounded = (self.l2 == 0) if ignore_bounds else self._unbounded_direction(g)
+        unbounded = jnp.stack(
+            [self._unbounded_direction(g), jnp.broadcast_to(self.l2 == 0, g.shape)]
+        )
         limited = unbounded & (self.l1 > 0) & (absg > self.l1)
         ratios = jnp.where(limited, self.l1 / jnp.where(limited, absg, 1.0), 1.0)
-        return jnp.minimum(1.0, jnp.min(ratios, initial=1.0))
+        return jnp.minimum(1.0, jnp.min(ratios, axis=-1, initial=1.0))
 
     def fenchel_young(self, w: Array, v: Array) -> Array:
         r"""Sum over coordinates of :math:`h_j(w_j) + h_j^*(v_j) - v_j w_j \ge 0`.
 
+        ``v`` may stack several dual points along leading axes (one sum each).
         Free coordinates contribute zero (they are certified by the KKT residual).
         Summing nonnegative terms avoids the cancellation of ``P(w) - D(theta)``,
         which is what lets float32 reach small relative gaps.
@@ -93,7 +101,7 @@ class ElasticNetPenalty:
         w_star = self._conjugate_argmax(v)
         free = self.free(v)
         w_star = jnp.where(free, w, w_star)
-        return jnp.sum(jnp.where(free, 0.0, self._fenchel_young_terms(w, v, w_star)))
+        return jnp.sum(jnp.where(free, 0.0, self._fenchel_young_terms(w, v, w_star)), axis=-1)
 
     def strong_fenchel_young(self, w: Array, v: Array) -> Array:
         r""":meth:`fenchel_young` for a penalty with every ``l2 > 0``: each

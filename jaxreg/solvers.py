@@ -82,15 +82,16 @@ def _certificate_from_grad(datafit, penalty, u, grad, beta, b, step):
 
 def _certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step):
     g = -grad
-    loss_fy = datafit.fenchel_young
     # Two valid dual rescalings: one that only tames coordinates unbounded in
     # the gradient's direction, one that treats every box as absent (better when
-    # boxes are loose). The smaller gap is the certificate.
-    gaps = [
-        loss_fy(aux, kappa) + penalty.fenchel_young(beta, kappa * g)
-        for kappa in (penalty.dual_scale(g), penalty.dual_scale(g, ignore_bounds=True))
-    ]
-    gap = jnp.minimum(gaps[0], gaps[1])
+    # boxes are loose). The smaller gap is the certificate. Both are computed
+    # stacked, one pass over the coordinates for the two.
+    kappas = penalty.dual_scales(g)
+    penalty_fy = penalty.fenchel_young(beta, kappas[:, None] * g)
+    gap = jnp.minimum(
+        datafit.fenchel_young(aux, kappas[0]) + penalty_fy[0],
+        datafit.fenchel_young(aux, kappas[1]) + penalty_fy[1],
+    )
     mu = getattr(datafit, "strong", None)
     if mu is not None:
         # A mu-strongly convex datafit f: the same objective is also
