@@ -29,7 +29,9 @@ certifies it and picks the next set.
 ``W`` is padded to a size from a fixed ladder (64, 256, 1024, ... below
 ``p / 2``, the power of two at or above ``n`` in design mode, and ``p``),
 the padding pinned at zero by its bounds, so shapes
-stay static; a ``lax.switch`` picks the rung. Under ``vmap`` a switch
+stay static; a ``lax.switch`` picks the rung. In design mode the rung ``p``
+is the FISTA finish itself: a set larger than every smaller rung is solved
+on the full problem, the columns outside it pinned. Under ``vmap`` a switch
 evaluates every rung, so this solver is for sequential (scanned or mapped)
 solves: the CPU path and CV strategies.
 """
@@ -380,6 +382,17 @@ def solve(
         return run
 
     rungs = [solve_on(m) for m in ladder]
+    if xt is not None and len(ladder) > 1:
+        # Design mode: a set larger than every rung below p goes straight to
+        # the FISTA finish (the full problem, the columns outside the set
+        # pinned at zero), which is compiled anyway, rather than to coordinate
+        # descent compiled once more at size p. On such sets (an elastic net
+        # with a small l1_ratio on a wide design) FISTA with its support
+        # polish is also the faster of the two, by several times.
+        def too_large(beta, u, idx, bw, pen, k, budget, refine_now):
+            return bw, u, jnp.zeros((), jnp.int32), jnp.asarray(Status.MAX_ITER, jnp.int32)
+
+        rungs[-1] = too_large
 
     def body(state):
         beta, u, cert, grad, n_iter, rounds, _ = state

@@ -100,6 +100,20 @@ def test_cold_start_climbs_the_ladder():
     np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-5, rtol=0)
 
 
+def test_sets_past_the_rungs_go_to_the_fista_finish():
+    # An elastic net with a small l1_ratio on a wide design: sets larger than
+    # every rung below p, solved by the FISTA finish on the full problem.
+    X, y, _ = regression(60, 300, "corr", seed=16, k=8)
+    assert _working_set.sizes(300, 60) == (64, 300)
+    common = dict(n_alphas=15, eps=1e-2, tol=1e-12)
+    ws = jaxreg.enet_path(X, y, 0.05, strategy="working_set", **common)
+    ref = jaxreg.enet_path(X, y, 0.05, strategy="warm", chunk_size=1, **common)
+    assert bool(ws.converged.all()) and bool(ref.converged.all())
+    assert int(np.max(ws.n_nonzero)) > 64
+    np.testing.assert_allclose(ws.objective, ref.objective, rtol=1e-9)
+    np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-5, rtol=0)
+
+
 def test_cross_validation_matches_warm():
     X, y, _ = regression(90, 240, "corr", seed=14, k=6)
     kw = dict(n_alphas=20, eps=2e-2, tol=1e-12, l1_ratio=[0.5, 1.0])
