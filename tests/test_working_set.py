@@ -18,11 +18,15 @@ def test_size_ladder():
     assert _working_set.sizes(500) == (64, 500)
     assert _working_set.sizes(300) == (64, 300)
     assert _working_set.sizes(129) == (129,)
-    # With n samples, the power of two at or above n joins the ladder.
-    assert _working_set.sizes(5000, 500) == (64, 256, 512, 1024, 5000)
-    assert _working_set.sizes(5000, 1000) == (64, 256, 1024, 5000)
-    assert _working_set.sizes(300, 100) == (64, 128, 300)
-    assert _working_set.sizes(500, 400) == (64, 500)
+    # Design mode (n samples): 128, 512, ... below the power of two at or
+    # above n, that power and its double, all below p / 2.
+    assert _working_set.sizes(5000, 500) == (128, 512, 1024, 5000)
+    assert _working_set.sizes(5000, 1000) == (128, 512, 1024, 2048, 5000)
+    assert _working_set.sizes(20000, 2000) == (128, 512, 2048, 4096, 20000)
+    assert _working_set.sizes(300, 100) == (128, 300)
+    assert _working_set.sizes(300, 60) == (64, 128, 300)
+    assert _working_set.sizes(500, 400) == (128, 500)
+    assert _working_set.sizes(500, 5000) == (128, 500)
 
 
 def test_auto_strategy():
@@ -104,12 +108,12 @@ def test_sets_past_the_rungs_go_to_the_fista_finish():
     # An elastic net with a small l1_ratio on a wide design: sets larger than
     # every rung below p, solved by the FISTA finish on the full problem.
     X, y, _ = regression(60, 300, "corr", seed=16, k=8)
-    assert _working_set.sizes(300, 60) == (64, 300)
+    top_rung = _working_set.sizes(300, 60)[-2]
     common = dict(n_alphas=15, eps=1e-2, tol=1e-12)
     ws = jaxreg.enet_path(X, y, 0.05, strategy="working_set", **common)
     ref = jaxreg.enet_path(X, y, 0.05, strategy="warm", chunk_size=1, **common)
     assert bool(ws.converged.all()) and bool(ref.converged.all())
-    assert int(np.max(ws.n_nonzero)) > 64
+    assert int(np.max(ws.n_nonzero)) > top_rung
     np.testing.assert_allclose(ws.objective, ref.objective, rtol=1e-9)
     np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-5, rtol=0)
 
