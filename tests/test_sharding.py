@@ -29,9 +29,20 @@ for shape in [(200, 16), (40, 90)]:  # Gram mode and design mode
         # Both are certified to the tolerance; rounding that differs between a
         # batched and an unbatched product can tip the solver's support steps
         # (conjugate gradients) one way or the other within it (measured: 1.5e-9
-        # relative in the scores, 1.4e-10 in the coefficients).
+        # relative in the scores, 1.4e-10 in the coefficients). At 1e-12 a
+        # badly conditioned point may instead stop STALLED at the dtype's
+        # resolution (on some CPUs the folds-over-devices run's smallest alpha:
+        # gap 1.6e-9, coefficients 2.5e-9 apart, objectives 5e-16 apart), so
+        # converged points are held to 1e-9 and stalled ones to 1e-8.
         np.testing.assert_allclose(out.fold_scores, ref.fold_scores, rtol=1e-8, atol=1e-12)
-        np.testing.assert_allclose(out.path.coef, ref.path.coef, rtol=0, atol=1e-9)
+        good = (jaxreg.Status.CONVERGED, jaxreg.Status.STALLED)
+        assert np.isin(np.asarray(out.path.status), good).all()
+        assert np.isin(np.asarray(ref.path.status), good).all()
+        np.testing.assert_allclose(out.path.objective, ref.path.objective, rtol=1e-12)
+        both = (np.asarray(out.path.status) == 0) & (np.asarray(ref.path.status) == 0)
+        diff = np.abs(np.asarray(out.path.coef) - np.asarray(ref.path.coef))
+        assert float(diff[both].max()) <= 1e-9, float(diff[both].max())
+        assert float(diff.max()) <= 1e-8, float(diff.max())
         # The selected point is a minimum of the reference curve (ties differ by rounding).
         li, ai = (int(i) for i in out.best_index)
         assert abs(float(ref.mean[li, ai]) - float(ref.mean.min())) <= 1e-12 * float(ref.mean.min())
