@@ -26,12 +26,12 @@ and a round computes the image from the set's columns alone (every nonzero
 is in the set): it reads the whole design once, for the gradient that
 certifies it and picks the next set.
 
-``W`` is padded to a size from a fixed ladder (64, 256, 1024, ... below
-``p / 2``, the power of two at or above ``n`` in design mode, and ``p``),
-the padding pinned at zero by its bounds, so shapes
-stay static; a ``lax.switch`` picks the rung. In design mode the rung ``p``
-is the FISTA finish itself: a set larger than every smaller rung is solved
-on the full problem, the columns outside it pinned. Under ``vmap`` a switch
+``W`` is padded to a size from a fixed ladder (see :func:`sizes`; its last
+rung is ``p``), the padding pinned at zero by its bounds, so shapes
+stay static; a ``lax.switch`` picks the rung. In design mode, when there are
+smaller rungs, the rung ``p`` is the FISTA finish itself: a set larger than
+every smaller rung is solved on the full problem, the columns outside it
+pinned. Under ``vmap`` a switch
 evaluates every rung, so this solver is for sequential (scanned or mapped)
 solves: the CPU path and CV strategies.
 """
@@ -77,8 +77,9 @@ def sizes(p: int, n: int | None = None) -> tuple[int, ...]:
     Design mode (``n`` samples): a lasso has at most ``n`` nonzeros, so the
     sets of a path sit below about ``2 n``. With ``fit`` the power of two at
     or above ``n``, the rungs are 128, 512, ... below ``fit``, then ``fit``
-    and ``2 fit``, all below ``p / 2``, then ``p``, which is the FISTA
-    finish rather than coordinate descent (see :func:`solve`). Each rung is
+    and ``2 fit``, all below ``p / 2`` (``fit`` at least 64), then ``p``,
+    which is the FISTA finish rather than coordinate descent when there is a
+    smaller rung (see :func:`solve`). Each rung is
     compiled code: fewer rungs compile faster, and on the wide 500 x 5000
     path these three (128, 512, 1024) run as fast as the five of a finer
     ladder.
@@ -93,7 +94,7 @@ def sizes(p: int, n: int | None = None) -> tuple[int, ...]:
             out.append(m)
             m *= _GROWTH
         return (*out, p)
-    fit = 1 << max(int(n) - 1, 1).bit_length()
+    fit = max(1 << max(int(n) - 1, 1).bit_length(), _MIN_SIZE)
     m = 2 * _MIN_SIZE
     while m < min(half, fit):
         out.append(m)
@@ -393,7 +394,8 @@ def solve(
         return run
 
     rungs = [solve_on(m) for m in ladder]
-    if xt is not None and len(ladder) > 1:
+    direct = xt is not None and len(ladder) > 1
+    if direct:
         # Design mode: a set larger than every rung below p goes straight to
         # the FISTA finish (the full problem, the columns outside the set
         # pinned at zero), which is compiled anyway, rather than to coordinate
@@ -420,7 +422,12 @@ def solve(
             # on the square root of the conditioning, finishes from where it
             # stopped: on the full problem with every column outside the set
             # pinned at zero, compiled once rather than once per rung. Coordinate
-            # descent has run at least one epoch, so the start is refined.
+            # descent, when it ran, ran at least one epoch, so the start is
+            # refined; a set sent straight here (larger than every rung below
+            # p) asks the finish to refine it on the first round.
+            skipped = (rung == len(ladder) - 1) if direct else jnp.asarray(False)
+            refine_finish = jnp.asarray(refine) & (rounds == 0) & skipped
+
             def finish():
                 pen = dataclasses.replace(
                     penalty,
@@ -439,6 +446,7 @@ def solve(
                     max_iter - n_iter,
                     gap_scale=gap_scale,
                     check_every=check_every,
+                    refine=refine_finish,
                 )
                 return b, datafit.forward(b), it, status
 

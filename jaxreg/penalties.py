@@ -71,6 +71,11 @@ class ElasticNetPenalty:
         """Coordinates that are unpenalized and unbounded in the direction of ``g``."""
         return self._unbounded_direction(g) & (self.l1 == 0)
 
+    def dual_scale(self, g: Array, ignore_bounds: bool = False) -> Array:
+        r"""Largest :math:`\kappa \le 1` with :math:`h^*(\kappa g)` finite, bar
+        free coordinates (with ``ignore_bounds``, every box treated as absent)."""
+        return self.dual_scales(g)[int(bool(ignore_bounds))]
+
     def dual_scales(self, g: Array) -> Array:
         r"""Two valid rescalings, shape ``(2,)``: the largest :math:`\kappa \le 1`
         with :math:`h^*(\kappa g)` finite, bar free coordinates, and the same

@@ -27,6 +27,7 @@ def test_size_ladder():
     assert _working_set.sizes(300, 60) == (64, 128, 300)
     assert _working_set.sizes(500, 400) == (128, 500)
     assert _working_set.sizes(500, 5000) == (128, 500)
+    assert _working_set.sizes(5000, 10) == (64, 128, 5000)  # fit at least 64
 
 
 def test_auto_strategy():
@@ -116,6 +117,17 @@ def test_sets_past_the_rungs_go_to_the_fista_finish():
     assert int(np.max(ws.n_nonzero)) > top_rung
     np.testing.assert_allclose(ws.objective, ref.objective, rtol=1e-9)
     np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-5, rtol=0)
+
+
+def test_sets_sent_to_the_finish_are_still_refined():
+    # A path's extrapolated start is never returned as it is, also when the
+    # set skips coordinate descent for the FISTA finish (at a loose tolerance
+    # the start would otherwise often pass unrefined).
+    X, y, _ = regression(60, 300, "corr", seed=16, k=8)
+    ws = jaxreg.enet_path(X, y, 0.05, n_alphas=15, eps=1e-2, tol=1e-3, strategy="working_set")
+    assert int(np.max(ws.n_nonzero)) > _working_set.sizes(300, 60)[-2]
+    assert bool(ws.converged.all())
+    assert int(np.min(np.asarray(ws.n_iter)[1:])) >= 1
 
 
 def test_cross_validation_matches_warm():
