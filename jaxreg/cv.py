@@ -425,6 +425,7 @@ def _shard(X, W, mesh):
         "full_path",
         "strong",
     ),
+    unhoisted=_compile.working_set_only,
 )
 def _cv_glm(
     X,

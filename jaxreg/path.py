@@ -354,6 +354,7 @@ def default_strategy(
         "chunk_size",
         "check_every",
     ),
+    unhoisted=_compile.working_set_only,
 )
 def _glm_path(
     X,

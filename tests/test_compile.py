@@ -61,3 +61,32 @@ def test_path_same_both_ways():
     assert path._glm_path._cache_size() >= 1
     traced = jax.jit(lambda X, y: jaxreg.lasso_path(X, y, **kw).coef)(X, y)
     np.testing.assert_allclose(direct.coef, traced, atol=1e-8)
+
+
+@pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
+def test_working_set_programs_compile_without_loop_motion():
+    # The path and CV entry points skip XLA's loop-invariant code motion for
+    # the working-set strategy (fewer kernels, same run time) and keep it for
+    # the others; float32 keeps the plain compilation whatever the strategy.
+    X, y, _ = regression(30, 140, "corr", seed=5, k=4)
+    for strategy, expected in (("working_set", "lean"), ("warm", "fast")):
+        for dtype, name in ((np.float64, expected), (np.float32, "plain")):
+            Xd, yd = X.astype(dtype), y.astype(dtype)
+            args = (Xd, yd, None, dtype(1.0), np.ones(30, dtype), np.ones(140, dtype))
+            args += (np.full(140, -np.inf, dtype), np.full(140, np.inf, dtype))
+            args += (dtype(1e-8), 1000)
+            kw = dict(loss="squared", fit_intercept=True, standardize=False, use_gram=False)
+            kw |= dict(n_alphas=8, eps=1e-2, strategy=strategy, chunk_size=4, check_every=10)
+            assert path._glm_path._variant(*args, **kw) == name
+        fits = jaxreg.lasso_path(X, y, n_alphas=8, eps=1e-2, tol=1e-10, strategy=strategy)
+        assert bool(np.all(fits.converged))
+    assert _compile.working_set_only({"strategy": "working_set"})
+    assert not _compile.working_set_only({"strategy": "vmap"})
+
+
+def test_hoisting_choice_same_answers():
+    X, y, _ = regression(40, 160, "corr", seed=6, k=5)
+    kw = dict(n_alphas=10, eps=1e-2, tol=1e-12)
+    ws = jaxreg.lasso_path(X, y, strategy="working_set", **kw)
+    warm = jaxreg.lasso_path(X, y, strategy="warm", **kw)
+    np.testing.assert_allclose(ws.coef, warm.coef, atol=1e-8)
