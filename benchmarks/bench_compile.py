@@ -6,6 +6,9 @@ persistent compilation cache off) on the AR(1) problems of ``bench_core.py``
 grid of ``bench_peers.py`` (100 alphas down to ``1e-3 alpha_max``, tol 1e-4):
 
 * ``lasso path``: ``jaxreg.lasso_path`` on tall 5000 x 500 and wide 500 x 5000;
+* ``lasso path (defaults)``: ``jaxreg.lasso_path(X, y)`` with every default
+  (its own grid from ``alpha_max``, an intercept, tol 1e-4); its "new grid"
+  is the same call on rescaled targets, whose default grid differs;
 * ``lasso cv``: ``jaxreg.cross_validate`` (5 folds) on the same problems.
 
 Reported per job, from JAX's own monitoring events of the first call: the
@@ -35,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 FULL = {"tall": (5000, 500, 50), "wide": (500, 5000, 50)}
 SMOKE = {"tall": (120, 20, 5), "wide": (40, 300, 5)}
-JOBS = ("lasso path", "lasso cv")
+JOBS = ("lasso path", "lasso path (defaults)", "lasso cv")
 
 # The child: one job, one problem, timings as JSON on its last line.
 _CHILD = r"""
@@ -63,6 +66,8 @@ grid = top * np.logspace(0, -3, 100)
 folds = np.arange(n) % 5
 if {job!r} == "lasso path":
     run = lambda g: jaxreg.lasso_path(X, y, alphas=g, fit_intercept=False, tol=1e-4).coef
+elif {job!r} == "lasso path (defaults)":
+    run = lambda g: jaxreg.lasso_path(X, y * (g[0] / top)).coef
 else:
     run = lambda g: jaxreg.cross_validate(
         X, y, "lasso", alphas=jnp.asarray(g), foldid=folds, fit_intercept=False, tol=1e-4,

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 from jax.experimental import sparse as jsparse
 
@@ -351,13 +352,25 @@ def solve(
     return result, beta, b
 
 
-def alpha_max(problem: Problem, max_iter, tol) -> Array:
+def needs_null_fit(pf) -> bool:
+    """Whether ``alpha_max`` must fit the null model (static): unless the
+    penalty factors are known (concrete) and all positive, when the null model
+    is the cold start itself (zero coefficients, the intercept-only fit)."""
+    if isinstance(pf, jax.core.Tracer):
+        return True
+    return not bool(np.all(np.asarray(pf) > 0))
+
+
+def alpha_max(problem: Problem, max_iter, tol, null_fit: bool = True) -> Array:
     """``alpha_max`` at ``l1_ratio = 1`` for a prepared problem (divide by l1_ratio).
 
     Fits the null model (penalized coefficients pinned to zero by their bounds,
-    unpenalized ones free, to the relative tolerance ``tol``; a no-op when every
-    feature is penalized), then takes
-    the largest penalty-factor-scaled gradient in a direction the bounds allow.
+    unpenalized ones free, to the relative tolerance ``tol``), then takes the
+    largest penalty-factor-scaled gradient in a direction the bounds allow.
+    With ``null_fit`` false (static; every feature penalized, see
+    :func:`needs_null_fit`) the null model is the cold start, and no solver is
+    compiled: the intercept-only fit is closed-form (the centered targets for
+    the squared loss, the log-odds of the weighted mean for the logistic).
     """
     penalized = problem.pf > 0
     gap_tol = problem.gap_scale * jnp.maximum(tol, tol_floor(problem.x_scale.dtype, problem.loss))
@@ -368,8 +381,9 @@ def alpha_max(problem: Problem, max_iter, tol) -> Array:
         gap_tol=gap_tol,
     )
     zero = jnp.zeros((), problem.x_scale.dtype)
-    beta0, b0 = cold_start(pinned)
-    _, beta, b = solve(pinned, zero, zero + 1.0, beta0, b0, max_iter)
+    beta, b = cold_start(pinned)
+    if null_fit:
+        _, beta, b = solve(pinned, zero, zero + 1.0, beta, b, max_iter)
     _, grad, _, _ = problem.datafit.value_and_grad(beta, b)
     directional = jnp.maximum(
         jnp.where(problem.upper > 0, -grad, 0.0), jnp.where(problem.lower < 0, grad, 0.0)

@@ -51,7 +51,7 @@ from jaxreg.prox import prox_elastic_net
 from jaxreg.result import Status
 from jaxreg.solvers import (
     _RUNNING,
-    _certificate_and_grad,
+    Certificate,
     _certificate_from_grad,
     _certificate_parts,
     _meets_tolerance,
@@ -172,26 +172,42 @@ def transposed(datafit) -> Columns | None:
     return None
 
 
-def _gather(penalty: ElasticNetPenalty, beta: Array, in_set: Array, k: Array):
-    """The set's indices and its entries of ``beta`` and of the penalty, at full size.
+def _set_indices(in_set: Array, size: int) -> Array:
+    """The first ``size`` columns of the set in order, then ``p`` (padding)."""
+    return jnp.nonzero(in_set, size=size, fill_value=in_set.shape[0])[0]
 
-    Returns ``idx`` (the set's columns in order, then ``p``, the padding
-    index) and the gathered ``(beta, penalty)``, the positions past the set
-    pinned at zero by their bounds. Computed once per round, outside the
-    per-size code: a rung of size ``m`` slices the first ``m`` entries.
+
+def _gather(
+    penalty: ElasticNetPenalty, beta: Array, in_set: Array, k: Array, size: int, norms=None
+):
+    """The set's indices and its per-coordinate data, ``size`` entries.
+
+    Returns ``idx`` (the set's first ``size`` columns in order, then ``p``,
+    the padding index) and one stacked array whose rows are the set's entries of ``beta``,
+    ``l1``, ``l2``, ``lower`` and ``upper`` (the positions past the set pinned
+    at zero by their bounds), and in design mode (``norms`` given, see
+    :class:`Columns`) the columns' curvatures ``h`` and the penalty weights
+    divided by them, ``l1 / h`` and ``l2 / h`` (what coordinate descent
+    steps with). Computed once per round, outside the per-size code: a rung
+    of size ``m`` slices the first ``m`` columns, one slice for all rows.
     """
-    p = beta.shape[0]
-    idx = jnp.nonzero(in_set, size=p, fill_value=p)[0]
+    idx = _set_indices(in_set, size)
     stacked = jnp.stack([beta, penalty.l1, penalty.l2, penalty.lower, penalty.upper])
     bw, l1, l2, lower, upper = stacked.at[:, idx].get(mode="fill", fill_value=0)
-    pinned = jnp.arange(p) >= k
-    pen = ElasticNetPenalty(
-        l1=l1,
-        l2=l2,
-        lower=jnp.where(pinned, 0.0, lower),
-        upper=jnp.where(pinned, 0.0, upper),
+    pinned = jnp.arange(size) >= k
+    rows = [bw, l1, l2, jnp.where(pinned, 0.0, lower), jnp.where(pinned, 0.0, upper)]
+    if norms is not None:
+        h = norms.at[idx].get(mode="promise_in_bounds")
+        safe_h = jnp.where(h > 0, h, 1.0)
+        rows += [h, l1 / safe_h, l2 / safe_h]
+    return idx, jnp.stack(rows)
+
+
+def _unstack(coords: Array):
+    """``(beta, penalty)`` of a subproblem from its stacked rows (see :func:`_gather`)."""
+    return coords[0], ElasticNetPenalty(
+        l1=coords[1], l2=coords[2], lower=coords[3], upper=coords[4]
     )
-    return idx, bw, pen
 
 
 def _restrict(datafit, idx: Array, bw: Array, beta: Array, u: Array, xt):
@@ -234,8 +250,7 @@ def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
 def _coordinate_descent(
     datafit: Quadratic,
     cols: _Columns,
-    pen: ElasticNetPenalty,
-    h,
+    coords: Array,
     w0,
     r0,
     b0,
@@ -251,22 +266,25 @@ def _coordinate_descent(
     coordinates that do not move cost no update. The subproblem's duality gap
     is checked after every epoch. Only the first ``k`` coordinates are visited
     (the others are pinned at zero by their bounds). ``datafit`` is the full
-    problem's (its weights and loss), ``cols`` the gathered columns, ``h``
-    their curvatures (weighted squared norms) and ``r0`` the residual at
+    problem's (its weights and loss), ``cols`` the gathered columns,
+    ``coords`` their stacked data from :func:`_gather` (penalty, curvatures
+    ``h`` and the penalty weights divided by them) and ``r0`` the residual at
     ``w0``. Returns ``(w, epochs, status)``.
     """
     Zt = cols.Zt  # (m, n): each column contiguous
     SZt = Zt * datafit.weights
-    safe_h = jnp.where(h > 0, h, 1.0)
-    l1, l2 = pen.l1 / safe_h, pen.l2 / safe_h
     step = 1.0 / lipschitz
 
+    # The loops read the stacked data whole (a column per coordinate, the
+    # rows for the certificate): rows split off outside them would each be a
+    # separate copy, compiled once per rung.
     def coordinate(j, state):
         w, r = state
-        wj = w[j]
-        v = wj + jnp.dot(SZt[j], r) / safe_h[j]
-        new = prox_elastic_net(v, l1[j], l2[j], pen.lower[j], pen.upper[j])
-        delta = jnp.where(h[j] > 0, new - wj, 0.0)
+        c = coords[:, j]
+        wj, hj = w[j], c[5]
+        v = wj + jnp.dot(SZt[j], r) / jnp.where(hj > 0, hj, 1.0)
+        new = prox_elastic_net(v, c[6], c[7], c[3], c[4])
+        delta = jnp.where(hj > 0, new - wj, 0.0)
         return jax.lax.cond(
             delta != 0,
             lambda: (w.at[j].add(delta), r - delta * Zt[j]),
@@ -276,6 +294,7 @@ def _coordinate_descent(
     def certify(w, r):
         # The subproblem's certificate from its residual (what its datafit
         # would compute from the image, without forming the image).
+        _, pen = _unstack(coords)
         wr = datafit.weights * r
         rr = jnp.dot(wr, r)
         grad = -cols.rmatvec(wr)
@@ -330,9 +349,6 @@ def solve(
     step = 1.0 / lipschitz
     sub_tol = _SUB_TOL * gap_tol
 
-    def certify_at(beta, u):
-        return _certificate_and_grad(datafit, penalty, u, beta, b0, step)
-
     def done(cert):
         return _meets_tolerance(cert, gap_tol, lipschitz)
 
@@ -347,10 +363,10 @@ def solve(
         return rung.astype(jnp.int32), in_set, k.astype(jnp.int32)
 
     def solve_on(m: int):
-        def run(beta, u, idx, bw, pen, k, budget, refine_now):
+        def run(beta, u, idx, coords, k, budget, refine_now):
             # The first m entries of the gathered set: its columns, then padding.
-            idx, bw = idx[:m], bw[:m]
-            pen = jax.tree.map(lambda a: a[:m], pen)
+            idx, coords = idx[:m], coords[:, :m]
+            bw, pen = _unstack(coords)
             sub, rows = _restrict(datafit, idx, bw, beta, u, xt)
 
             if isinstance(sub, QuadraticGram):
@@ -371,12 +387,10 @@ def solve(
             else:
                 # Coordinate descent; the subproblem's residual at its start is
                 # the full problem's.
-                h = xt.norms.at[idx].get(mode="promise_in_bounds")
                 bw, n_iter, status = _coordinate_descent(
                     datafit,
                     sub,
-                    pen,
-                    h,
+                    coords,
                     bw,
                     datafit.y - u,
                     b0,
@@ -389,12 +403,16 @@ def solve(
             # the set's rows (never one kept up to date by increments, whose
             # rounding drifts, in float32 visibly). The set's values go back
             # padded to full size, scattered once outside the per-size code.
-            return jnp.pad(bw, (0, p - m)), bw @ rows, n_iter, status
+            return jnp.pad(bw, (0, gathered - m)), bw @ rows, n_iter, status
 
         return run
 
-    rungs = [solve_on(m) for m in ladder]
     direct = xt is not None and len(ladder) > 1
+    # How many of the set's columns a round gathers: all of them, unless
+    # sets larger than the top rung below p go to the FISTA finish (which
+    # pins the columns outside the set by the set's mask, not its indices).
+    gathered = ladder[-2] if direct else p
+    rungs = [solve_on(m) for m in (ladder[:-1] if direct else ladder)]
     if direct:
         # Design mode: a set larger than every rung below p goes straight to
         # the FISTA finish (the full problem, the columns outside the set
@@ -402,17 +420,19 @@ def solve(
         # descent compiled once more at size p. On such sets (an elastic net
         # with a small l1_ratio on a wide design) FISTA with its support
         # polish is also the faster of the two, by several times.
-        def too_large(beta, u, idx, bw, pen, k, budget, refine_now):
-            return bw, u, jnp.zeros((), jnp.int32), jnp.asarray(Status.MAX_ITER, jnp.int32)
+        def too_large(beta, u, idx, coords, k, budget, refine_now):
+            return coords[0], u, jnp.zeros((), jnp.int32), jnp.asarray(Status.MAX_ITER, jnp.int32)
 
-        rungs[-1] = too_large
+        rungs.append(too_large)
 
-    def body(state):
-        beta, u, cert, grad, n_iter, rounds, _ = state
+    def round_(state):
+        # One round: pick the set, solve on it, and the image and gradient at
+        # the assembled point (the certificate is the next pass's).
+        beta, u, _, grad, n_iter, rounds, _, _ = state
         rung, in_set, k = working_set(beta, grad)
-        idx, bw, pen = _gather(penalty, beta, in_set, k)
+        idx, coords = _gather(penalty, beta, in_set, k, gathered, None if xt is None else xt.norms)
         bw, u, it, sub_status = jax.lax.switch(
-            rung, rungs, beta, u, idx, bw, pen, k, max_iter - n_iter, refine & (rounds == 0)
+            rung, rungs, beta, u, idx, coords, k, max_iter - n_iter, refine & (rounds == 0)
         )
         beta = beta.at[idx].set(bw, mode="drop")
         n_iter = n_iter + it
@@ -458,33 +478,47 @@ def solve(
                 lambda: (beta, u, jnp.zeros((), jnp.int32), sub_status),
             )
             n_iter = n_iter + it
-        rounds = rounds + 1
-        cert, grad = certify_at(beta, u)
+        grad = datafit.value_and_grad_at(u, beta, b0)[1]
+        return beta, u, state[2], grad, n_iter, rounds + 1, state[6], sub_status
+
+    def body(state):
+        # Certify the current point (the start, or the last round's result);
+        # if it falls short, run a round. The certificate is compiled once,
+        # for the start and for every round.
+        beta, u, _, grad, n_iter, rounds, _, sub_status = state
+        cert = _certificate_from_grad(datafit, penalty, u, grad, beta, b0, step)
         finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
         status = jnp.where(sub_status == Status.CONVERGED, _RUNNING, sub_status)
         # A converged subproblem whose full certificate fails has violators
         # outside its set: another round. Exhausted rounds count as max_iter.
         status = jnp.where((status == _RUNNING) & (rounds >= _MAX_ROUNDS), Status.MAX_ITER, status)
-        status = jnp.where((status == _RUNNING) & (n_iter >= max_iter), Status.MAX_ITER, status)
-        status = jnp.where(finite, status, Status.NONFINITE)
-        status = jnp.where(done(cert), Status.CONVERGED, status).astype(jnp.int32)
-        return beta, u, cert, grad, n_iter, rounds, status
+        status = jnp.where(
+            (status == _RUNNING) & (rounds > 0) & (n_iter >= max_iter), Status.MAX_ITER, status
+        )
+        status = jnp.where(finite | (rounds == 0), status, Status.NONFINITE)
+        # With refine, the start is never returned as it is: one round runs.
+        met = done(cert) & ~(jnp.asarray(refine) & (rounds == 0))
+        status = jnp.where(met, Status.CONVERGED, status).astype(jnp.int32)
+        state = (beta, u, cert, grad, n_iter, rounds, status, sub_status)
+        return jax.lax.cond(status == _RUNNING, round_, lambda s: s, state)
 
     def exact_start():
         u = datafit.forward(beta0)
         return u, datafit.value_and_grad_at(u, beta0, b0)[1]
 
-    # The image and gradient at the start (given, or two products), then one
-    # certificate: compiled once whichever branch runs.
+    # The image and gradient at the start (given, or two products): compiled
+    # once whichever branch runs.
     if start is None:
         u0, grad0 = exact_start()
     else:
         u0, grad0 = jax.lax.cond(start[2], lambda: start[:2], exact_start)
-    cert0 = _certificate_from_grad(datafit, penalty, u0, grad0, beta0, b0, step)
     zero = jnp.zeros((), jnp.int32)
-    status0 = jnp.where(done(cert0) & ~jnp.asarray(refine), Status.CONVERGED, _RUNNING)
-    init = (beta0, u0, cert0, grad0, zero, zero, status0.astype(jnp.int32))
-    beta, u, cert, grad, n_iter, _, status = jax.lax.while_loop(
-        lambda s: s[-1] == _RUNNING, body, init
+    # Placeholders until the first pass certifies the start.
+    cert0 = Certificate(*(jnp.zeros((), beta0.dtype) for _ in range(3)))
+    converged = jnp.asarray(Status.CONVERGED, jnp.int32)
+    init = (beta0, u0, cert0, grad0, zero, zero, jnp.asarray(_RUNNING, jnp.int32), converged)
+    # The loop runs while the last pass ran a round: its point is not yet certified.
+    beta, u, cert, grad, n_iter, _, status, _ = jax.lax.while_loop(
+        lambda s: s[6] == _RUNNING, body, init
     )
     return beta, b0, n_iter, cert, status, (u, grad)

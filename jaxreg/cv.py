@@ -424,6 +424,7 @@ def _shard(X, W, mesh):
         "mesh",
         "full_path",
         "strong",
+        "null_fit",
     ),
     unhoisted=_compile.working_set_only,
 )
@@ -455,6 +456,7 @@ def _cv_glm(
     mesh=None,
     full_path=True,
     strong=False,
+    null_fit=True,
 ) -> CVResult:
     dtype = X.dtype
     X, W = _shard(X, W, mesh)
@@ -477,7 +479,7 @@ def _cv_glm(
     )
     if alphas is None:
         # alpha_max from the full-data problem (the last one), already prepared.
-        top = _problem.alpha_max(_one_problem(problems, axes, -1), max_iter, 1e-10)
+        top = _problem.alpha_max(_one_problem(problems, axes, -1), max_iter, 1e-10, null_fit)
         grid = jnp.geomspace(1.0, eps, n_alphas, dtype=dtype)
         alphas = (top / l1_ratios)[:, None] * grid[None, :]
     elif alphas.ndim == 1:
@@ -867,6 +869,7 @@ def cross_validate(
         mesh=mesh,
         full_path=bool(full_path),
         strong=use_gram and tight,
+        null_fit=alphas is None and _problem.needs_null_fit(pf),
     )
 
 

@@ -675,12 +675,26 @@ def alpha_max(
         loss=loss,
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
+        null_fit=_problem.needs_null_fit(pf),
     )
 
 
-@_compile.jit(static_argnames=("loss", "fit_intercept", "standardize"))
+@_compile.jit(static_argnames=("loss", "fit_intercept", "standardize", "null_fit"))
 def _alpha_max(
-    X, y, l1_ratio, sw, pf, lower, upper, tol, max_iter, *, loss, fit_intercept, standardize
+    X,
+    y,
+    l1_ratio,
+    sw,
+    pf,
+    lower,
+    upper,
+    tol,
+    max_iter,
+    *,
+    loss,
+    fit_intercept,
+    standardize,
+    null_fit=True,
 ):
     problem = _problem.setup(
         X,
@@ -695,5 +709,5 @@ def _alpha_max(
         standardize=standardize,
         use_gram=False,
     )
-    top = _problem.alpha_max(problem, max_iter, tol)
+    top = _problem.alpha_max(problem, max_iter, tol, null_fit)
     return jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)

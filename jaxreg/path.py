@@ -353,6 +353,7 @@ def default_strategy(
         "strategy",
         "chunk_size",
         "check_every",
+        "null_fit",
     ),
     unhoisted=_compile.working_set_only,
 )
@@ -377,6 +378,7 @@ def _glm_path(
     strategy,
     chunk_size,
     check_every,
+    null_fit=True,
 ) -> PathResult:
     problem = _problem.setup(
         X,
@@ -393,7 +395,7 @@ def _glm_path(
     )
     if alphas is None:
         # From the prepared problem: no second setup (centering, Lipschitz).
-        top = _problem.alpha_max(problem, max_iter, jnp.asarray(1e-10, X.dtype))
+        top = _problem.alpha_max(problem, max_iter, jnp.asarray(1e-10, X.dtype), null_fit)
         top = jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)
         alphas = _geometric_grid(top, n_alphas, eps)
     fits = solve_path(
@@ -467,6 +469,8 @@ def _glm_path_public(
         strategy=strategy,
         chunk_size=chunk_size,
         check_every=int(check_every),
+        # Only a default grid needs alpha_max (a fixed flag otherwise: one compilation).
+        null_fit=alphas is None and _problem.needs_null_fit(pf),
     )
 
 

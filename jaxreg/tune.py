@@ -13,7 +13,7 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _compile
+from jaxreg import _compile, _problem
 from jaxreg import _validation as v
 from jaxreg.cv import _check_foldid, make_folds
 from jaxreg.models import (
@@ -351,6 +351,7 @@ def tune(
                 loss=loss,
                 fit_intercept=bool(fit_intercept),
                 standardize=bool(standardize),
+                null_fit=_problem.needs_null_fit(pf),
             )
             alpha = top / 30.0
         if not bool(jnp.isfinite(alpha)) or float(alpha) <= 0:

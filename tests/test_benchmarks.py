@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
         ("bench_core.py", ("lasso", "ridge")),
         ("bench_paths.py", ("lasso path", "lasso cv", "enet cv", "ridge loo cv")),
         ("bench_tune.py", ("lasso tall", "lasso wide", "elastic_net tall", "logistic tall")),
-        ("bench_compile.py", ("lasso path", "lasso cv")),
+        ("bench_compile.py", ("lasso path", "lasso path (defaults)", "lasso cv")),
         # Peers missing from the test environment are reported as unavailable, not fatal.
         ("bench_peers.py", ("fit", "path", "cv", "enet-cv", "ridge-cv", "logistic-path")),
     ],

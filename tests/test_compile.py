@@ -90,3 +90,40 @@ def test_hoisting_choice_same_answers():
     ws = jaxreg.lasso_path(X, y, strategy="working_set", **kw)
     warm = jaxreg.lasso_path(X, y, strategy="warm", **kw)
     np.testing.assert_allclose(ws.coef, warm.coef, atol=1e-8)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_alpha_max_without_the_null_fit_matches_it(loss):
+    # Every feature penalized: the null model is the cold start, and alpha_max
+    # computed without compiling a solver equals the one from the solver.
+    from jaxreg import _problem
+
+    X, y, _ = regression(50, 8, "corr", seed=7, k=3)
+    if loss == "logistic":
+        y = (y > np.median(y)).astype(float)
+    sw = np.linspace(0.5, 1.5, 50)
+    pf = np.linspace(0.5, 2.0, 8)
+    for fit_intercept in (True, False):
+        problem = _problem.setup(
+            jnp.asarray(X),
+            jnp.asarray(y),
+            jnp.asarray(sw),
+            jnp.asarray(pf),
+            jnp.full(8, -np.inf),
+            jnp.full(8, np.inf),
+            jnp.asarray(1e-12),
+            loss=loss,
+            fit_intercept=fit_intercept,
+            standardize=True,
+            use_gram=False,
+        )
+        fitted = _problem.alpha_max(problem, 10_000, jnp.asarray(1e-12), null_fit=True)
+        closed = _problem.alpha_max(problem, 10_000, jnp.asarray(1e-12), null_fit=False)
+        np.testing.assert_allclose(float(closed), float(fitted), rtol=1e-9)
+    assert not _problem.needs_null_fit(jnp.asarray(pf))
+    assert _problem.needs_null_fit(jnp.asarray(np.r_[0.0, pf[1:]]))
+    # The public entry points agree with a path's own grid either way.
+    top = float(jaxreg.alpha_max(X, y, loss=loss, sample_weight=sw, penalty_factor=pf))
+    fn = jaxreg.lasso_path if loss == "squared" else jaxreg.logistic_path
+    grid = fn(X, y, n_alphas=3, sample_weight=sw, penalty_factor=pf).alphas
+    np.testing.assert_allclose(float(grid[0]), top, rtol=1e-9)
