@@ -108,5 +108,11 @@ def jit(fun=None, *, unhoisted=None, **jit_kwargs):
 
 
 def working_set_only(kwargs) -> bool:
-    """``unhoisted`` for the path and CV entry points: the working-set strategy."""
-    return kwargs.get("strategy") == "working_set"
+    """``unhoisted`` for the path and CV entry points: the working-set strategy
+    where it runs coordinate descent (the squared loss in design mode; in Gram
+    mode and for other losses it runs FISTA, which keeps the pass)."""
+    return (
+        kwargs.get("strategy") == "working_set"
+        and kwargs.get("loss") == "squared"
+        and not kwargs.get("use_gram")
+    )

@@ -441,13 +441,11 @@ def solve(
             # number of samples is badly conditioned), FISTA, whose rate depends
             # on the square root of the conditioning, finishes from where it
             # stopped: on the full problem with every column outside the set
-            # pinned at zero, compiled once rather than once per rung. Coordinate
-            # descent, when it ran, ran at least one epoch, so the start is
-            # refined; a set sent straight here (larger than every rung below
-            # p) asks the finish to refine it on the first round.
-            skipped = (rung == len(ladder) - 1) if direct else jnp.asarray(False)
-            refine_finish = jnp.asarray(refine) & (rounds == 0) & skipped
-
+            # pinned at zero, compiled once rather than once per rung. It runs
+            # only where its start falls short (a subproblem left unsolved, or
+            # a set sent straight here, larger than every rung below p), so it
+            # skips the start's certificate and runs at least one block: a
+            # path's extrapolated start is refined there too.
             def finish():
                 pen = dataclasses.replace(
                     penalty,
@@ -466,7 +464,8 @@ def solve(
                     max_iter - n_iter,
                     gap_scale=gap_scale,
                     check_every=check_every,
-                    refine=refine_finish,
+                    u0=u,
+                    certify_start=False,
                 )
                 return b, datafit.forward(b), it, status
 
@@ -500,6 +499,8 @@ def solve(
         met = done(cert) & ~(jnp.asarray(refine) & (rounds == 0))
         status = jnp.where(met, Status.CONVERGED, status).astype(jnp.int32)
         state = (beta, u, cert, grad, n_iter, rounds, status, sub_status)
+        # (Under vmap this cond is a select: every pass, the last one too,
+        # would run a round and discard it. The solver is not vmapped.)
         return jax.lax.cond(status == _RUNNING, round_, lambda s: s, state)
 
     def exact_start():

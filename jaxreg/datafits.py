@@ -132,6 +132,20 @@ def _weighted_gram_jvp(primals, tangents):
     return _weighted_gram(A, weights), tangent
 
 
+def _start_vector(p: int, seed: int, dtype) -> Array:
+    """A fixed pseudo-random start for power and Lanczos iterations, entries
+    in ``[1/2, 3/2)``: an integer hash of each index (one fused kernel; a
+    ``jax.random`` draw compiles to several), so that it has, like a random
+    vector, a component along every eigenvector with high probability, and a
+    large one along a vector of one sign (the top eigenvector of positively
+    correlated columns)."""
+    x = jnp.arange(p, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9) + jnp.uint32(seed)
+    x = (x ^ (x >> 16)) * jnp.uint32(0x7FEB352D)
+    x = (x ^ (x >> 15)) * jnp.uint32(0x846CA68B)
+    x = x ^ (x >> 16)
+    return (x >> 8).astype(dtype) / 16777216.0 + 0.5
+
+
 def _lanczos_bottom(G: Array, steps: int) -> Array:
     """Smallest Ritz value of ``steps`` Lanczos steps on a symmetric ``G``: an
     estimate of its smallest eigenvalue from above (no reorthogonalization,
@@ -140,7 +154,7 @@ def _lanczos_bottom(G: Array, steps: int) -> Array:
     are set above the spectrum (the largest absolute row sum), so they leave
     the smallest Ritz value alone."""
     p = G.shape[-1]
-    v0 = jax.random.normal(jax.random.PRNGKey(1), (p,), dtype=G.dtype)
+    v0 = _start_vector(p, 1, G.dtype)
     tiny = jnp.finfo(G.dtype).tiny
     above = jnp.max(jnp.sum(jnp.abs(G), axis=1))
 
@@ -173,7 +187,7 @@ def _top_eigenvalue(operator, like: Array, final=None) -> Array:
     ``operator``), when the iterations use a cheaper, rounded one.
     """
     p = like.shape[1]
-    v0 = jax.random.normal(jax.random.PRNGKey(0), (p,), dtype=like.dtype)
+    v0 = _start_vector(p, 0, like.dtype)
 
     def body(_, v):
         u = operator(v)

@@ -201,6 +201,8 @@ def fista(
     check_every: int = 10,
     unrolled_blocks: int | None = None,
     refine: Array | bool = False,
+    u0: Array | None = None,
+    certify_start: bool = True,
 ):
     r"""Minimize ``datafit(beta, b) + penalty(beta)`` by proximal gradient.
 
@@ -242,6 +244,12 @@ def fista(
     one block of ``check_every`` iterations runs, even when the start already
     meets the tolerance (a path's extrapolated warm start otherwise leaves
     visible tolerance-sized steps along the path).
+
+    ``u0``: the image ``datafit.forward(beta0)`` when the caller has it (not
+    recomputed). ``certify_start=False`` (static) skips the certificate of
+    the start: at least one block runs, as with ``refine``, and none of the
+    start's certificate is compiled (a caller that knows its start falls
+    short, such as the working-set solver's finish).
 
     With ``unrolled_blocks`` set, the loop is a ``lax.scan`` over that many
     blocks of ``check_every`` iterations, frozen once finished: the same
@@ -358,10 +366,17 @@ def fista(
         )
 
     zero_iter = jnp.zeros((), jnp.int32)
-    u0 = datafit.forward(beta0)
+    if u0 is None:
+        u0 = datafit.forward(beta0)
     if fit_b:
         b0 = datafit.best_intercept(u0, b0)
-    cert0 = _certificate_at(datafit, penalty, u0, beta0, b0, step)
+    if certify_start:
+        cert0 = _certificate_at(datafit, penalty, u0, beta0, b0, step)
+        status0 = jnp.where(refine, _RUNNING, status_of(cert0, zero_iter, zero_iter))
+    else:
+        # Placeholders: the first block certifies its own point.
+        cert0 = Certificate(*(jnp.full((), jnp.inf, dtype) for _ in range(3)))
+        status0 = jnp.asarray(_RUNNING)
     init = _State(
         beta0,
         b0,
@@ -372,7 +387,7 @@ def fista(
         jnp.ones((), dtype),
         zero_iter,
         cert0,
-        jnp.where(refine, _RUNNING, status_of(cert0, zero_iter, zero_iter)).astype(jnp.int32),
+        status0.astype(jnp.int32),
         cert0.gap,
         zero_iter,
         # Only mixed precision reads the anchor: carry nothing otherwise.

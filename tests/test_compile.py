@@ -3,6 +3,8 @@ rewrite, everything else as XLA compiles it."""
 
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -80,16 +82,57 @@ def test_working_set_programs_compile_without_loop_motion():
             assert path._glm_path._variant(*args, **kw) == name
         fits = jaxreg.lasso_path(X, y, n_alphas=8, eps=1e-2, tol=1e-10, strategy=strategy)
         assert bool(np.all(fits.converged))
-    assert _compile.working_set_only({"strategy": "working_set"})
-    assert not _compile.working_set_only({"strategy": "vmap"})
+    design = dict(strategy="working_set", loss="squared", use_gram=False)
+    assert _compile.working_set_only(design)
+    # Working sets that run FISTA (Gram mode, the logistic loss) keep the pass.
+    assert not _compile.working_set_only(design | {"use_gram": True})
+    assert not _compile.working_set_only(design | {"loss": "logistic"})
+    assert not _compile.working_set_only(design | {"strategy": "vmap"})
+
+
+def _loop_with_invariant(a, x):
+    # exp(a) does not change in the loop: code motion computes it once, before.
+    def body(_, v):
+        return jnp.tanh(v * jnp.exp(a))
+
+    return jax.lax.fori_loop(0, 5, body, x)
+
+
+@pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
+def test_unhoisted_variant_keeps_invariant_code_in_the_loop():
+    a, x = np.linspace(0.0, 1.0, 300), np.linspace(-1.0, 1.0, 300)
+    g = _compile.jit(
+        lambda a, x, *, lean: _loop_with_invariant(a, x),
+        static_argnames="lean",
+        unhoisted=lambda kw: kw["lean"],
+    )
+
+    def exps_outside_loops(compiled) -> int:
+        # Exponentials in the entry computation (hoisted) rather than in a loop body.
+        text = compiled.as_text()
+        entry = text[text.index("ENTRY") :]
+        fused = {
+            name
+            for name, body in re.findall(r"%([\w.\-]+) [^{]*\{(.*?)\n\}", text, re.S)
+            if " exponential(" in body
+        }
+        return sum(1 for line in entry.splitlines() if any(f"calls=%{n}" in line for n in fused))
+
+    assert g._variant(a, x, lean=True) == "lean" and g._variant(a, x, lean=False) == "fast"
+    assert exps_outside_loops(g.lower(a, x, lean=False).compile()) >= 1
+    assert exps_outside_loops(g.lower(a, x, lean=True).compile()) == 0
+    np.testing.assert_allclose(g(a, x, lean=True), g(a, x, lean=False), rtol=1e-14)
 
 
 def test_hoisting_choice_same_answers():
+    # The working-set path called directly (compiled without code motion) and
+    # traced inside a jit (the plain compilation) agree to rounding.
     X, y, _ = regression(40, 160, "corr", seed=6, k=5)
-    kw = dict(n_alphas=10, eps=1e-2, tol=1e-12)
-    ws = jaxreg.lasso_path(X, y, strategy="working_set", **kw)
-    warm = jaxreg.lasso_path(X, y, strategy="warm", **kw)
-    np.testing.assert_allclose(ws.coef, warm.coef, atol=1e-8)
+    kw = dict(n_alphas=10, eps=1e-2, tol=1e-12, strategy="working_set")
+    direct = jaxreg.lasso_path(X, y, **kw)
+    traced = jax.jit(lambda X, y: jaxreg.lasso_path(X, y, **kw).coef)(X, y)
+    assert bool(np.all(direct.converged))
+    np.testing.assert_allclose(direct.coef, traced, atol=1e-9)
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic"])
@@ -122,8 +165,20 @@ def test_alpha_max_without_the_null_fit_matches_it(loss):
         np.testing.assert_allclose(float(closed), float(fitted), rtol=1e-9)
     assert not _problem.needs_null_fit(jnp.asarray(pf))
     assert _problem.needs_null_fit(jnp.asarray(np.r_[0.0, pf[1:]]))
-    # The public entry points agree with a path's own grid either way.
-    top = float(jaxreg.alpha_max(X, y, loss=loss, sample_weight=sw, penalty_factor=pf))
-    fn = jaxreg.lasso_path if loss == "squared" else jaxreg.logistic_path
-    grid = fn(X, y, n_alphas=3, sample_weight=sw, penalty_factor=pf).alphas
-    np.testing.assert_allclose(float(grid[0]), top, rtol=1e-9)
+    # Through the public entry points: all penalized (no null fit) and one
+    # feature unpenalized (the null fit), each against the solution's
+    # solutions: just above alpha_max every penalized coefficient is zero, and
+    # just below it one is not.
+    fn = jaxreg.lasso if loss == "squared" else jaxreg.logistic
+    for factors in (pf, np.r_[0.0, pf[1:]]):
+        top = float(
+            jaxreg.alpha_max(X, y, loss=loss, sample_weight=sw, penalty_factor=factors, tol=1e-12)
+        )
+        at = fn(X, y, 1.0001 * top, sample_weight=sw, penalty_factor=factors, tol=1e-12)
+        below = fn(X, y, 0.99 * top, sample_weight=sw, penalty_factor=factors, tol=1e-12)
+        penalized = factors > 0
+        assert np.all(np.asarray(at.coef)[penalized] == 0)
+        assert np.any(np.asarray(below.coef)[penalized] != 0)
+        path_fn = jaxreg.lasso_path if loss == "squared" else jaxreg.logistic_path
+        grid = path_fn(X, y, n_alphas=3, sample_weight=sw, penalty_factor=factors).alphas
+        np.testing.assert_allclose(float(grid[0]), top, rtol=1e-9)

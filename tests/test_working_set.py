@@ -226,3 +226,66 @@ def test_start_image_is_used_only_where_valid():
     assert float(trusted.gap) <= float(trusted.gap_tol)
     np.testing.assert_allclose(trusted.objective, exact.objective, rtol=1e-9)
     np.testing.assert_allclose(trusted.coef, exact.coef, atol=1e-7, rtol=0)
+
+
+@pytest.mark.parametrize("gram", [False, True])
+def test_solve_loop_certifies_its_start_and_its_answer(gram):
+    # Called at a converged point: without refine the start is returned as it
+    # is (no iterations, one certificate); with refine at least one round
+    # runs. Either way the certificate and gradient returned are those of the
+    # returned point.
+    import jax.numpy as jnp
+
+    from jaxreg import _problem, solvers
+    from jaxreg.result import Status
+
+    X, y, _ = regression(40, 300, "corr", seed=8, k=6)
+    if gram:
+        X, y, _ = regression(400, 200, "corr", seed=8, k=6)
+    n, p = X.shape
+    problem = _problem.setup(
+        jnp.asarray(X),
+        jnp.asarray(y),
+        jnp.ones(n),
+        jnp.ones(p),
+        jnp.full(p, -np.inf),
+        jnp.full(p, np.inf),
+        jnp.asarray(1e-10),
+        loss="squared",
+        fit_intercept=True,
+        standardize=False,
+        use_gram=gram,
+    )
+    alpha = 0.1 * float(_problem.alpha_max(problem, 10_000, jnp.asarray(1e-12)))
+    pen = _problem.penalty(problem, jnp.asarray(alpha), jnp.asarray(1.0))
+    df = problem.datafit
+    assert _working_set.applies(df)
+
+    @jax.jit
+    def run(beta0, refine):
+        return _working_set.solve(
+            df,
+            pen,
+            beta0,
+            problem.b0,
+            problem.lipschitz,
+            problem.gap_tol,
+            jnp.asarray(10_000),
+            gap_scale=problem.gap_scale,
+            refine=refine,
+        )
+
+    beta, _, n_iter, cert, status, (u, grad) = run(jnp.zeros(p), False)
+    assert int(status) == Status.CONVERGED and int(n_iter) > 0
+    for refine in (False, True):
+        out = run(beta, refine)
+        assert int(out[4]) == Status.CONVERGED
+        assert (int(out[2]) > 0) if refine else (int(out[2]) == 0)
+        if not refine:
+            np.testing.assert_array_equal(out[0], beta)
+        step = 1.0 / problem.lipschitz
+        ref = solvers.certificate(df, pen, out[0], problem.b0, step)
+        np.testing.assert_allclose(out[3].gap, ref.gap, rtol=1e-6, atol=1e-15)
+        np.testing.assert_allclose(out[3].objective, ref.objective, rtol=1e-12)
+        ref_grad = df.value_and_grad(out[0], problem.b0)[1]
+        np.testing.assert_allclose(out[5][1], ref_grad, rtol=1e-9, atol=1e-12)
