@@ -173,8 +173,15 @@ def transposed(datafit) -> Columns | None:
 
 
 def _set_indices(in_set: Array, size: int) -> Array:
-    """The first ``size`` columns of the set in order, then ``p`` (padding)."""
-    return jnp.nonzero(in_set, size=size, fill_value=in_set.shape[0])[0]
+    """The first ``size`` columns of the set in order, then ``p`` (padding).
+
+    Each column's rank in the set is a prefix sum of the mask; the columns
+    are scattered to their ranks (``jnp.nonzero`` takes two prefix sums and a
+    histogram for the same: about twice the compiled kernels)."""
+    p = in_set.shape[0]
+    rank = jnp.cumsum(in_set, dtype=jnp.int32) - 1
+    slot = jnp.where(in_set & (rank < size), rank, size)  # past the end: dropped
+    return jnp.full((size,), p, jnp.int32).at[slot].set(jnp.arange(p, dtype=jnp.int32), mode="drop")
 
 
 def _gather(
