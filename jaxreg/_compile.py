@@ -83,9 +83,9 @@ def jit(fun=None, *, unhoisted=None, **jit_kwargs):
         return functools.partial(jit, unhoisted=unhoisted, **jit_kwargs)
     plain = jax.jit(fun, **jit_kwargs)
     fast = jax.jit(fun, compiler_options=_F64_CPU_OPTIONS, **jit_kwargs)
-    lean = jax.jit(fun, compiler_options=_F64_CPU_UNHOISTED, **jit_kwargs)
-
-    variants = {"plain": plain, "fast": fast, "lean": lean}
+    variants = {"plain": plain, "fast": fast}
+    if unhoisted is not None:
+        variants["lean"] = jax.jit(fun, compiler_options=_F64_CPU_UNHOISTED, **jit_kwargs)
 
     def variant(args, kwargs) -> str:
         if jax.default_backend() != "cpu" or _tracing():

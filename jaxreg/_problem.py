@@ -19,6 +19,7 @@ import numpy as np
 from jax import Array
 from jax.experimental import sparse as jsparse
 
+from jaxreg import _validation as v
 from jaxreg import _working_set
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
@@ -356,9 +357,7 @@ def needs_null_fit(pf) -> bool:
     """Whether ``alpha_max`` must fit the null model (static): unless the
     penalty factors are known (concrete) and all positive, when the null model
     is the cold start itself (zero coefficients, the intercept-only fit)."""
-    if isinstance(pf, jax.core.Tracer):
-        return True
-    return not bool(np.all(np.asarray(pf) > 0))
+    return not (v.is_concrete(pf) and bool(np.all(np.asarray(pf) > 0)))
 
 
 def alpha_max(problem: Problem, max_iter, tol, null_fit: bool = True) -> Array:

@@ -39,6 +39,7 @@ solves: the CPU path and CV strategies.
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -322,6 +323,20 @@ def _coordinate_descent(
     return w, epochs, status
 
 
+class _LoopState(NamedTuple):
+    """The working-set loop's state: a point with its image and gradient, the
+    certificate and status of the last pass, and the last subproblem's status."""
+
+    beta: Array
+    u: Array
+    cert: Certificate
+    grad: Array
+    n_iter: Array
+    rounds: Array
+    status: Array
+    sub_status: Array
+
+
 def solve(
     datafit,
     penalty: ElasticNetPenalty,
@@ -435,7 +450,7 @@ def solve(
     def round_(state):
         # One round: pick the set, solve on it, and the image and gradient at
         # the assembled point (the certificate is the next pass's).
-        beta, u, _, grad, n_iter, rounds, _, _ = state
+        beta, u, grad, n_iter, rounds = state.beta, state.u, state.grad, state.n_iter, state.rounds
         rung, in_set, k = working_set(beta, grad)
         idx, coords = _gather(penalty, beta, in_set, k, gathered, None if xt is None else xt.norms)
         bw, u, it, sub_status = jax.lax.switch(
@@ -485,13 +500,16 @@ def solve(
             )
             n_iter = n_iter + it
         grad = datafit.value_and_grad_at(u, beta, b0)[1]
-        return beta, u, state[2], grad, n_iter, rounds + 1, state[6], sub_status
+        return state._replace(
+            beta=beta, u=u, grad=grad, n_iter=n_iter, rounds=rounds + 1, sub_status=sub_status
+        )
 
     def body(state):
         # Certify the current point (the start, or the last round's result);
         # if it falls short, run a round. The certificate is compiled once,
         # for the start and for every round.
-        beta, u, _, grad, n_iter, rounds, _, sub_status = state
+        beta, u, grad, n_iter, rounds = state.beta, state.u, state.grad, state.n_iter, state.rounds
+        sub_status = state.sub_status
         cert = _certificate_from_grad(datafit, penalty, u, grad, beta, b0, step)
         finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
         status = jnp.where(sub_status == Status.CONVERGED, _RUNNING, sub_status)
@@ -505,7 +523,7 @@ def solve(
         # With refine, the start is never returned as it is: one round runs.
         met = done(cert) & ~(jnp.asarray(refine) & (rounds == 0))
         status = jnp.where(met, Status.CONVERGED, status).astype(jnp.int32)
-        state = (beta, u, cert, grad, n_iter, rounds, status, sub_status)
+        state = state._replace(cert=cert, status=status)
         # (Under vmap this cond is a select: every pass, the last one too,
         # would run a round and discard it. The solver is not vmapped.)
         return jax.lax.cond(status == _RUNNING, round_, lambda s: s, state)
@@ -524,9 +542,9 @@ def solve(
     # Placeholders until the first pass certifies the start.
     cert0 = Certificate(*(jnp.zeros((), beta0.dtype) for _ in range(3)))
     converged = jnp.asarray(Status.CONVERGED, jnp.int32)
-    init = (beta0, u0, cert0, grad0, zero, zero, jnp.asarray(_RUNNING, jnp.int32), converged)
-    # The loop runs while the last pass ran a round: its point is not yet certified.
-    beta, u, cert, grad, n_iter, _, status, _ = jax.lax.while_loop(
-        lambda s: s[6] == _RUNNING, body, init
+    init = _LoopState(
+        beta0, u0, cert0, grad0, zero, zero, jnp.asarray(_RUNNING, jnp.int32), converged
     )
-    return beta, b0, n_iter, cert, status, (u, grad)
+    # The loop runs while the last pass ran a round: its point is not yet certified.
+    out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
+    return out.beta, b0, out.n_iter, out.cert, out.status, (out.u, out.grad)
