@@ -427,6 +427,7 @@ def _shard(X, W, mesh):
         "null_fit",
     ),
     unhoisted=_compile.working_set_only,
+    quick=_compile.not_working_set,
 )
 def _cv_glm(
     X,

@@ -356,6 +356,7 @@ def default_strategy(
         "null_fit",
     ),
     unhoisted=_compile.working_set_only,
+    quick=_compile.always,
 )
 def _glm_path(
     X,

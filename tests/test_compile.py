@@ -71,7 +71,8 @@ def test_working_set_programs_compile_without_loop_motion():
     # the working-set strategy (fewer kernels, same run time) and keep it for
     # the others; float32 keeps the plain compilation whatever the strategy.
     X, y, _ = regression(30, 140, "corr", seed=5, k=4)
-    for strategy, expected in (("working_set", "lean"), ("warm", "fast")):
+    quick = "+quick" if _compile._knows_elemental_emitters() else ""
+    for strategy, expected in (("working_set", "lean" + quick), ("warm", "fast" + quick)):
         for dtype, name in ((np.float64, expected), (np.float32, "plain")):
             Xd, yd = X.astype(dtype), y.astype(dtype)
             args = (Xd, yd, None, dtype(1.0), np.ones(30, dtype), np.ones(140, dtype))
@@ -88,6 +89,52 @@ def test_working_set_programs_compile_without_loop_motion():
     assert not _compile.working_set_only(design | {"use_gram": True})
     assert not _compile.working_set_only(design | {"loss": "logistic"})
     assert not _compile.working_set_only(design | {"strategy": "vmap"})
+
+
+@pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
+def test_quick_configurations():
+    # Paths always; CV everywhere but coordinate descent (where the elemental
+    # emitters' kernels run slower for longer than they save in compilation).
+    design = dict(strategy="working_set", loss="squared", use_gram=False)
+    assert _compile.always(design)
+    assert not _compile.not_working_set(design)
+    assert _compile.not_working_set(design | {"use_gram": True})
+    assert _compile.not_working_set(design | {"loss": "logistic"})
+    assert _compile.not_working_set(design | {"strategy": "warm"})
+    # The installed XLA knows the option (CI installs a current jaxlib): the
+    # fallback below must not hide it silently.
+    assert _compile._knows_elemental_emitters()
+
+
+def _reduce_rows(x, *, quick):
+    return jnp.sum(jnp.exp(x) * x, axis=1) / jnp.max(x, axis=1)
+
+
+@pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
+def test_quick_variant_compiles_with_other_emitters_and_same_answers(monkeypatch):
+    g = _compile.jit(_reduce_rows, static_argnames="quick", quick=lambda kw: kw["quick"])
+    x = np.random.default_rng(1).uniform(0.5, 1.5, (64, 300))
+    assert g._variant(x, quick=True) == "fast+quick"
+    assert g._variant(x, quick=False) == "fast"
+    assert g._variant(x.astype(np.float32), quick=True) == "plain"
+    # The option reaches XLA: the newer emitters wrap the lone division in a
+    # kernel of its own (a loop fusion); the elemental ones emit it as it is.
+    def loop_fusions(quick):
+        return g.lower(x, quick=quick).compile().as_text().count("kind=kLoop")
+
+    assert loop_fusions(True) < loop_fusions(False)
+    np.testing.assert_allclose(g(x, quick=True), g(x, quick=False), rtol=1e-13)
+    # The working-set path called directly (quick) and traced inside a jit
+    # (plain) agree to rounding.
+    X, y, _ = regression(40, 160, "corr", seed=8, k=5)
+    kw = dict(n_alphas=10, eps=1e-2, tol=1e-12)
+    direct = jaxreg.lasso_path(X, y, **kw)
+    traced = jax.jit(lambda X, y: jaxreg.lasso_path(X, y, **kw).coef)(X, y)
+    assert bool(np.all(direct.converged))
+    np.testing.assert_allclose(direct.coef, traced, atol=1e-9)
+    # An XLA without the option compiles the variant without it.
+    monkeypatch.setattr(_compile, "_knows_elemental_emitters", lambda: False)
+    assert g._variant(x, quick=True) == "fast"
 
 
 def _loop_with_invariant(a, x):
