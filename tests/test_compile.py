@@ -117,6 +117,7 @@ def test_quick_variant_compiles_with_other_emitters_and_same_answers(monkeypatch
     assert g._variant(x, quick=True) == "fast+quick"
     assert g._variant(x, quick=False) == "fast"
     assert g._variant(x.astype(np.float32), quick=True) == "plain"
+
     # The option reaches XLA: the newer emitters wrap the lone division in a
     # kernel of its own (a loop fusion); the elemental ones emit it as it is.
     def loop_fusions(quick):
