@@ -33,15 +33,18 @@ Finally an entry point may name configurations (its ``quick`` predicate)
 whose float64 CPU compilation uses XLA's elemental kernel emitters instead of
 its newer fusion emitters (``xla_cpu_use_fusion_emitters`` off). The newer
 emitters make more kernels, each slower to generate: on the wide 500 x 5000
-lasso path 263 kernels against 192, and 3.6 to 3.8 s of XLA compilation
-against 2.3 s; on the tall 5000 x 500 path 2.4 s against 1.4 to 1.6 s. What
+lasso path 263 kernels against 192, and 3.6 to 4.1 s of XLA compilation
+against 2.2 to 2.6 s; on the tall 5000 x 500 path 2.3 to 2.5 s against 1.4
+to 1.6 s. What
 the older kernels cost at run time depends on the program: nothing
 measurable for FISTA (the tall path, the tall CV), 10-20% for the wide path's
 coordinate descent (warm 1.32 to 1.48 s against 1.14 to 1.27 s: less than
 the 1.3 to 1.6 s of compilation saved on a first call), 25-30% for the wide
 CV's (which runs it five times as long for 0.4 s less compilation). So the
 paths use them always and CV everywhere but coordinate descent. Where the
-installed XLA does not know the option, it is left out.
+installed XLA does not know the option, it is left out. (A persistent
+compilation cache would turn the paths' trade around, since later processes
+no longer pay the compilation; the choice does not look at it yet.)
 """
 
 from __future__ import annotations
