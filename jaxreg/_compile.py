@@ -42,9 +42,10 @@ coordinate descent (warm 1.32 to 1.48 s against 1.14 to 1.27 s: less than
 the 1.3 to 1.6 s of compilation saved on a first call), 25-30% for the wide
 CV's (which runs it five times as long for 0.4 s less compilation). So the
 paths use them always and CV everywhere but coordinate descent. Where the
-installed XLA does not know the option, it is left out. (A persistent
-compilation cache would turn the paths' trade around, since later processes
-no longer pay the compilation; the choice does not look at it yet.)
+installed XLA does not know the option, it is left out. A persistent
+compilation cache (``jax_compilation_cache_dir`` set) turns the trade around:
+later processes load the program instead of compiling it, and only the slower
+run would be left. So while one is set, the ``quick`` predicates are ignored.
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def _knows_elemental_emitters() -> bool:
     except Exception:  # an unknown option is an error; older XLA lacks this one
         return False
     return True
+
+
+def _persistent_cache() -> bool:
+    """Whether a persistent compilation cache directory is configured."""
+    return bool(getattr(jax.config, "jax_compilation_cache_dir", None))
 
 
 def _tracing() -> bool:
@@ -107,7 +113,8 @@ def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
     the call's keyword arguments (the static configuration); where
     ``unhoisted`` holds, that float64 CPU compilation also skips XLA's
     loop-invariant code motion, and where ``quick`` holds it uses XLA's
-    elemental kernel emitters (see the module docstring). The result has
+    elemental kernel emitters (unless a persistent compilation cache is
+    configured; see the module docstring). The result has
     ``lower`` (the variant the same arguments would run), ``_cache_size``
     (all variants' entries) and ``_variant`` (the name of the variant the
     arguments would run: ``plain``, or ``fast`` or ``lean`` with ``+quick``
@@ -123,7 +130,12 @@ def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
         if not _float64_only(jax.tree_util.tree_leaves((args, kwargs))):
             return "plain"
         name = "lean" if unhoisted is not None and unhoisted(kwargs) else "fast"
-        if quick is not None and quick(kwargs) and _knows_elemental_emitters():
+        if (
+            quick is not None
+            and quick(kwargs)
+            and not _persistent_cache()
+            and _knows_elemental_emitters()
+        ):
             name += "+quick"
         return name
 

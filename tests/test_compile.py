@@ -111,7 +111,7 @@ def _reduce_rows(x, *, quick):
 
 
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
-def test_quick_variant_compiles_with_other_emitters_and_same_answers(monkeypatch):
+def test_quick_variant_compiles_with_other_emitters_and_same_answers(monkeypatch, tmp_path):
     g = _compile.jit(_reduce_rows, static_argnames="quick", quick=lambda kw: kw["quick"])
     x = np.random.default_rng(1).uniform(0.5, 1.5, (64, 300))
     assert g._variant(x, quick=True) == "fast+quick"
@@ -133,6 +133,15 @@ def test_quick_variant_compiles_with_other_emitters_and_same_answers(monkeypatch
     traced = jax.jit(lambda X, y: jaxreg.lasso_path(X, y, **kw).coef)(X, y)
     assert bool(np.all(direct.converged))
     np.testing.assert_allclose(direct.coef, traced, atol=1e-9)
+    # With a persistent compilation cache, compilation is paid once across
+    # processes: the faster-running variant is kept.
+    before = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path))
+    try:
+        assert g._variant(x, quick=True) == "fast"
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+    assert g._variant(x, quick=True) == "fast+quick"
     # An XLA without the option compiles the variant without it.
     monkeypatch.setattr(_compile, "_knows_elemental_emitters", lambda: False)
     assert g._variant(x, quick=True) == "fast"
