@@ -33,10 +33,14 @@ __all__ = ["Design", "Quadratic", "QuadraticGram", "Logistic"]
 # them are latency-bound, so a float32 copy would not halve their cost).
 _MIXED_MIN_COLUMNS = 128
 
-_POWER_ITERATIONS = 100
-# Power iteration approaches the top eigenvalue from below; a step a little
-# shorter than 1/L keeps FISTA's descent guarantee with the estimate.
-_POWER_SAFETY = 1.05
+# Lanczos steps for the top eigenvalue (the Lipschitz constant). Its Ritz
+# value approaches the top eigenvalue from below; on the benchmark designs
+# and on Gaussian ones, 32 steps came within 3e-5 of it, where 100 power
+# iterations (three times the products) stopped up to 0.9% short.
+_TOP_STEPS = 32
+# A step a little shorter than 1/L keeps FISTA's descent guarantee with the
+# estimate.
+_TOP_SAFETY = 1.05
 
 # Lanczos steps for the smallest eigenvalue of a Gram matrix; below this many
 # columns a dense eigensolver is as cheap.
@@ -99,7 +103,7 @@ class Design:
         return self.X @ V - (self.mean @ V)[None, :]
 
     def top_eigenvalue(self, weights: Array) -> Array:
-        """Safe estimate of the top eigenvalue of ``X~' diag(weights) X~`` (power iteration)."""
+        """Safe estimate of the top eigenvalue of ``X~' diag(weights) X~`` (Lanczos)."""
         return _top_eigenvalue(lambda v: self.rmatvec(weights * self.matvec(v)), self.X)
 
 
@@ -146,57 +150,66 @@ def _start_vector(p: int, seed: int, dtype) -> Array:
     return (x >> 8).astype(dtype) / 16777216.0 + 0.5
 
 
-def _lanczos_bottom(G: Array, steps: int) -> Array:
-    """Smallest Ritz value of ``steps`` Lanczos steps on a symmetric ``G``: an
-    estimate of its smallest eigenvalue from above (no reorthogonalization,
-    which only duplicates converged Ritz values). After a breakdown (an
-    invariant subspace found, e.g. ``G = c I``) the remaining diagonal entries
-    are set above the spectrum (the largest absolute row sum), so they leave
-    the smallest Ritz value alone."""
-    p = G.shape[-1]
-    v0 = _start_vector(p, 1, G.dtype)
-    tiny = jnp.finfo(G.dtype).tiny
-    above = jnp.max(jnp.sum(jnp.abs(G), axis=1))
+def _lanczos_ritz(operator, p: int, dtype, steps: int, seed: int, fill, floor) -> Array:
+    """Ritz values (ascending) of ``steps`` Lanczos steps on a symmetric operator.
+
+    No reorthogonalization (a loss of orthogonality only duplicates converged
+    Ritz values). A step whose new off-diagonal entry ``beta`` is at most
+    ``floor(a, beta_prev)`` is a breakdown (an invariant subspace found, e.g.
+    for ``c I``): the remaining diagonal entries are set to ``fill``, chosen
+    on the side of the spectrum whose end is not wanted, with zero
+    off-diagonal entries.
+    """
+    v0 = _start_vector(p, seed, dtype)
+    tiny = jnp.finfo(dtype).tiny
 
     def body(k, carry):
         v, v_prev, beta_prev, alive, diag, off = carry
-        w = G @ v - beta_prev * v_prev
+        w = operator(v) - beta_prev * v_prev
         a = jnp.dot(w, v)
         w = w - a * v
         beta = jnp.linalg.norm(w)
-        go_on = alive & (beta > tiny * above)
+        go_on = alive & (beta > floor(a, beta_prev))
         v_next = jnp.where(go_on, w / jnp.maximum(beta, tiny), 0.0)
-        diag = diag.at[k].set(jnp.where(alive, a, above))
+        diag = diag.at[k].set(jnp.where(alive, a, fill))
         off = off.at[k].set(jnp.where(go_on, beta, 0.0))
         return v_next, v, jnp.where(go_on, beta, 0.0), go_on, diag, off
 
-    zeros = jnp.zeros((steps,), G.dtype)
+    zeros = jnp.zeros((steps,), dtype)
     alive = jnp.ones((), bool)
     init = (v0 / jnp.linalg.norm(v0), jnp.zeros_like(v0), zeros[0], alive, zeros, zeros)
     _, _, _, _, diag, off = jax.lax.fori_loop(0, steps, body, init)
     T = jnp.diag(diag) + jnp.diag(off[:-1], 1) + jnp.diag(off[:-1], -1)
-    return jnp.linalg.eigvalsh(T)[0]
+    return jnp.linalg.eigvalsh(T)
 
 
-def _top_eigenvalue(operator, like: Array, final=None) -> Array:
-    """Power iteration for a PSD operator on vectors of length ``like.shape[1]``.
+def _lanczos_bottom(G: Array, steps: int) -> Array:
+    """Smallest Ritz value of ``steps`` Lanczos steps on a symmetric ``G``: an
+    estimate of its smallest eigenvalue from above. After a breakdown the
+    remaining diagonal entries are set above the spectrum (the largest
+    absolute row sum), so they leave the smallest Ritz value alone."""
+    tiny = jnp.finfo(G.dtype).tiny
+    above = jnp.max(jnp.sum(jnp.abs(G), axis=1))
+    floor = lambda a, beta_prev: tiny * above  # noqa: E731
+    return _lanczos_ritz(lambda v: G @ v, G.shape[-1], G.dtype, steps, 1, above, floor)[0]
 
-    Much cheaper than a dense eigensolver (and batches under vmap); the
-    estimate approaches the top eigenvalue from below, hence the safety factor.
-    ``final``: the operator for the closing Rayleigh quotient (default
-    ``operator``), when the iterations use a cheaper, rounded one.
+
+def _top_eigenvalue(operator, like: Array) -> Array:
+    """Safe estimate of the top eigenvalue of a PSD operator on vectors of
+    length ``like.shape[1]``: the top Ritz value of ``_TOP_STEPS`` Lanczos
+    steps (from below) times ``_TOP_SAFETY``.
+
+    Each step is one application of the operator: for a design, a product
+    with ``X`` and one with its transpose, which read the whole design from
+    memory. Lanczos converges to the top of the spectrum far faster than
+    power iteration per product (see ``_TOP_STEPS``), and batches under vmap.
+    A breakdown fills the remaining diagonal with zeros, below the top of a
+    PSD spectrum.
     """
-    p = like.shape[1]
-    v0 = _start_vector(p, 0, like.dtype)
-
-    def body(_, v):
-        u = operator(v)
-        return u / jnp.maximum(jnp.linalg.norm(u), jnp.finfo(u.dtype).tiny)
-
-    v = jax.lax.fori_loop(0, _POWER_ITERATIONS, body, v0 / jnp.linalg.norm(v0))
-    w = (operator if final is None else final)(v)
-    v = v.astype(w.dtype)
-    return _POWER_SAFETY * jnp.dot(v, w) / jnp.dot(v, v)
+    eps = jnp.finfo(like.dtype).eps
+    floor = lambda a, beta_prev: 64.0 * eps * (jnp.abs(a) + beta_prev)  # noqa: E731
+    top = _lanczos_ritz(operator, like.shape[1], like.dtype, _TOP_STEPS, 0, 0.0, floor)[-1]
+    return _TOP_SAFETY * top
 
 
 @jax.tree_util.register_dataclass
@@ -334,10 +347,8 @@ class QuadraticGram:
         return 0.5 * (1.0 - kappa) ** 2 * aux
 
     def lipschitz(self) -> Array:
-        if self.mixed:
-            # The iterations on the float32 copy, the estimate on G itself.
-            final = lambda v: self.G @ v.astype(self.G.dtype)  # noqa: E731
-            return _top_eigenvalue(lambda v: self.G_low @ v, self.G_low, final)
+        # On G itself, also where a float32 copy exists: the Lanczos steps
+        # cost less than the hundred float32 power iterations they replaced.
         return _top_eigenvalue(lambda v: self.G @ v, self.G)
 
 
