@@ -285,7 +285,8 @@ def test_solve_loop_certifies_its_start_and_its_answer(gram):
             np.testing.assert_array_equal(out[0], beta)
         step = 1.0 / problem.lipschitz
         ref = solvers.certificate(df, pen, out[0], problem.b0, step)
-        np.testing.assert_allclose(out[3].gap, ref.gap, rtol=1e-6, atol=1e-15)
+        # The two gaps differ by rounding of the O(1) objectives.
+        np.testing.assert_allclose(out[3].gap, ref.gap, rtol=1e-6, atol=1e-13)
         np.testing.assert_allclose(out[3].objective, ref.objective, rtol=1e-12)
         ref_grad = df.value_and_grad(out[0], problem.b0)[1]
         np.testing.assert_allclose(out[5][1], ref_grad, rtol=1e-9, atol=1e-12)
