@@ -114,3 +114,41 @@ def test_vmap_equals_loop():
     batched = jax.vmap(top)(jnp.asarray(Xs))
     looped = jnp.stack([top(jnp.asarray(X)) for X in Xs])
     np.testing.assert_allclose(batched, looped, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tridiagonal_extremes_match_lapack(dtype):
+    # The Ritz values come from Sturm-count bisection (no LAPACK call, which
+    # can wait on the thread pool of a sharded CPU program); compared with
+    # numpy's eigvalsh on tridiagonals of mixed scales, with zero couplings
+    # (a breakdown) and zero blocks, the extremes are within k ulps of the
+    # largest eigenvalue, on the safe side of the bisection.
+    rng = np.random.default_rng(5)
+    extreme = jax.jit(datafits._tridiagonal_extreme, static_argnums=2)
+    eps = np.finfo(dtype).eps
+    for trial in range(60):
+        k = (1, 2, 3, 17, 32)[trial % 5]
+        d = rng.standard_normal(k) * 10 ** rng.uniform(-3, 3)
+        off = rng.standard_normal(k) * 10 ** rng.uniform(-3, 3)
+        if trial % 4 == 0:
+            off[rng.integers(0, k)] = 0.0
+        if trial % 6 == 0:
+            d[k // 2 :], off[k // 2 :] = 0.0, 0.0
+        d, off = d.astype(dtype), off.astype(dtype)
+        T = np.diag(d) + np.diag(off[:-1], 1) + np.diag(off[:-1], -1)
+        ev = np.linalg.eigvalsh(T.astype(np.float64))
+        scale = np.abs(ev).max()
+        top = float(extreme(jnp.asarray(d), jnp.asarray(off), True))
+        bottom = float(extreme(jnp.asarray(d), jnp.asarray(off), False))
+        assert abs(top - ev[-1]) <= 4 * k * eps * scale, (trial, top, ev[-1])
+        assert abs(bottom - ev[0]) <= 4 * k * eps * scale, (trial, bottom, ev[0])
+    # A diagonal matrix (a breakdown at the first step) gives its diagonal.
+    d = jnp.asarray([3.0, -1.0, 2.0], dtype)
+    assert float(extreme(d, jnp.zeros(3, dtype), True)) == 3.0
+    assert float(extreme(d, jnp.zeros(3, dtype), False)) == -1.0
+    # vmap equals the loop.
+    D = jnp.asarray(rng.standard_normal((4, 32)), dtype)
+    O = jnp.asarray(rng.standard_normal((4, 32)), dtype)
+    batched = jax.vmap(lambda a, b: datafits._tridiagonal_extreme(a, b, True))(D, O)
+    looped = jnp.stack([extreme(a, b, True) for a, b in zip(D, O, strict=True)])
+    np.testing.assert_array_equal(batched, looped)
