@@ -202,7 +202,7 @@ def _tridiagonal_extreme(diag: Array, off: Array, top: bool) -> Array:
     matrix per problem) split the batch over the thread pool that runs the
     XLA program and wait for it; with several host devices each running its
     share of a sharded program, every thread of the pool can end up waiting
-    so (measured: a hang of the 2 x 2 mesh cross-validation).
+    for the others (measured: a hang of the 2 x 2 mesh cross-validation).
     """
     k = diag.shape[-1]
     dtype = diag.dtype
