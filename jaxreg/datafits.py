@@ -137,7 +137,7 @@ def _weighted_gram_jvp(primals, tangents):
 
 
 def _start_vector(p: int, seed: int, dtype) -> Array:
-    """A fixed pseudo-random start for power and Lanczos iterations, entries
+    """A fixed pseudo-random start for the Lanczos iterations, entries
     in ``[1/2, 3/2)``: an integer hash of each index (one fused kernel; a
     ``jax.random`` draw compiles to several), so that it has, like a random
     vector, a component along every eigenvector with high probability, and a
