@@ -25,7 +25,7 @@ from jax.typing import ArrayLike
 from jaxreg import _compile, _problem, _working_set
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram, _weighted_gram
-from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
+from jaxreg.models import _certified_ridge, _common_inputs, _solve_ridge, _use_gram
 from jaxreg.path import (
     PathResult,
     _resolve_eps,
@@ -34,6 +34,7 @@ from jaxreg.path import (
     solve_path,
 )
 from jaxreg.result import FitResult
+from jaxreg.solvers import _thin_svd
 
 __all__ = ["CVResult", "cross_validate", "make_folds"]
 
@@ -616,7 +617,7 @@ def _cv_ridge(
         if v.is_sparse(X):
             U, sig, Vt = _sparse_svd(design, root_w, root_f)
         else:
-            U, sig, Vt = jnp.linalg.svd(root_w[:, None] * design.X / root_f, full_matrices=False)
+            U, sig, Vt = _thin_svd(root_w[:, None] * design.X / root_f)
         uty = U.T @ (root_w * yc)
         shrink = sig**2 / (sig**2 + alphas[:, None])  # (A, r)
         beta = ((sig / (sig**2 + alphas[:, None]) * uty) @ Vt) / root_f  # (A, p)
@@ -634,19 +635,29 @@ def _cv_ridge(
         scores = per_sample.T[:, None, :]  # (n, 1, A): leave-one-out has n folds
         fold_weights = sw
     mean, se, li, ai, i1se = _select(scores, fold_weights, alphas[None, :], scoring)
-    fits = jax.vmap(
-        lambda a: _solve_ridge(
-            X,
-            y,
-            a,
-            sw,
-            pf,
-            tol,
-            fit_intercept=fit_intercept,
-            standardize=standardize,
-            solver="cholesky" if v.is_sparse(X) else "svd",
-        )
-    )(alphas)
+    if mode == "kfold" or v.is_sparse(X):
+        fits = jax.vmap(
+            lambda a: _solve_ridge(
+                X,
+                y,
+                a,
+                sw,
+                pf,
+                tol,
+                fit_intercept=fit_intercept,
+                standardize=standardize,
+                solver="cholesky" if v.is_sparse(X) else "svd",
+            )
+        )(alphas)
+    else:
+        # The full-data path from the SVD the scores came from (the exact
+        # solutions at every alpha), certified at each one.
+        total = jnp.sum(sw)
+        fits = jax.vmap(
+            lambda b, a: _certified_ridge(
+                design, yc, s, total, pfn, a, b, tol, x_mean, x_scale, y_mean, fit_intercept
+            )
+        )(beta, alphas)
     path = _with_alphas(alphas, fits)
     best = jax.tree.map(lambda a: a[ai], fits)
     best_1se = jax.tree.map(lambda a: a[i1se], fits)

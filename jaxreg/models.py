@@ -418,7 +418,6 @@ def _solve_ridge(
     solver,
 ):
     dtype = X.dtype
-    p = X.shape[1]
     total = jnp.sum(sample_weight)
     s = sample_weight / total
     design, x_mean, x_scale = _problem.make_design(X, s, fit_intercept, standardize)
@@ -442,6 +441,24 @@ def _solve_ridge(
             beta = ridge_dual(Xs, ys, reg)
         else:
             beta = ridge_svd(Xs, ys, pf, alpha / total)
+    return _certified_ridge(
+        design, yc, s, total, pf, alpha, beta, tol, x_mean, x_scale, y_mean, fit_intercept
+    )
+
+
+def _certified_ridge(
+    design, yc, s, total, pf, alpha, beta, tol, x_mean, x_scale, y_mean, fit_intercept
+) -> FitResult:
+    """The ridge fit at ``beta`` (standardized units) with its certificates.
+
+    ``beta`` minimizes (or approximates) ``1/2 ||yc - X~ beta||_s^2 +
+    (alpha / total)/2 sum_j pf_j beta_j^2``, the mean-loss form of ridge's
+    objective; the duality gap and KKT residual are computed here, at
+    ``beta``, and everything is returned in ridge's sum-of-squares units.
+    """
+    dtype = beta.dtype
+    p = beta.shape[0]
+    reg = (alpha / total) * pf
     datafit = Quadratic(design, yc, s)
     inf = jnp.full((p,), jnp.inf, dtype)
     penalty = ElasticNetPenalty(jnp.zeros((p,), dtype), reg, -inf, inf)

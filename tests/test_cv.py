@@ -301,6 +301,38 @@ def test_ridge_loo_matches_ridgecv(shape, weights):
     np.testing.assert_allclose(ours, ref.cv_results_, rtol=1e-7, atol=1e-10)
 
 
+@pytest.mark.parametrize("shape", [(60, 15), (30, 90)])
+def test_ridge_loo_path_is_the_ridge_path(shape):
+    # Leave-one-out CV returns the full-data path from the SVD its scores came
+    # from: the same fits, certificates included, as ridge_path's own route.
+    X, y, sw = regression(*shape, "corr", seed=3, weights=True)
+    pf = np.linspace(0.5, 2.0, shape[1])
+    alphas = np.geomspace(1e2, 1e-2, 12)
+    res = jaxreg.cross_validate(
+        X, y, "ridge", alphas=alphas, cv="loo", sample_weight=sw, penalty_factor=pf
+    )
+    ref = jaxreg.ridge_path(X, y, alphas, sample_weight=sw, penalty_factor=pf)
+    assert bool(jnp.all(res.path.status[0] == jaxreg.Status.CONVERGED))
+    np.testing.assert_allclose(res.path.coef[0], ref.coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.path.intercept[0], ref.intercept, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(res.path.objective[0], ref.objective, rtol=1e-12)
+    assert float(jnp.max(res.path.gap[0])) <= float(jnp.max(res.path.gap_tol[0]))
+
+
+@pytest.mark.parametrize("shape", [(50, 8), (8, 50), (12, 12)])
+def test_thin_svd_matches_lapack_either_orientation(shape):
+    from jaxreg.solvers import _thin_svd
+
+    A = np.random.default_rng(4).standard_normal(shape)
+    U, sig, Vt = (np.asarray(a) for a in _thin_svd(jnp.asarray(A)))
+    k = min(shape)
+    assert U.shape == (shape[0], k) and Vt.shape == (k, shape[1])
+    np.testing.assert_allclose(sig, np.linalg.svd(A, compute_uv=False), rtol=1e-12)
+    np.testing.assert_allclose((U * sig) @ Vt, A, atol=1e-12)
+    np.testing.assert_allclose(U.T @ U, np.eye(k), atol=1e-12)
+    np.testing.assert_allclose(Vt @ Vt.T, np.eye(k), atol=1e-12)
+
+
 def test_ridge_kfold_matches_per_fold_fits():
     from sklearn.linear_model import Ridge
 
