@@ -150,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = [
         f"- command: `{command}`",
         f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, jax {_jax_version()}",
+        f"{platform.python_version()}, jax {_jax_version()}; "
+        f"XLA_FLAGS {os.environ.get('XLA_FLAGS') or '(unset)'}",
         "- each job in a fresh process, persistent compilation cache off, float64; "
         "trace, lower and XLA compile are JAX's own monitoring durations for the first call",
     ]

@@ -911,7 +911,8 @@ def report(
         "",
         f"- command: `{command}`",
         f"- machine: {args.machine} ({platform.machine()}, {os.cpu_count()} CPUs, JAX backend "
-        f"{jax.default_backend()}); 1-minute load average at the start {load:.2f}; "
+        f"{jax.default_backend()}, XLA_FLAGS {os.environ.get('XLA_FLAGS') or '(unset)'}); "
+        f"1-minute load average at the start {load:.2f}; "
         f"wall time {time.perf_counter() - started:.0f} s",
         f"- versions: {versions()}",
         f"- accuracy: relative suboptimality (P(w) - P*) / P(0), worst over the grid, "
