@@ -319,6 +319,49 @@ def test_ridge_loo_path_is_the_ridge_path(shape):
     assert float(jnp.max(res.path.gap[0])) <= float(jnp.max(res.path.gap_tol[0]))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_wide_ridge_loo_with_a_rank_deficient_kernel(dtype):
+    # Wide float64 leave-one-out takes the n x n kernel's eigendecomposition
+    # (float32 keeps the SVD). Repeated rows and zero-weight rows make the
+    # kernel singular: its zero eigenvalues (rounded to either sign) must not
+    # disturb the fits, which must match ridge_path's SVD route and the exact
+    # solutions, and the scores, which must match a brute-force leave-one-out.
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((24, 70))
+    X[12:18] = X[:6]  # repeated rows
+    y = X[:, :5] @ rng.standard_normal(5) + 0.3 * rng.standard_normal(24)
+    sw = np.ones(24)
+    sw[[3, 20]] = 0.0
+    # float32 stops where the problem's conditioning (largest eigenvalue
+    # over alpha) would take most of its digits.
+    alphas = np.geomspace(1e2, 1e-4 if dtype == np.float64 else 1e-1, 15)
+    Xd, yd = X.astype(dtype), y.astype(dtype)
+    res = jaxreg.cross_validate(
+        Xd, yd, "ridge", alphas=alphas, cv="loo", sample_weight=sw, fit_intercept=False
+    )
+    ref = jaxreg.ridge_path(Xd, yd, alphas, sample_weight=sw, fit_intercept=False)
+    assert bool(jnp.all(res.path.status[0] == jaxreg.Status.CONVERGED))
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    scale = float(np.max(np.abs(ref.coef)))
+    np.testing.assert_allclose(res.path.coef[0], ref.coef, rtol=rtol, atol=rtol * scale)
+    # scikit-learn's Ridge, fitted afresh: the exact fits, and a brute-force
+    # leave-one-out at three alphas.
+    from sklearn.linear_model import Ridge
+
+    for a, coef in zip(alphas, np.asarray(res.path.coef[0]), strict=True):
+        exact = Ridge(alpha=a, fit_intercept=False).fit(X, y, sample_weight=sw).coef_
+        np.testing.assert_allclose(coef, exact, rtol=rtol, atol=rtol * scale)
+    for k in (0, 7, 14):
+        for i in (0, 13, 23):
+            keep = np.arange(24) != i
+            held_out = Ridge(alpha=alphas[k], fit_intercept=False)
+            held_out.fit(X[keep], y[keep], sample_weight=sw[keep])
+            err = (y[i] - X[i] @ held_out.coef_) ** 2
+            np.testing.assert_allclose(
+                float(res.fold_scores[i, 0, k]), err, rtol=1e-7 if dtype == np.float64 else 1e-3
+            )
+
+
 @pytest.mark.parametrize("shape", [(50, 8), (8, 50), (12, 12)])
 def test_thin_svd_matches_lapack_either_orientation(shape):
     from jaxreg.solvers import _thin_svd
