@@ -641,7 +641,10 @@ def _cv_ridge(
                 lam, uty = sig**2, U.T @ (root_w * yc)
                 beta = ((sig / (lam + alphas[:, None]) * uty) @ Vt) / root_f  # (A, p)
         shrink = lam / (lam + alphas[:, None])  # (A, r)
-        resid = yc[None, :] - design.matmat(beta.T).T  # (A, n)
+
+        def direct():
+            return yc[None, :] - design.matmat(beta.T).T  # (A, n)
+
         # 1 - h_ii, one minus the hat-matrix diagonal of the weighted problem
         # (the unpenalized intercept's share s_i included).
         if kernel:
@@ -654,10 +657,17 @@ def _cv_ridge(
             kept = alphas[:, None] / (lam + alphas[:, None])
             free = kept @ (U * U).T
             weighted = root_w > 0
-            resid = jnp.where(
-                weighted, ((kept * uty) @ U.T) / jnp.where(weighted, root_w, 1.0), resid
+            resid = ((kept * uty) @ U.T) / jnp.where(weighted, root_w, 1.0)
+            # Zero-weight samples have no share in the basis: their residuals
+            # come from the fits (a product with the design, skipped when no
+            # sample has weight zero).
+            resid = jax.lax.cond(
+                jnp.all(weighted),
+                lambda: resid,
+                lambda: jnp.where(weighted, resid, direct()),
             )
         else:
+            resid = direct()
             free = 1.0 - shrink @ (U * U).T
         if fit_intercept:
             free = free - s[None, :]
