@@ -179,18 +179,18 @@ def finish_setup(
     *,
     loss: str,
     fit_intercept: bool,
-    strong: bool = False,
+    strong: bool | str = False,
 ) -> Problem:
     """A prepared problem from its datafit. ``strong``: certify the strong
     convexity of a Gram-mode datafit (:meth:`QuadraticGram.with_strong_convexity`),
     which tightens the lasso's certificate for every fit on it, at a fixed
     cost worth paying where many fits share the matrix at a tight tolerance
-    (cross-validation)."""
+    (cross-validation); ``"portable"``: the same without LAPACK calls."""
     dtype = x_scale.dtype
     # The solution does not depend on the step size: no derivative through it.
     lip = jax.lax.stop_gradient(datafit.lipschitz())
     if strong and isinstance(datafit, QuadraticGram):
-        datafit = datafit.with_strong_convexity()
+        datafit = datafit.with_strong_convexity(portable=strong == "portable")
     tol = jnp.maximum(tol, tol_floor(dtype, loss))
     return Problem(
         datafit=datafit,

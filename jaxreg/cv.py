@@ -810,7 +810,9 @@ def cross_validate(
         In Gram mode at ``tol <= 1e-5`` the strong convexity of each fold's
         problem and of the full data's is also certified (one Cholesky
         factorization each), which gives the lasso a second, tighter gap (see
-        the conventions page, "Certificates").
+        the conventions page, "Certificates"). With a mesh of several CPU
+        devices this is done without LAPACK (whose batched calls can deadlock
+        the devices' shared thread pool), at a higher cost.
       max_iter: maximum number of proximal-gradient iterations per fit.
       strategy: ``"vmap"``, ``"warm"``, ``"working_set"`` or ``"auto"``, as in
         :func:`~jaxreg.lasso_path`. With ``"working_set"``, and with
@@ -925,7 +927,7 @@ def cross_validate(
         check_every=int(check_every) if check_every is not None else default_check,
         mesh=mesh,
         full_path=bool(full_path),
-        strong=use_gram and tight,
+        strong=(("portable" if _shared_cpu_pool(mesh) else True) if use_gram and tight else False),
         null_fit=alphas is None and _problem.needs_null_fit(pf),
     )
 
@@ -938,6 +940,24 @@ def cross_validate(
 # at tol 1e-4: 0.18 s with it, 0.17 s without; the elastic-net CV at 5e-7:
 # 0.77 s with it, 0.89 s without).
 _STRONG_TOL = 1e-5
+
+
+def _shared_cpu_pool(mesh) -> bool:
+    """Whether ``mesh`` spans several CPU devices of this process.
+
+    Those devices run their shares of a program on one thread pool, and
+    jaxlib's batched LAPACK kernels (eigendecompositions, Cholesky) hand their
+    batch to that same pool and wait for it: with every device's share inside
+    such a call at once, no thread is left to do the work. A Gram-mode
+    elastic-net CV at tol 1e-12, p = 40, folds over 4 forced host devices,
+    hung in ``dsyevd`` this way. Such programs are compiled without LAPACK:
+    the strong-convexity certification, its only use there, takes its
+    portable form (see :meth:`QuadraticGram.with_strong_convexity`).
+    """
+    if mesh is None:
+        return False
+    devices = list(np.asarray(mesh.devices).flat)
+    return len(devices) > 1 and all(d.platform == "cpu" for d in devices)
 
 
 def _strong_pays(tol) -> bool:

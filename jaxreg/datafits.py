@@ -42,8 +42,7 @@ _TOP_STEPS = 32
 # estimate.
 _TOP_SAFETY = 1.05
 
-# Lanczos steps for the smallest eigenvalue of a Gram matrix; below this many
-# columns a dense eigensolver is as cheap.
+# Lanczos steps for the smallest eigenvalue of a Gram matrix.
 _LANCZOS_STEPS = 30
 # The Cholesky check is run at this share of the Lanczos estimate, which
 # approaches the smallest eigenvalue from above (within a few percent after
@@ -245,6 +244,31 @@ def _tridiagonal_extreme(diag: Array, off: Array, top: bool) -> Array:
     return jnp.where(diagonal, jnp.min(diag), lo)
 
 
+def _cholesky_succeeds(A: Array) -> Array:
+    """Whether the Cholesky factorization of a symmetric ``A`` runs to the end
+    with positive pivots, in plain array operations (no LAPACK).
+
+    The outer-product form: ``p`` steps, each taking a column of the factor
+    and subtracting its rank-one term from the rest of the matrix (masked to
+    the trailing block, so shapes stay static): ``p^3`` operations where
+    LAPACK's blocked factorization does ``p^3 / 3``, with the same backward
+    error bound. For programs sharded over several CPU devices, where
+    jaxlib's batched LAPACK kernels can deadlock the devices' shared thread
+    pool (see :func:`_tridiagonal_extreme`).
+    """
+    p = A.shape[-1]
+    index = jnp.arange(p)
+
+    def step(k, carry):
+        M, ok = carry
+        pivot = M[k, k]
+        ok = ok & (pivot > 0)  # False for NaN too
+        column = jnp.where(index > k, M[:, k], 0.0) / jnp.sqrt(jnp.where(pivot > 0, pivot, 1.0))
+        return M - column[:, None] * column[None, :], ok
+
+    return jax.lax.fori_loop(0, p, step, (A, jnp.ones((), bool)))[1]
+
+
 def _lanczos_bottom(G: Array, steps: int) -> Array:
     """Smallest Ritz value of ``steps`` Lanczos steps on a symmetric ``G``: an
     estimate of its smallest eigenvalue from above. After a breakdown the
@@ -344,7 +368,7 @@ class QuadraticGram:
         low = G.dtype == jnp.float64 and G.shape[-1] >= _MIXED_MIN_COLUMNS
         return cls(G, c, yy, G.astype(jnp.float32) if low else None)
 
-    def with_strong_convexity(self) -> QuadraticGram:
+    def with_strong_convexity(self, portable: bool = False) -> QuadraticGram:
         r"""The datafit with ``strong``: a certified :math:`\mu \le \lambda_{\min}(G)`.
 
         The objective is then :math:`\mu`-strongly convex, and its duality gap
@@ -359,20 +383,30 @@ class QuadraticGram:
         spinning for a while after the factorization, which slowed the solve
         that followed by 15 to 20 ms on a 2-core CPU (p = 500). No derivative
         flows through it.
+
+        ``portable`` (static): no LAPACK call, for programs sharded over
+        several CPU devices (see :func:`_cholesky_succeeds`): the
+        factorization in plain array operations, the same certificate at a
+        higher cost.
         """
         G = jax.lax.stop_gradient(self.G)
         p = G.shape[-1]
         eps = jnp.finfo(G.dtype).eps
-        if p <= 2 * _LANCZOS_STEPS:
-            estimate = jnp.linalg.eigvalsh(G)[0]
-        else:
-            estimate = _lanczos_bottom(G, _LANCZOS_STEPS)
+        # Lanczos at every size, small ones too (where 30 steps are about
+        # as many as the columns, so the estimate is close to exact): a dense
+        # eigensolver would be a LAPACK call, and the estimate must be the
+        # same with and without ``portable`` for the certificates to agree.
+        estimate = _lanczos_bottom(G, _LANCZOS_STEPS)
         tau = _STRONG_SHARE * estimate
         # Backward error of a successful Cholesky factorization: it is exact
         # for G - tau I + E with ||E|| <= (p + 1) p eps max_i G_ii (Demmel).
         margin = (p + 1) * p * eps * jnp.max(jnp.diagonal(G))
-        factor = jnp.linalg.cholesky(G - tau * jnp.eye(p, dtype=G.dtype))
-        ok = jnp.all(jnp.diagonal(factor) > 0) & (tau > margin)  # False for NaN too
+        shifted = G - tau * jnp.eye(p, dtype=G.dtype)
+        if portable:
+            factored = _cholesky_succeeds(shifted)
+        else:
+            factored = jnp.all(jnp.diagonal(jnp.linalg.cholesky(shifted)) > 0)
+        ok = factored & (tau > margin)  # False for NaN too
         return dataclasses.replace(self, strong=jnp.where(ok, tau - margin, 0.0).astype(G.dtype))
 
     @property
