@@ -559,7 +559,8 @@ def _cv_ridge(
     X, y, sw, W, held_idx, held_valid, alphas, pf, tol, *, fit_intercept, standardize, scoring, mode
 ) -> CVResult:
     """Ridge CV in closed form: K-fold from per-fold Gram eigendecompositions, or
-    exact leave-one-out / GCV from one SVD of the full data."""
+    exact leave-one-out / GCV from one decomposition of the full data (a thin
+    SVD, or for wide float64 data the eigendecomposition of the n x n kernel)."""
     dtype = X.dtype
     n, p = X.shape
     pfn = _problem.normalized_penalty_factor(pf)
@@ -615,31 +616,25 @@ def _cv_ridge(
         yc = y - y_mean
         root_w, root_f = jnp.sqrt(sw), jnp.sqrt(pfn)
         # kernel: whether U is the complete eigenbasis of the weighted samples
-        # (the n x n kernel route below).
-        kernel = False
-        if v.is_sparse(X):
-            U, sig, Vt = _sparse_svd(design, root_w, root_f)
+        # (the n x n kernel route below); else U, sig, Vt are a thin SVD.
+        A = None if v.is_sparse(X) else root_w[:, None] * design.X / root_f
+        kernel = A is not None and A.shape[0] < A.shape[1] and dtype == jnp.float64
+        if kernel:
+            # Wide, float64: the eigendecomposition of the n x n kernel
+            # A A' = U diag(sigma^2) U', and beta = A' U diag(1 / (sigma^2
+            # + alpha)) U' y, which needs no right singular vectors (500 x
+            # 5000: 0.06 s against 0.21 s for the thin SVD). The fits'
+            # rounding grows with sigma_max^2 / alpha rather than with its
+            # square root, which float64 can spare at the alphas in use
+            # and float32 cannot; every point is certified below.
+            lam, U = jnp.linalg.eigh(A @ A.T)
+            lam = jnp.maximum(lam, 0.0)
+            uty = U.T @ (root_w * yc)
+            beta = (((uty / (lam + alphas[:, None])) @ U.T) @ A) / root_f  # (A, p)
+        else:
+            U, sig, Vt = _sparse_svd(design, root_w, root_f) if A is None else _thin_svd(A)
             lam, uty = sig**2, U.T @ (root_w * yc)
             beta = ((sig / (lam + alphas[:, None]) * uty) @ Vt) / root_f  # (A, p)
-        else:
-            A = root_w[:, None] * design.X / root_f
-            if A.shape[0] < A.shape[1] and dtype == jnp.float64:
-                # Wide, float64: the eigendecomposition of the n x n kernel
-                # A A' = U diag(sigma^2) U', and beta = A' U diag(1 / (sigma^2
-                # + alpha)) U' y, which needs no right singular vectors (500 x
-                # 5000: 0.06 s against 0.21 s for the thin SVD). The fits'
-                # rounding grows with sigma_max^2 / alpha rather than with its
-                # square root, which float64 can spare at the alphas in use
-                # and float32 cannot; every point is certified below.
-                lam, U = jnp.linalg.eigh(A @ A.T)
-                lam = jnp.maximum(lam, 0.0)
-                uty = U.T @ (root_w * yc)
-                beta = (((uty / (lam + alphas[:, None])) @ U.T) @ A) / root_f  # (A, p)
-                kernel = True
-            else:
-                U, sig, Vt = _thin_svd(A)
-                lam, uty = sig**2, U.T @ (root_w * yc)
-                beta = ((sig / (lam + alphas[:, None]) * uty) @ Vt) / root_f  # (A, p)
         shrink = lam / (lam + alphas[:, None])  # (A, r)
 
         def direct():
@@ -656,11 +651,13 @@ def _cv_ridge(
             # at alpha = 1e-4 a score came out 2e-5 off, against 2e-11 here.
             kept = alphas[:, None] / (lam + alphas[:, None])
             free = kept @ (U * U).T
-            weighted = root_w > 0
+            # Dividing by sqrt(w_i) would magnify the basis's rounding for
+            # a sample of tiny weight; samples below 1e-6 of the largest
+            # weight (zero weights included, which have no share in the
+            # basis) take their residuals from the fits (a product with the
+            # design, skipped when every sample is above that).
+            weighted = root_w > 1e-3 * jnp.max(root_w)
             resid = ((kept * uty) @ U.T) / jnp.where(weighted, root_w, 1.0)
-            # Zero-weight samples have no share in the basis: their residuals
-            # come from the fits (a product with the design, skipped when no
-            # sample has weight zero).
             resid = jax.lax.cond(
                 jnp.all(weighted),
                 lambda: resid,
@@ -695,7 +692,7 @@ def _cv_ridge(
             )
         )(alphas)
     else:
-        # The full-data path from the SVD the scores came from (the exact
+        # The full-data path from the decomposition the scores came from (the exact
         # solutions at every alpha), certified at each one.
         total = jnp.sum(sw)
         fits = jax.vmap(
@@ -776,10 +773,11 @@ def cross_validate(
       model: ``"lasso"``, ``"elastic_net"``, ``"logistic"`` or ``"ridge"``. Ridge
         uses scikit-learn's ``Ridge`` objective and closed forms: per-fold
         eigendecompositions for K folds (``n >= p``), or ``cv="loo"``: exact
-        leave-one-out from one SVD, scikit-learn ``RidgeCV``'s default (it
-        calls it GCV), or ``cv="gcv"``: generalized CV. ``alphas`` is then
-        required and is sorted in decreasing order; bounds and l1_ratio do not
-        apply. Leave-one-out standardizes (and centers) once on all the data.
+        leave-one-out from one decomposition of the data, scikit-learn
+        ``RidgeCV``'s default (it calls it GCV), or ``cv="gcv"``: generalized
+        CV. ``alphas`` is then required and is sorted in decreasing order;
+        bounds and l1_ratio do not apply. Leave-one-out standardizes (and
+        centers) once on all the data.
       l1_ratio: one value or a sequence (default 1 for lasso and logistic, 0.5
         for elastic net).
       alphas: a shared grid ``(A,)`` or one per l1_ratio ``(L, A)``; by default

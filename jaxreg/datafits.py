@@ -392,11 +392,13 @@ class QuadraticGram:
         G = jax.lax.stop_gradient(self.G)
         p = G.shape[-1]
         eps = jnp.finfo(G.dtype).eps
-        # Lanczos at every size, small ones too (where 30 steps are about
-        # as many as the columns, so the estimate is close to exact): a dense
-        # eigensolver would be a LAPACK call, and the estimate must be the
-        # same with and without ``portable`` for the certificates to agree.
-        estimate = _lanczos_bottom(G, _LANCZOS_STEPS)
+        # Lanczos at every size, small ones too, where it runs one step per
+        # column (up to 60), enough for the smallest eigenvalue to converge:
+        # a dense eigensolver would be a LAPACK call, and the estimate must
+        # be the same with and without ``portable`` for the certificates of
+        # sharded and single-device runs to agree.
+        steps = max(_LANCZOS_STEPS, p) if p <= 2 * _LANCZOS_STEPS else _LANCZOS_STEPS
+        estimate = _lanczos_bottom(G, steps)
         tau = _STRONG_SHARE * estimate
         # Backward error of a successful Cholesky factorization: it is exact
         # for G - tau I + E with ||E|| <= (p + 1) p eps max_i G_ii (Demmel).

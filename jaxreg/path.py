@@ -23,7 +23,8 @@ Three strategies:
   measurement (which also needs a tighter tol to reach the same accuracy).
   Its starts come with their image and gradient, extrapolated like the
   coefficients (both are affine in them), so a grid point costs no product
-  with the data before its first round.
+  with the data before its first round (unless bounds clip its start or an
+  uneven grid stretches the extrapolation).
 
 The data-dependent setup (centering, Gram matrix, Lipschitz constant) is done
 once for the whole path.

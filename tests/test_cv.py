@@ -351,8 +351,9 @@ def test_wide_ridge_loo_with_a_rank_deficient_kernel(dtype):
     for a, coef in zip(alphas, np.asarray(res.path.coef[0]), strict=True):
         exact = Ridge(alpha=a, fit_intercept=False).fit(X, y, sample_weight=sw).coef_
         np.testing.assert_allclose(coef, exact, rtol=rtol, atol=rtol * scale)
+    # Samples 3 and 20 have weight zero: their residuals take the direct route.
     for k in (0, 7, 14):
-        for i in (0, 13, 23):
+        for i in (0, 3, 13, 20, 23):
             keep = np.arange(24) != i
             held_out = Ridge(alpha=alphas[k], fit_intercept=False)
             held_out.fit(X[keep], y[keep], sample_weight=sw[keep])
@@ -360,6 +361,32 @@ def test_wide_ridge_loo_with_a_rank_deficient_kernel(dtype):
             np.testing.assert_allclose(
                 float(res.fold_scores[i, 0, k]), err, rtol=1e-7 if dtype == np.float64 else 1e-3
             )
+
+
+def test_wide_ridge_gcv_matches_the_hat_matrix():
+    # Generalized CV on the kernel route (wide, float64, an intercept and
+    # weights, one of them zero): each sample's error is its residual over
+    # 1 - trace(H) / (samples of positive weight), with H the weighted
+    # problem's hat matrix, formed densely here.
+    rng = np.random.default_rng(6)
+    n, p = 20, 45
+    X = rng.standard_normal((n, p))
+    y = X[:, :4] @ rng.standard_normal(4) + 0.5 * rng.standard_normal(n) + 2.0
+    sw = rng.uniform(0.5, 2.0, n)
+    sw[7] = 0.0
+    alphas = np.geomspace(1e2, 1e-3, 9)
+    res = jaxreg.cross_validate(X, y, "ridge", alphas=alphas, cv="gcv", sample_weight=sw)
+    s = sw / sw.sum()
+    xm, ym = s @ X, s @ y
+    A = np.sqrt(sw)[:, None] * (X - xm)
+    K = A @ A.T
+    for k, a in enumerate(alphas):
+        H = K @ np.linalg.inv(K + a * np.eye(n))
+        b = A.T @ np.linalg.solve(K + a * np.eye(n), np.sqrt(sw) * (y - ym))
+        resid = (y - ym) - (X - xm) @ b
+        df = np.trace(H) + 1.0  # the intercept
+        err = resid / (1.0 - df / np.sum(sw > 0))
+        np.testing.assert_allclose(np.asarray(res.fold_scores[:, 0, k]), err**2, rtol=1e-8)
 
 
 @pytest.mark.parametrize("shape", [(50, 8), (8, 50), (12, 12)])
