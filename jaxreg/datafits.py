@@ -392,11 +392,11 @@ class QuadraticGram:
         G = jax.lax.stop_gradient(self.G)
         p = G.shape[-1]
         eps = jnp.finfo(G.dtype).eps
-        # Lanczos at every size, small ones too, where it runs one step per
-        # column (up to 60), enough for the smallest eigenvalue to converge:
-        # a dense eigensolver would be a LAPACK call, and the estimate must
-        # be the same with and without ``portable`` for the certificates of
-        # sharded and single-device runs to agree.
+        # Lanczos at every size, small ones too, where it runs at least one
+        # step per column (p <= 60), enough for the smallest eigenvalue to
+        # converge: a dense eigensolver would be a LAPACK call, and the
+        # estimate must be the same with and without ``portable`` for the
+        # certificates of sharded and single-device runs to agree.
         steps = max(_LANCZOS_STEPS, p) if p <= 2 * _LANCZOS_STEPS else _LANCZOS_STEPS
         estimate = _lanczos_bottom(G, steps)
         tau = _STRONG_SHARE * estimate
