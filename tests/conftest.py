@@ -1,8 +1,18 @@
 import gc
 import os
+import pathlib
+import sys
 
 import jax
 import pytest
+
+# The shared helpers (``_jaxreg_problems``, ``_jaxreg_oracles``) are imported
+# as top-level modules from this folder, under names no installed
+# distribution uses: a ``tests`` package that some distributions ship cannot
+# shadow them, whatever pytest's import mode.
+_HERE = str(pathlib.Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
 # The suite runs in float64; float32 behaviour is checked explicitly with
 # float32 inputs (tests/test_float32.py) and in a subprocess without x64.

@@ -9,10 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _jaxreg_problems import regression
 
 import jaxreg
 from jaxreg import _compile, path
-from tests._problems import regression
 
 CPU = jax.default_backend() == "cpu"
 

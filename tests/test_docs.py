@@ -164,3 +164,47 @@ def test_griffe_extension_rewrites_rest_markup():
     assert "$$\na = b\n+ c\n$$" in out
     assert "$x^2$" in out
     assert "  ```pycon\n  >>> 1 + 1\n  2\n  ```" in out
+
+
+_FENCE = re.compile(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```", flags=re.M | re.S)
+
+
+def _python_blocks(path: pathlib.Path) -> list[str]:
+    """The rendered ```python blocks of a page, dedented, in page order."""
+    blocks = []
+    for indent, body in _FENCE.findall(_live_markdown(path)):
+        lines = body.splitlines()
+        blocks.append("\n".join(line[len(indent) :] for line in lines) + "\n")
+    return blocks
+
+
+_PAGES_WITH_CODE = sorted(p.name for p in DOCS.glob("*.md") if "```python" in p.read_text("utf-8"))
+
+
+def test_every_python_fence_is_found():
+    # The runner below executes what _python_blocks finds: it must find every
+    # fence a page renders, or a block would silently go untested.
+    for name in _PAGES_WITH_CODE:
+        page = DOCS / name
+        assert len(_python_blocks(page)) == _live_markdown(page).count("```python"), name
+    assert sum(len(_python_blocks(DOCS / name)) for name in _PAGES_WITH_CODE) >= 20
+
+
+@pytest.mark.parametrize("name", _PAGES_WITH_CODE)
+def test_python_blocks_run(name, capsys):
+    """Each page's Python blocks run in order, in one namespace, as a reader
+    would paste them (the later blocks of a page use the earlier ones' names)."""
+    namespace: dict = {"__name__": f"docs_{pathlib.Path(name).stem}"}
+    for i, block in enumerate(_python_blocks(DOCS / name)):
+        code = compile(block, f"docs/{name} (python block {i + 1})", "exec")
+        try:
+            exec(code, namespace)
+        except Exception as err:  # noqa: BLE001 - reported with the block it came from
+            pytest.fail(f"docs/{name}, python block {i + 1} raised {err!r}:\n{block}")
+    if name == "quickstart.md":
+        # What the page says these lines print.
+        out = capsys.readouterr().out
+        assert "CONVERGED" in out
+        assert "(50,) (50, 10)" in out
+        assert "(4, 100) (5, 4, 100)" in out
+        assert "(3, 30, 10)" in out

@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from _jaxreg_problems import classification
 from sklearn.linear_model import LogisticRegression
 
 import jaxreg
-from tests._problems import classification
 
 
 def logistic_objective(X, y, coef, intercept, alpha):

@@ -9,9 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from _jaxreg_problems import alpha_max_squared, classification, regression
 
 import jaxreg
-from tests._problems import alpha_max_squared, classification, regression
 
 PROBLEMS = list(itertools.product([(80, 20), (40, 100), (500, 50)], ["random", "corr", "offset"]))
 

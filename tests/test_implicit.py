@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _jaxreg_problems import design
 
 import jaxreg
 from jaxreg import _implicit
-from tests._problems import design
 
 TIGHT = 1e-15  # floored at the dtype's resolution: as converged as the solver gets
 

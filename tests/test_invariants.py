@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _jaxreg_problems import alpha_max_squared, classification, regression
 
 import jaxreg
 from jaxreg import models
-from tests._problems import alpha_max_squared, classification, regression
 
 X, Y, SW = regression(60, 12, "corr", seed=5, weights=True)
 XC, YC, _ = classification(80, 6, "random", seed=5)

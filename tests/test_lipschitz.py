@@ -11,10 +11,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _jaxreg_problems import regression
 
 from jaxreg import datafits
 from jaxreg.datafits import Design, QuadraticGram
-from tests._problems import regression
 
 SAFETY = datafits._TOP_SAFETY
 

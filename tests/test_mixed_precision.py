@@ -12,13 +12,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _jaxreg_problems import regression
 from sklearn.linear_model import enet_path
 
 import jaxreg
 from jaxreg import datafits, solvers
 from jaxreg.datafits import QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
-from tests._problems import regression
 
 
 def _gram_problem(n=600, p=200, seed=3):

@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from _jaxreg_problems import classification, regression
 from sklearn.linear_model import ElasticNetCV, LassoCV, Ridge, enet_path, lasso_path
 
 import jaxreg
-from tests._problems import classification, regression
 
 PROBLEMS = [((200, 50), "corr", 1e-3), ((60, 150), "random", 1e-2), ((120, 30), "offset", 1e-3)]
 STRATEGIES = [("vmap", 1), ("warm", 1), ("warm", 7)]

@@ -12,13 +12,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _jaxreg_problems import regression
 from sklearn.linear_model import Lasso
 
 import jaxreg
 from jaxreg import solvers
 from jaxreg.datafits import Design, Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
-from tests._problems import regression
 
 
 def _problem(n=400, p=60, seed=5):

@@ -14,7 +14,7 @@ import jax
 jax.config.update("jax_enable_x64", True)
 import numpy as np
 import jaxreg
-from tests._problems import regression
+from _jaxreg_problems import regression
 
 assert len(jax.devices()) == 4, jax.devices()
 ALL = [(("batch",), (4,)), (("rows",), (4,)), (("batch", "rows"), (2, 2))]

@@ -15,13 +15,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _jaxreg_problems import regression
 from sklearn.linear_model import Lasso, lasso_path
 
 import jaxreg
 from jaxreg import solvers
 from jaxreg.datafits import QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
-from tests._problems import regression
 
 
 def _gram(X, y, dtype=jnp.float64):

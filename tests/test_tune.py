@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import optax
 import pytest
+from _jaxreg_problems import classification
 
 import jaxreg
-from tests._problems import classification
 
 
 def _regression(n, p, k, noise, seed):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from _jaxreg_problems import regression
 from sklearn.linear_model import enet_path
 
 import jaxreg
 from jaxreg import _working_set
 from jaxreg.path import default_strategy
-from tests._problems import regression
 
 
 def test_size_ladder():
