@@ -14,8 +14,17 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     "script,jobs",
     [
-        ("bench_core.py", ("lasso", "ridge")),
-        ("bench_paths.py", ("lasso path", "lasso cv", "enet cv", "ridge loo cv")),
+        ("bench_core.py", ("lasso", "ridge", "lasso (intercept, weights, standardize)")),
+        (
+            "bench_paths.py",
+            (
+                "lasso path",
+                "lasso path (intercept, weights, standardize)",
+                "lasso cv",
+                "enet cv",
+                "ridge loo cv",
+            ),
+        ),
         ("bench_tune.py", ("lasso tall", "lasso wide", "elastic_net tall", "logistic tall")),
         ("bench_compile.py", ("lasso path", "lasso path (defaults)", "lasso cv")),
         # Peers missing from the test environment are reported as unavailable, not fatal.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_sklearn import enet_kkt
 
 import jaxreg
-from tests.test_sklearn import enet_kkt
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)
 

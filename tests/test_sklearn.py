@@ -36,6 +36,12 @@ def enet_kkt(X, y, sw, coef, intercept, alpha, l1_ratio):
     return viol.max()
 
 
+def case_data(case):
+    """A case's data, from a seed fixed per case (the same in every process)."""
+    (n, p), kind, _, weights = case
+    return regression(n, p, kind, seed=CASES.index(case), weights=weights)
+
+
 def case_id(case):
     (n, p), kind, fi, w = case
     return f"{n}x{p}-{kind}-{'icpt' if fi else 'noicpt'}-{'sw' if w else 'nosw'}"
@@ -44,8 +50,7 @@ def case_id(case):
 @pytest.mark.parametrize("case", CASES, ids=[case_id(c) for c in CASES])
 def test_lasso_matches_sklearn(case):
     (n, p), kind, fit_intercept, weights = case
-    seed = CASES.index(case)  # fixed per case, the same in every process
-    X, y, sw = regression(n, p, kind, seed=seed, weights=weights)
+    X, y, sw = case_data(case)
     alpha = 0.1 * alpha_max_squared(X, y, sw, fit_intercept)
     fit = jaxreg.lasso(X, y, alpha, fit_intercept=fit_intercept, sample_weight=sw, tol=1e-14)
     ref = Lasso(alpha=alpha, fit_intercept=fit_intercept, tol=1e-15, max_iter=10**6)
