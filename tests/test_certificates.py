@@ -249,3 +249,26 @@ def test_selection_oracle_on_a_hand_made_table():
     assert oracle.select(-mean, se, higher_is_better=True) == (1, 2, 1)
     mean[0, 2] = 1.0  # now the first row holds the best point
     assert oracle.select(mean, se) == (0, 2, 2)
+
+
+@pytest.mark.parametrize("positive", [False, True])
+def test_standardize_is_scikit_learn_on_columns_scaled_by_hand(positive):
+    # glmnet's standardization, without glmnet: scikit-learn's Lasso on the
+    # columns divided by their weighted population standard deviations (with
+    # the weights rescaled as scikit-learn does), coefficients mapped back.
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import Lasso
+
+    X, y, sw = regression(60, P, "offset", seed=5, k=8, weights=True)
+    s = sw / sw.sum()
+    sd = np.sqrt(s @ (X - s @ X) ** 2)
+    fit = jaxreg.lasso(X, y, 0.05, sample_weight=sw, standardize=True, positive=positive, tol=1e-14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = Lasso(alpha=0.05, positive=positive, tol=1e-15, max_iter=10**6)
+        ref.fit(X / sd, y, sample_weight=sw)
+    np.testing.assert_allclose(np.asarray(fit.coef), ref.coef_ / sd, atol=1e-8)
+    np.testing.assert_allclose(float(fit.intercept), ref.intercept_, atol=1e-8)
+    assert 0 < np.count_nonzero(ref.coef_) < P

@@ -7,6 +7,7 @@ import pathlib
 import subprocess
 import sys
 
+import _jaxreg_oracles as oracle
 import numpy as np
 import pytest
 
@@ -127,6 +128,11 @@ def test_fit_csv_matches_lasso(files, data, capsys):
     assert abs(res["intercept"] - float(ref.intercept)) < 1e-10
     assert res["converged"] is True and res["status"] == "CONVERGED"
     assert res["gap"] <= res["gap_tol"]
+    # The reported certificate holds for the objective evaluated outside jaxreg.
+    spec = oracle.Spec(X, y, 0.1)
+    w, b, p_star = oracle.solve(spec)
+    assert oracle.primal(spec, np.array(res["coef"]), res["intercept"]) - p_star <= res["gap"]
+    np.testing.assert_allclose(res["coef"], w, atol=1e-4)
     assert res["features"] == ["a", "b", "c", "d", "e"] and res["target"] == "resp"
     assert res["alpha"] == 0.1 and res["model"] == "lasso"
     assert "fitting lasso on 40 x 5 ... done in" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _jaxreg_oracles as oracle
 import numpy as np
 import pytest
 
@@ -21,7 +22,16 @@ def test_plot_path(diabetes, tmp_path):
     X, y, names = diabetes
     path = jaxreg.lasso_path(X, y, n_alphas=30, standardize=True)
     ax = jaxreg.plot.plot_path(path, names=names)
-    assert len(ax.get_lines()) >= X.shape[1]
+    # One line per coefficient, through the path's values on the original scale.
+    alphas = np.asarray(path.alphas)
+    lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == len(alphas)]
+    assert len(lines) == X.shape[1]
+    drawn = np.stack([ln.get_ydata() for ln in lines], axis=1)
+    np.testing.assert_allclose(drawn, np.asarray(path.coef), atol=0)
+    # And the path itself, at three of its points, against the exact numpy solve.
+    for k in (5, 15, 29):
+        w, b, _ = oracle.solve(oracle.Spec(X, y, float(alphas[k]), standardize=True))
+        np.testing.assert_allclose(np.asarray(path.coef[k]), w, atol=1e-3 * np.abs(w).max())
     top = [a for a in ax.figure.axes if a is not ax][0]
     counts = [int(t.get_text()) for t in top.get_xticklabels()]
     assert counts[0] == 0 and counts[-1] == int(path.n_nonzero[-1])
@@ -56,6 +66,9 @@ def test_plot_coefficients_marks_exact_zeros(diabetes, tmp_path):
     }
     ax = jaxreg.plot.plot_coefficients(fits, names=names)
     assert len(ax.patches) == 3 * X.shape[1]
+    # The bars are the coefficients, model by model.
+    heights = np.array([bar.get_height() for bar in ax.patches]).reshape(3, X.shape[1])
+    np.testing.assert_allclose(heights, np.stack([np.asarray(f.coef) for f in fits.values()]))
     zeros_marked = len(ax.get_lines()[0].get_xdata())
     assert zeros_marked == int(np.sum(np.asarray(fits["L1"].coef) == 0)) > 0
     ax.figure.savefig(tmp_path / "coef.png")

@@ -1,11 +1,21 @@
-"""Gradient-based tuning: compared with the grid search of cross_validate."""
+"""Gradient-based tuning, against an outside grid search.
+
+The references refit every fold with scikit-learn (or, for penalty factors,
+the exact numpy solver of ``_jaxreg_oracles``) and score the held-out rows in
+numpy: tune's reported loss must be the cross-validation loss at the point it
+returns, and that point must be as good as the best of a grid.
+"""
 
 from __future__ import annotations
 
+import warnings
+
+import _jaxreg_oracles as oracle
 import numpy as np
 import optax
 import pytest
 from _jaxreg_problems import classification
+from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge, enet_path
 
 import jaxreg
 
@@ -16,6 +26,43 @@ def _regression(n, p, k, noise, seed):
     w = np.zeros(p)
     w[:k] = rng.standard_normal(k)
     return X, X @ w + noise * rng.standard_normal(n)
+
+
+def _held_out(X, y, foldid, fit_fold, loss="squared"):
+    """Fold-size-weighted held-out loss (MSE, or binomial deviance) of
+    ``fit_fold(X_train, y_train) -> (coef, intercept)`` refit on each fold."""
+    total = 0.0
+    for k in range(int(foldid.max()) + 1):
+        train, test = foldid != k, foldid == k
+        coef, b = fit_fold(X[train], y[train])
+        eta = X[test] @ coef + b
+        if loss == "squared":
+            total += np.sum((y[test] - eta) ** 2)
+        else:
+            total += np.sum(2.0 * (np.logaddexp(0.0, eta) - y[test] * eta))
+    return total / len(y)
+
+
+def _sklearn(model):
+    def fit(X, y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = model.fit(X, y)
+        return np.ravel(m.coef_), float(np.ravel(m.intercept_)[0])
+
+    return fit
+
+
+def _outside_lasso_grid(X, y, foldid, alphas):
+    """Held-out MSE at each alpha, scikit-learn's lasso_path on each centered training fold."""
+    total = np.zeros(len(alphas))
+    for k in range(int(foldid.max()) + 1):
+        train, test = foldid != k, foldid == k
+        xm, ym = X[train].mean(axis=0), y[train].mean()
+        _, coefs, _ = enet_path(X[train] - xm, y[train] - ym, alphas=alphas, tol=1e-10)
+        pred = ym + (X[test] - xm) @ coefs
+        total += np.sum((y[test][:, None] - pred) ** 2, axis=0)
+    return total / len(y)
 
 
 @pytest.mark.parametrize(
@@ -30,10 +77,14 @@ def test_tune_reaches_the_grid_optimum_in_20_solves(n, p, k, noise):
     """Within 1% of the best of a 100-alpha grid with the same folds, in <= 20 steps."""
     X, y = _regression(n, p, k, noise, seed=p)
     foldid = jaxreg.make_folds(n, 5, seed=0)
-    grid = jaxreg.cross_validate(X, y, foldid=foldid, tol=1e-6)
+    alphas = np.asarray(jaxreg.alpha_grid(X, y))
+    best = _outside_lasso_grid(X, y, foldid, alphas).min()
     res = jaxreg.tune(X, y, foldid=foldid, n_steps=20)
-    best = float(grid.mean.min())
     assert float(res.loss) <= 1.01 * best
+    # The loss reported is the cross-validation loss at the alpha returned.
+    alpha = float(res.alpha)
+    outside = _held_out(X, y, foldid, _sklearn(ElasticNet(alpha=alpha, l1_ratio=1.0, tol=1e-10)))
+    assert float(res.loss) == pytest.approx(outside, rel=1e-4)
     assert res.n_solves == 21
     assert res.losses.shape == res.alphas.shape == res.grad_log_alpha.shape == (20,)
     assert float(res.loss) == float(res.losses[res.best_step])
@@ -51,6 +102,8 @@ def test_tune_loss_is_the_cross_validation_curve():
         X, y, foldid=foldid, alpha=alpha, n_steps=1, tol=1e-10, optimizer=optax.sgd(0.0)
     )
     assert float(res.losses[0]) == pytest.approx(float(grid.mean[0, 0]), rel=1e-7)
+    outside = _held_out(X, y, foldid, _sklearn(ElasticNet(alpha=alpha, l1_ratio=1.0, tol=1e-12)))
+    assert float(res.losses[0]) == pytest.approx(outside, rel=1e-7)
 
 
 def test_tune_holdout_gradient_points_downhill():
@@ -71,27 +124,55 @@ def test_tune_holdout_gradient_points_downhill():
 
 def test_tune_elastic_net_ratio_and_penalty_factors():
     X, y = _regression(300, 20, 5, 1.0, seed=3)
+    foldid = jaxreg.make_folds(300, 5, seed=0)
     enet = jaxreg.tune(X, y, "elastic_net", params=("alpha", "l1_ratio"), n_steps=10)
     assert 0.0 < float(enet.l1_ratio) < 1.0
     assert float(enet.loss) < float(enet.losses[0])
     assert enet.l1_ratios.shape == (10,)
+    sk = ElasticNet(alpha=float(enet.alpha), l1_ratio=float(enet.l1_ratio), tol=1e-10)
+    assert float(enet.loss) == pytest.approx(_held_out(X, y, foldid, _sklearn(sk)), rel=1e-4)
     weighted = jaxreg.tune(X, y, params=("alpha", "penalty_factor"), n_steps=15)
     assert weighted.penalty_factor.shape == (20,)
     assert float(weighted.penalty_factor.sum()) == pytest.approx(20.0)
     assert float(weighted.loss) < float(weighted.losses[0])
+    pf = np.asarray(weighted.penalty_factor, float)
+
+    def exact(Xk, yk):
+        w, b, _ = oracle.solve(oracle.Spec(Xk, yk, float(weighted.alpha), penalty_factor=pf))
+        return w, b
+
+    assert float(weighted.loss) == pytest.approx(_held_out(X, y, foldid, exact), rel=1e-4)
     # The informative features end up less penalized than the average one.
     assert float(np.mean(np.asarray(weighted.penalty_factor)[:5])) < 1.0
 
 
 def test_tune_logistic_and_ridge():
     X, y, _ = classification(200, 8, seed=0)
+    foldid = jaxreg.make_folds(200, 5, seed=0)
     res = jaxreg.tune(X, y, "logistic", n_steps=8)
-    grid = jaxreg.cross_validate(X, y, "logistic", foldid=jaxreg.make_folds(200, 5, seed=0))
-    assert float(res.loss) <= 1.01 * float(grid.mean.min())
+
+    def logistic_at(alpha, tol=1e-10):
+        # scikit-learn's C multiplies the summed log-loss: C = 1 / (alpha n_train).
+        def fit(Xk, yk):
+            clf = LogisticRegression(C=1.0 / (alpha * len(yk)), l1_ratio=1.0, solver="saga",
+                                     tol=tol, max_iter=10**6)  # fmt: skip
+            return _sklearn(clf)(Xk, yk)
+
+        return fit
+
+    grid = np.geomspace(0.3, 3e-4, 25)
+    best = min(_held_out(X, y, foldid, logistic_at(a, 1e-8), "logistic") for a in grid)
+    assert float(res.loss) <= 1.01 * best
+    outside = _held_out(X, y, foldid, logistic_at(float(res.alpha)), "logistic")
+    assert float(res.loss) == pytest.approx(outside, rel=1e-4)
     Xr, yr = _regression(150, 10, 10, 2.0, seed=4)
     ridge = jaxreg.tune(Xr, yr, "ridge", n_steps=15)
     assert float(ridge.loss) < float(ridge.losses[0])
     assert float(ridge.fit.gap) <= float(ridge.fit.gap_tol)
+    sk = _sklearn(Ridge(alpha=float(ridge.alpha)))
+    assert float(ridge.loss) == pytest.approx(
+        _held_out(Xr, yr, jaxreg.make_folds(150, 5, seed=0), sk), rel=1e-6
+    )
 
 
 def test_tune_unrolled():
