@@ -272,3 +272,30 @@ def test_standardize_is_scikit_learn_on_columns_scaled_by_hand(positive):
     np.testing.assert_allclose(np.asarray(fit.coef), ref.coef_ / sd, atol=1e-8)
     np.testing.assert_allclose(float(fit.intercept), ref.intercept_, atol=1e-8)
     assert 0 < np.count_nonzero(ref.coef_) < P
+
+
+@pytest.mark.parametrize("max_iter", [10, 10_000])
+def test_cross_validation_path_gaps_bound_the_suboptimality(max_iter):
+    # In Gram mode at a tight tolerance the CV's fits also take the gap of the
+    # split that moves the certified strong convexity into the penalty: it may
+    # be below the reference gap, never below the true suboptimality.
+    X, y, sw = regression(80, 12, "corr0.9", seed=6, k=5, weights=True)
+    ratios = [0.5, 1.0]
+    res = jaxreg.cross_validate(
+        X, y, "elastic_net", l1_ratio=ratios, n_alphas=6, sample_weight=sw, tol=1e-8,
+        max_iter=max_iter, cv=3,
+    )  # fmt: skip
+    scale = _scale(oracle.Spec(X, y, 1.0, sample_weight=sw))
+    below_reference = 0
+    for i, ratio in enumerate(ratios):
+        for k, alpha in enumerate(np.asarray(res.alphas[i])):
+            spec = oracle.Spec(X, y, float(alpha), ratio, sample_weight=sw)
+            w, b = np.asarray(res.path.coef[i, k]), float(res.path.intercept[i, k])
+            gap = float(res.path.gap[i, k])
+            subopt = oracle.primal(spec, w, b) - oracle.solve(spec)[2]
+            assert gap >= subopt - 1e-13 * scale, (i, k, gap, subopt)
+            assert gap <= oracle.dual_gap(spec, w, b) * (1 + 1e-9) + 1e-13 * scale
+            below_reference += gap < 0.5 * oracle.dual_gap(spec, w, b)
+    if max_iter == 10:
+        # The split is in use: some gaps are well below the plain one.
+        assert below_reference > 0

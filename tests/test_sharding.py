@@ -71,7 +71,7 @@ print("ok")
 
 def test_cross_validate_sharded_over_4_host_devices():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests"), env.get("PYTHONPATH", "")])
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         env=env,
