@@ -123,10 +123,24 @@ def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
     return jnp.asarray(x, dtype=dtype)
 
 
+# Iteration counts are int32 inside the compiled solvers.
+_INT32_MAX = 2**31 - 1
+
+
+def check_count(value, name: str) -> int:
+    """A positive iteration count that fits the solvers' int32 counters
+    (``True`` and ``2.5`` are not counts)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not 1 <= value <= _INT32_MAX
+    ):
+        raise ValueError(f"{name} must be a positive integer (at most {_INT32_MAX}), got {value!r}")
+    return int(value)
+
+
 def check_max_iter(max_iter) -> int:
-    if not isinstance(max_iter, numbers.Integral) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
-    return int(max_iter)
+    return check_count(max_iter, "max_iter")
 
 
 def check_sample_weight(sample_weight, n: int, dtype):

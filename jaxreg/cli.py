@@ -495,8 +495,8 @@ def _spec(args) -> _Spec:
         raise _UsageError(f"--l1-ratio must be in [0, 1], got {args.l1_ratio:g}")
     if not (args.tol > 0 and math.isfinite(args.tol)):
         raise _UsageError(f"--tol must be a positive number, got {args.tol}")
-    if args.max_iter < 1:
-        raise _UsageError(f"--max-iter must be at least 1, got {args.max_iter}")
+    if not 1 <= args.max_iter <= 2**31 - 1:
+        raise _UsageError(f"--max-iter must be between 1 and {2**31 - 1}, got {args.max_iter}")
     if args.loss == "logistic":
         model = "logistic"
     else:
@@ -734,9 +734,12 @@ def _cmd_fit(args, spec: _Spec, data: _Data) -> int:
         return 0
     print(f"{spec.label} on {_describe(data)}")
     print(f"alpha {args.alpha:g}, intercept {float(fit.intercept):.6g}")
+    gap, gap_tol = float(fit.gap), float(fit.gap_tol)
+    # The comparison printed is the one that holds (NaN compares as neither).
+    relation = "<=" if gap <= gap_tol else (">" if gap > gap_tol else "vs")
     print(
         f"converged: {'yes' if bool(fit.converged) else 'NO'} ({_status_name(fit.status)}; "
-        f"duality gap {float(fit.gap):.2e} <= {float(fit.gap_tol):.2e}; "
+        f"duality gap {gap:.2e} {relation} {gap_tol:.2e}; "
         f"{int(fit.n_iter)} iterations)"
     )
     print(f"{np.count_nonzero(coef)} of {p} coefficients nonzero\n")

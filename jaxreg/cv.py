@@ -922,7 +922,9 @@ def cross_validate(
         eps=_resolve_eps(eps, n, p),
         strategy=strategy,
         chunk_size=chunk_size,
-        check_every=int(check_every) if check_every is not None else default_check,
+        check_every=(
+            v.check_count(check_every, "check_every") if check_every is not None else default_check
+        ),
         mesh=mesh,
         full_path=bool(full_path),
         strong=(("portable" if _shared_cpu_pool(mesh) else True) if use_gram and tight else False),

@@ -56,7 +56,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 import jaxreg
 from jaxreg import _compile
-from jaxreg._validation import check_sparse_design
+from jaxreg._validation import check_max_iter, check_sparse_design
 from jaxreg.result import Status
 
 __all__ = [
@@ -147,8 +147,7 @@ def _check_unit(value, name):
 
 
 def _check_max_iter(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {value!r}")
+    check_max_iter(value)
 
 
 def _folds_from_cv(cv, X, y, *, classifier: bool) -> np.ndarray:

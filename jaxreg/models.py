@@ -186,7 +186,7 @@ def elastic_net(
         standardize=bool(standardize),
         use_gram=_use_gram(gram, *X.shape, v.is_sparse(X)),
         accelerate=solver == "fista",
-        check_every=int(check_every),
+        check_every=v.check_count(check_every, "check_every"),
         unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
     )
 
@@ -349,7 +349,7 @@ def logistic(
         standardize=bool(standardize),
         use_gram=False,
         accelerate=solver == "fista",
-        check_every=int(check_every),
+        check_every=v.check_count(check_every, "check_every"),
         unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
     )
 
@@ -467,7 +467,7 @@ def _certified_ridge(
     kkt = jnp.max(jnp.abs(grad + reg * beta))
     objective = value + penalty.value(beta)
     gap_tol = jnp.maximum(tol, _problem.tol_floor(dtype)) * (s @ (yc * yc))
-    finite = jnp.all(jnp.isfinite(beta))
+    finite = jnp.all(jnp.isfinite(beta)) & jnp.isfinite(gap) & jnp.isfinite(gap_tol)
     status = jnp.where(
         ~finite, Status.NONFINITE, jnp.where(gap <= gap_tol, Status.CONVERGED, Status.INACCURATE)
     ).astype(jnp.int32)
@@ -612,7 +612,7 @@ def ridge(
             standardize=bool(standardize),
             use_gram=n > p,
             accelerate=True,
-            check_every=int(check_every),
+            check_every=v.check_count(check_every, "check_every"),
             unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
         )
         return _in_ridge_units(fit, total)

@@ -477,7 +477,7 @@ def _glm_path_public(
         eps=_resolve_eps(eps, *X.shape),
         strategy=strategy,
         chunk_size=chunk_size,
-        check_every=int(check_every),
+        check_every=v.check_count(check_every, "check_every"),
         # Only a default grid needs alpha_max (a fixed flag otherwise: one compilation).
         null_fit=alphas is None and _problem.needs_null_fit(pf),
     )

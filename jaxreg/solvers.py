@@ -113,8 +113,12 @@ def _certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step):
 def _meets_tolerance(cert: Certificate, gap_tol: Array, lipschitz: Array) -> Array:
     """The stopping rule of every solver: the duality gap within ``gap_tol`` and
     the KKT residual within ``sqrt(2 lipschitz gap_tol)``, the largest
-    prox-gradient mapping compatible with a suboptimality of ``gap_tol``."""
-    return (cert.gap <= gap_tol) & (cert.kkt <= jnp.sqrt(2.0 * lipschitz * gap_tol))
+    prox-gradient mapping compatible with a suboptimality of ``gap_tol``.
+
+    Both sides must be finite: an overflowed gap is no certificate, even
+    against an overflowed tolerance (``inf <= inf``)."""
+    finite = jnp.isfinite(cert.gap) & jnp.isfinite(gap_tol)
+    return finite & (cert.gap <= gap_tol) & (cert.kkt <= jnp.sqrt(2.0 * lipschitz * gap_tol))
 
 
 class _State(NamedTuple):

@@ -1,0 +1,89 @@
+"""Hostile inputs: no hang, no silent NaN, and never CONVERGED without a finite
+certificate. Each case here failed (hung, overflowed or claimed convergence)
+before the check that it guards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _jaxreg_problems import classification, regression
+
+import jaxreg
+from jaxreg import cli
+
+X, Y, _ = regression(40, 5, seed=0)
+XC, YC, _ = classification(40, 5, seed=0)
+
+ENTRY_POINTS = {
+    "lasso": lambda **kw: jaxreg.lasso(X, Y, 0.1, **kw),
+    "elastic_net": lambda **kw: jaxreg.elastic_net(X, Y, 0.1, 0.5, **kw),
+    "logistic": lambda **kw: jaxreg.logistic(XC, YC, 0.01, **kw),
+    "ridge": lambda **kw: jaxreg.ridge(X, Y, 1.0, solver="fista", **kw),
+    "lasso_path": lambda **kw: jaxreg.lasso_path(X, Y, n_alphas=3, **kw),
+    "enet_path": lambda **kw: jaxreg.enet_path(X, Y, n_alphas=3, **kw),
+    "logistic_path": lambda **kw: jaxreg.logistic_path(XC, YC, n_alphas=3, **kw),
+    "cross_validate": lambda **kw: jaxreg.cross_validate(X, Y, n_alphas=3, cv=3, **kw),
+}
+
+
+@pytest.mark.parametrize("value", [0, -1, 2.5, True, 2**40])
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+def test_check_every_must_be_a_positive_count(entry, value):
+    # 0 never returned, -1 ran 2**31 iterations, 2.5 was taken as 2.
+    with pytest.raises(ValueError, match="check_every must be a positive integer"):
+        ENTRY_POINTS[entry](check_every=value)
+
+
+@pytest.mark.parametrize("value", [0, 2.5, True, 2**40])
+@pytest.mark.parametrize("entry", ["lasso", "logistic_path", "cross_validate"])
+def test_max_iter_must_be_a_count_that_fits_the_solver(entry, value):
+    # 2**40 overflowed the solver's int32 counter; True was taken as 1.
+    with pytest.raises(ValueError, match="max_iter must be a positive integer"):
+        ENTRY_POINTS[entry](max_iter=value)
+
+
+def test_estimators_reject_the_same_counts():
+    from jaxreg.estimators import Lasso
+
+    for value in (True, 2**40):
+        with pytest.raises(ValueError, match="max_iter must be a positive integer"):
+            Lasso(alpha=0.1, max_iter=value).fit(X, Y)
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda y: jaxreg.lasso(X, y, 1e153),
+        lambda y: jaxreg.elastic_net(X, y, 1e153, 0.5),
+        lambda y: jaxreg.ridge(X, y, 1e153),
+        lambda y: jaxreg.lasso_path(X, y, n_alphas=3),
+    ],
+    ids=["lasso", "elastic_net", "ridge", "lasso_path"],
+)
+def test_an_overflowed_certificate_is_never_converged(fit):
+    # y scaled by 1e154: the gap and its tolerance overflow to inf, and
+    # inf <= inf used to read as CONVERGED.
+    res = fit(Y * 1e154)
+    gap, gap_tol = np.atleast_1d(res.gap), np.atleast_1d(res.gap_tol)
+    status = np.atleast_1d(res.status)
+    honest = np.isfinite(gap) & np.isfinite(gap_tol) & (gap <= gap_tol)
+    assert np.all((status != jaxreg.Status.CONVERGED) | honest)
+    assert np.all(status[~honest] == jaxreg.Status.NONFINITE)
+
+
+def test_cli_states_the_comparison_that_holds(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    rows = ["y," + ",".join(f"x{j}" for j in range(X.shape[1]))]
+    rows += [",".join(f"{v:.17g}" for v in (Y[i], *X[i])) for i in range(len(Y))]
+    path.write_text("\n".join(rows) + "\n")
+    argv = ["fit", str(path), "--alpha", "0.001", "--max-iter", "1", "--tol", "1e-12", "-q"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "converged: NO" in out
+    line = next(ln for ln in out.splitlines() if "duality gap" in ln)
+    gap, relation, tol = line.split("duality gap ")[1].split(";")[0].split()
+    assert relation == ">" and float(gap) > float(tol)
+    with pytest.raises(SystemExit) as stop:  # a usage error: no traceback, status 2
+        cli.main(["fit", str(path), "--alpha", "0.001", "--max-iter", "99999999999"])
+    assert stop.value.code == 2
+    assert "--max-iter must be between 1 and 2147483647" in capsys.readouterr().err
