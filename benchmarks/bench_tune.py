@@ -43,6 +43,7 @@ jax.config.update("jax_enable_x64", True)
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
 from sklearn.linear_model import LogisticRegression, enet_path  # noqa: E402
 
 import jaxreg  # noqa: E402
@@ -58,6 +59,9 @@ def timed(fn):
     start = time.perf_counter()
     out = jax.block_until_ready(fn())
     return first, time.perf_counter() - start, out
+
+
+SKLEARN = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
 
 
 def outside_grid(X, y, foldid, model: str, alphas: np.ndarray, ratios) -> np.ndarray:
@@ -81,10 +85,11 @@ def outside_grid(X, y, foldid, model: str, alphas: np.ndarray, ratios) -> np.nda
                 pred = ybar + X_te @ coefs  # (m, A)
                 total[li] += np.sum((y_te[:, None] - pred) ** 2, axis=0)
             continue
+        # penalty="elasticnet" is needed before scikit-learn 1.8, deprecated after.
+        spelled = {} if SKLEARN >= (1, 8) else {"penalty": "elasticnet"}
         clf = LogisticRegression(
-            penalty="elasticnet", l1_ratio=1.0, solver="saga", tol=1e-8, max_iter=10**5,
-            warm_start=True,
-        )  # fmt: skip
+            l1_ratio=1.0, solver="saga", tol=1e-8, max_iter=10**5, warm_start=True, **spelled
+        )
         for ai, alpha in enumerate(alphas[0]):
             # scikit-learn's C multiplies the summed log-loss: C = 1 / (alpha n).
             clf.set_params(C=1.0 / (alpha * train.sum()))

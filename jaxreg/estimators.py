@@ -146,10 +146,6 @@ def _check_unit(value, name):
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
 
 
-def _check_max_iter(value):
-    check_max_iter(value)
-
-
 def _folds_from_cv(cv, X, y, *, classifier: bool) -> np.ndarray:
     """Fold ids from a scikit-learn ``cv`` argument; its test sets must partition the rows."""
     splitter = check_cv(cv, y, classifier=classifier)
@@ -247,7 +243,7 @@ def _enet_options(est, sample_weight):
 
 def _check_enet_params(est):
     _check_positive_number(est.tol, "tol", strict=True)
-    _check_max_iter(est.max_iter)
+    check_max_iter(est.max_iter)
     precompute = est.precompute
     if not (isinstance(precompute, bool) or (isinstance(precompute, str) and precompute == "auto")):
         raise ValueError(
@@ -571,7 +567,7 @@ class Ridge(_Regressor):
             raise ValueError(f"solver must be one of {sorted(_RIDGE_SOLVERS)}, got {self.solver!r}")
         _check_positive_number(self.tol, "tol", strict=True)
         max_iter = _MAX_ITER if self.max_iter is None else self.max_iter
-        _check_max_iter(max_iter)
+        check_max_iter(max_iter)
         X, y, sw = self._validate_fit(X, y, sample_weight)
         cols = _columns(y)
         alphas = np.atleast_1d(np.asarray(self.alpha, dtype=np.float64))
@@ -1302,7 +1298,7 @@ class LogisticRegression(_LogisticBase):
         _check_positive_number(C, "C", strict=True, allow_inf=True)
         _check_unit(l1_ratio, "l1_ratio")
         _check_positive_number(self.tol, "tol", strict=True)
-        _check_max_iter(self.max_iter)
+        check_max_iter(self.max_iter)
         X, y, sw = self._validate_classes(X, y, sample_weight)
         alpha = _alpha_from_C(C, float(np.sum(sw)))
         options = _logistic_options(self, sw, self.max_iter)
@@ -1496,7 +1492,7 @@ class LogisticRegressionCV(_LogisticBase):
         """
         Cs, ratios = self._grids()
         _check_positive_number(self.tol, "tol", strict=True)
-        _check_max_iter(self.max_iter)
+        check_max_iter(self.max_iter)
         X, y, sw = self._validate_classes(X, y, sample_weight)
         raw_sw = _check_sample_weight(_from_jax(sample_weight), X, dtype=X.dtype)
         foldid = _folds_from_cv(self.cv, X, y, classifier=True)

@@ -43,6 +43,8 @@ class Spec:
     upper: np.ndarray | float = np.inf
     fit_intercept: bool = True
     standardize: bool = False
+    # Relative slack on the bounds: a float32 solve clips to rounded bounds.
+    bound_slack: float = 1e-12
 
     @property
     def s(self) -> np.ndarray:
@@ -140,8 +142,7 @@ def _box_conjugate(q, l1, l2, lo, hi):
 def penalty_value(spec: Spec, w) -> float:
     l1, l2 = spec.weights
     lo, hi = spec.bounds
-    # Bounds hold up to float32 rounding (a float32 solve clips to rounded bounds).
-    slack = 1e-7 * (1 + np.abs(w))
+    slack = spec.bound_slack * (1 + np.abs(w))
     if np.any(w < lo - slack) or np.any(w > hi + slack):
         return np.inf
     return float(np.sum(l1 * np.abs(w) + 0.5 * l2 * w * w))
@@ -177,7 +178,8 @@ def _dual(spec: Spec, w, b, v) -> float:
     lo, hi = spec.bounds
     # A rescaled point sits on the boundary |q_j| = l1_j of the dual domain;
     # rounding in the rescaling must not push it past (an infinite conjugate).
-    edge = (l2 == 0) & (np.abs(q) > l1) & (np.abs(q) <= l1 * (1 + 1e-9))
+    open_side = np.where(q > 0, hi == np.inf, lo == -np.inf)
+    edge = open_side & (l2 == 0) & (np.abs(q) > l1) & (np.abs(q) <= l1 * (1 + 1e-9))
     q = np.where(edge, np.sign(q) * l1, q)
     conj = _box_conjugate(q[~free], l1[~free], l2[~free], lo[~free], hi[~free])
     held = float(q[free] @ w[free]) + float(np.sum(v)) * float(b)
@@ -268,26 +270,46 @@ def solve(spec: Spec, *, max_newton: int = 60, sweeps: int = 20_000, tol: float 
     w = np.clip(np.zeros(p), lo, hi)
     b = 0.0
     if spec.fit_intercept and spec.loss == "logistic":
-        ybar = float(spec.s @ y)
+        ybar = min(max(float(spec.s @ y), 1e-12), 1 - 1e-12)
         b = np.log(ybar / (1 - ybar))
     value = primal(spec, w, b)
     for _ in range(max_newton):
         z = X @ w + b
         g, h = _dloss(spec.loss, y, z), _d2loss(spec.loss, y, z)
         w_new, b_new = _cd_model(spec, w, b, g, h, sweeps, tol)
-        step = 1.0
-        while True:
+        step, moved = 1.0, 0.0
+        while step >= 1e-10:
             w_try = w + step * (w_new - w)
             b_try = b + step * (b_new - b)
             v_try = primal(spec, w_try, b_try)
-            if v_try <= value or step < 1e-10:
+            if v_try <= value:  # a step that does not decrease is refused
+                moved = max(np.max(np.abs(w_try - w), initial=0.0), abs(b_try - b))
+                w, b, value = w_try, b_try, v_try
                 break
             step *= 0.5
-        moved = max(np.max(np.abs(w_try - w), initial=0.0), abs(b_try - b))
-        w, b, value = w_try, b_try, min(v_try, value)
         if spec.loss == "squared" or moved <= 1e-14 * (1 + np.max(np.abs(w), initial=0.0)):
             break
+    residual = kkt_residual(spec, w, b)
+    assert residual <= 1e-9, f"the reference solve did not converge (KKT residual {residual:.2e})"
     return w, b, primal(spec, w, b)
+
+
+def kkt_residual(spec: Spec, w, b=0.0) -> float:
+    """Largest violation of the optimality conditions at ``(w, b)``, relative
+    to the largest gradient entry: ``|w_j - argmin_t (g_j t + h_j(t) +
+    (t - w_j)^2 / 2)|`` per coordinate (zero exactly at a solution, free
+    coordinates included) and the intercept's gradient."""
+    X, y = np.asarray(spec.X, float), np.asarray(spec.y, float)
+    w = np.asarray(w, float)
+    d = spec.s * _dloss(spec.loss, y, X @ w + float(b))
+    g = X.T @ d
+    l1, l2 = spec.weights
+    lo, hi = spec.bounds
+    u = w - g
+    moved = np.clip(np.sign(u) * np.maximum(np.abs(u) - l1, 0.0) / (1 + l2), lo, hi)
+    scale = max(1.0, float(np.max(np.abs(g), initial=0.0)), float(np.max(np.abs(X.T @ spec.s))))
+    icpt = abs(float(np.sum(d))) if spec.fit_intercept else 0.0
+    return max(float(np.max(np.abs(w - moved), initial=0.0)), icpt) / scale
 
 
 def select(mean, se, higher_is_better: bool = False):
@@ -296,6 +318,8 @@ def select(mean, se, higher_is_better: bool = False):
     then the largest alpha on the same row whose score is within one standard
     error of the best one.
 
+    Non-finite scores are passed over (glmnet's ``na.rm``).
+
     Returns ``(row, column, column_1se)``.
     """
     mean, se = np.asarray(mean, float), np.asarray(se, float)
@@ -303,9 +327,21 @@ def select(mean, se, higher_is_better: bool = False):
     best = None
     for i in range(loss.shape[0]):
         for k in range(loss.shape[1]):
-            if best is None or loss[i, k] < loss[best]:
+            if np.isfinite(loss[i, k]) and (best is None or loss[i, k] < loss[best]):
                 best = (i, k)
     i, k = best
     threshold = loss[i, k] + se[i, k]
     k1 = next(j for j in range(loss.shape[1]) if loss[i, j] <= threshold)
     return i, k, k1
+
+
+def sklearn_logistic(C: float, l1_ratio: float, **options):
+    """scikit-learn's elastic-net ``LogisticRegression``, spelled for the
+    installed version (``penalty="elasticnet"`` before 1.8, deprecated after)."""
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    version = tuple(int(part) for part in sklearn.__version__.split(".")[:2])
+    if version < (1, 8):
+        options["penalty"] = "elasticnet"
+    return LogisticRegression(C=C, l1_ratio=l1_ratio, **options)

@@ -67,15 +67,34 @@ def test_curves_are_the_fold_weighted_mean_and_its_standard_error(problem, resul
     np.testing.assert_allclose(np.asarray(result.se), se, rtol=1e-10)
 
 
+def test_fold_scores_are_held_out_errors_of_outside_refits(problem, result):
+    # A few entries of the score table, from exact refits on the training rows.
+    X, y, sw, foldid = problem
+    alphas = np.asarray(result.alphas)
+    for k, i, j in [(0, 1, 3), (2, 3, 17), (4, 0, 29)]:
+        train, test = foldid != k, foldid == k
+        spec = oracle.Spec(X[train], y[train], alphas[i, j], RATIOS[i], sample_weight=sw[train])
+        w, b, _ = oracle.solve(spec)
+        err = (y[test] - X[test] @ w - b) ** 2
+        expected = np.sum(sw[test] * err) / np.sum(sw[test])
+        # The fold fits are certified to tol 1e-10 in objective: their
+        # coefficients, and so the held-out error, are good to about its root.
+        np.testing.assert_allclose(float(result.fold_scores[k, i, j]), expected, rtol=1e-4)
+
+
 def test_cross_validate_selects_as_the_oracle(problem, result):
     X, y, sw, _ = problem
     i, k, k1 = oracle.select(result.mean, result.se)
-    # The test's teeth: the best row is not the first, and the first row's
-    # threshold would pick another alpha.
+    # The test's teeth: the best row is not the first, and the rule applied
+    # with the first row's threshold, or to the first row's curve, would
+    # give another alpha.
     assert i != 0
-    first = oracle.select(np.asarray(result.mean)[[i]], np.asarray(result.se)[[0]])[2]
-    assert first != k1 or result.alphas[0, k1] != result.alphas[i, k1]
     alphas = np.asarray(result.alphas)
+    mean, se = np.asarray(result.mean), np.asarray(result.se)
+    wrong_threshold = mean[i] <= mean[0, k] + se[0, k]
+    wrong_curve = mean[0] <= mean[i, k] + se[i, k]
+    for within in (wrong_threshold, wrong_curve):
+        assert alphas[i, int(np.argmax(within))] != alphas[i, k1]
     assert tuple(int(j) for j in result.best_index) == (i, k)
     assert float(result.alpha_min) == alphas[i, k]
     assert float(result.alpha_1se) == alphas[i, k1]

@@ -15,7 +15,7 @@ import numpy as np
 import optax
 import pytest
 from _jaxreg_problems import classification
-from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge, enet_path
+from sklearn.linear_model import ElasticNet, Ridge, enet_path
 
 import jaxreg
 
@@ -154,8 +154,9 @@ def test_tune_logistic_and_ridge():
     def logistic_at(alpha, tol=1e-10):
         # scikit-learn's C multiplies the summed log-loss: C = 1 / (alpha n_train).
         def fit(Xk, yk):
-            clf = LogisticRegression(C=1.0 / (alpha * len(yk)), l1_ratio=1.0, solver="saga",
-                                     tol=tol, max_iter=10**6)  # fmt: skip
+            clf = oracle.sklearn_logistic(
+                1.0 / (alpha * len(yk)), 1.0, solver="saga", tol=tol, max_iter=10**6
+            )
             return _sklearn(clf)(Xk, yk)
 
         return fit
