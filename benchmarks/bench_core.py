@@ -245,9 +245,8 @@ def run_lasso(
         name: lasso_objective(X, y, alpha, w)
         for name, w in (("jaxreg", w_jax), ("sklearn", w_sk), ("reference", w_ref))
     }
-    # P* is the lowest value seen; the reference's gap bounds how far it can be
-    # above the true minimum.
-    p_star = min(values.values())
+    # P* is the lowest value seen (see _lasso_result); the reference's gap
+    # bounds how far it can be above the true minimum.
     ref_gap = lasso_dual_gap(X, y, alpha, w_ref) / p0
     status = jaxreg.Status(int(fit.status)).name
     notes = (
@@ -259,8 +258,16 @@ def run_lasso(
         f"P* reference: sklearn Lasso tol={REFERENCE_TOL:g}, "
         f"its recomputed gap / P(0) = {ref_gap:.2e}",
     )
+    return _lasso_result("lasso", tol, (t_jax, t_sk), (fit, model), values, p0, ref_gap, notes)
+
+
+def _lasso_result(job, tol, timings, fits, values, p0, ref_gap, notes) -> JobResult:
+    """A lasso job's row: suboptimalities relative to ``P(0)`` against the
+    lowest objective seen (``values``: jaxreg, sklearn, reference)."""
+    (t_jax, t_sk), (fit, model) = timings, fits
+    p_star = min(values.values())
     return JobResult(
-        job="lasso",
+        job=job,
         settings=f"alpha={LASSO_ALPHA_RATIO:g} alpha_max, tol={tol:g}",
         jaxreg=t_jax,
         sklearn=t_sk,
@@ -268,7 +275,7 @@ def run_lasso(
         sklearn_subopt=(values["sklearn"] - p_star) / p0,
         jaxreg_iters=str(int(fit.n_iter)),
         sklearn_iters=str(int(model.n_iter_)),
-        jaxreg_status=status,
+        jaxreg_status=jaxreg.Status(int(fit.status)).name,
         reference_gap=ref_gap,
         notes=notes,
     )
@@ -315,7 +322,6 @@ def run_lasso_weighted(problem: Problem, tol: float, repeat: int) -> JobResult:
         "sklearn": objective(w_sk, b_sk),
         "reference": objective(w_ref, b_ref),
     }
-    p_star = min(values.values())
     p0 = objective(np.zeros(p), float(s @ y))
     # The reference's gap, on the equivalent unweighted problem: rows scaled
     # by sqrt(n s_i), centered (its objective is the one above).
@@ -329,19 +335,8 @@ def run_lasso_weighted(problem: Problem, tol: float, repeat: int) -> JobResult:
         f"P* reference: sklearn Lasso tol={REFERENCE_TOL:g} on the standardized columns, "
         f"its recomputed gap / P(0) = {ref_gap:.2e}",
     )
-    return JobResult(
-        job="lasso (intercept, weights, standardize)",
-        settings=f"alpha={LASSO_ALPHA_RATIO:g} alpha_max, tol={tol:g}",
-        jaxreg=t_jax,
-        sklearn=t_sk,
-        jaxreg_subopt=(values["jaxreg"] - p_star) / p0,
-        sklearn_subopt=(values["sklearn"] - p_star) / p0,
-        jaxreg_iters=str(int(fit.n_iter)),
-        sklearn_iters=str(int(model.n_iter_)),
-        jaxreg_status=status,
-        reference_gap=ref_gap,
-        notes=notes,
-    )
+    job = "lasso (intercept, weights, standardize)"
+    return _lasso_result(job, tol, (t_jax, t_sk), (fit, model), values, p0, ref_gap, notes)
 
 
 def run_ridge(
