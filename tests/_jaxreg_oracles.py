@@ -312,6 +312,16 @@ def kkt_residual(spec: Spec, w, b=0.0) -> float:
     return max(float(np.max(np.abs(w - moved), initial=0.0)), icpt) / scale
 
 
+def cv_curves(scores, fold_weights):
+    """glmnet's cvm and cvsd from per-fold scores (folds on the first axis):
+    the mean weighted by the folds' weights, and its standard error."""
+    scores = np.asarray(scores, float)
+    w = np.asarray(fold_weights, float) / np.sum(fold_weights)
+    mean = np.tensordot(w, scores, axes=1)
+    var = np.tensordot(w, (scores - mean) ** 2, axes=1)
+    return mean, np.sqrt(var / (scores.shape[0] - 1))
+
+
 def select(mean, se, higher_is_better: bool = False):
     """glmnet's selection over a grid of l1_ratios (rows) and decreasing alphas
     (columns): the best mean score (the first in row-major order on ties),

@@ -51,18 +51,10 @@ def _assert_certified(spec, coef, intercept, gap):
     np.testing.assert_allclose(intercept, b, atol=1e-3)
 
 
-def _curves(scores, fold_weights):
-    """glmnet's cvm and cvsd: fold-weighted mean and its standard error."""
-    w = fold_weights / fold_weights.sum()
-    mean = np.tensordot(w, scores, axes=1)
-    var = np.tensordot(w, (scores - mean) ** 2, axes=1)
-    return mean, np.sqrt(var / (scores.shape[0] - 1))
-
-
 def test_curves_are_the_fold_weighted_mean_and_its_standard_error(problem, result):
     _, _, sw, foldid = problem
     fold_weights = np.array([sw[foldid == k].sum() for k in range(K)])
-    mean, se = _curves(np.asarray(result.fold_scores), fold_weights)
+    mean, se = oracle.cv_curves(np.asarray(result.fold_scores), fold_weights)
     np.testing.assert_allclose(np.asarray(result.mean), mean, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(result.se), se, rtol=1e-10)
 
@@ -112,7 +104,7 @@ def test_higher_is_better_scores_select_the_maximum():
         foldid=foldid,
     )  # fmt: skip
     fold_weights = np.array([sw[foldid == k].sum() for k in range(4)])
-    mean, se = _curves(np.asarray(res.fold_scores), fold_weights)
+    mean, se = oracle.cv_curves(np.asarray(res.fold_scores), fold_weights)
     np.testing.assert_allclose(np.asarray(res.mean), mean, rtol=1e-12)
     i, k, k1 = oracle.select(mean, se, higher_is_better=True)
     assert tuple(int(j) for j in res.best_index) == (i, k)
