@@ -124,7 +124,7 @@ def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
 
 
 # Iteration counts are int32 inside the compiled solvers.
-_INT32_MAX = 2**31 - 1
+INT32_MAX = 2**31 - 1
 
 
 def check_count(value, name: str) -> int:
@@ -133,9 +133,9 @@ def check_count(value, name: str) -> int:
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Integral)
-        or not 1 <= value <= _INT32_MAX
+        or not 1 <= value <= INT32_MAX
     ):
-        raise ValueError(f"{name} must be a positive integer (at most {_INT32_MAX}), got {value!r}")
+        raise ValueError(f"{name} must be a positive integer (at most {INT32_MAX}), got {value!r}")
     return int(value)
 
 

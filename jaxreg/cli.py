@@ -38,6 +38,7 @@ import jax
 import numpy as np
 
 import jaxreg
+from jaxreg._validation import INT32_MAX
 from jaxreg.datasets import load_diabetes
 
 _DIABETES_SOURCE = (
@@ -495,8 +496,8 @@ def _spec(args) -> _Spec:
         raise _UsageError(f"--l1-ratio must be in [0, 1], got {args.l1_ratio:g}")
     if not (args.tol > 0 and math.isfinite(args.tol)):
         raise _UsageError(f"--tol must be a positive number, got {args.tol}")
-    if not 1 <= args.max_iter <= 2**31 - 1:
-        raise _UsageError(f"--max-iter must be between 1 and {2**31 - 1}, got {args.max_iter}")
+    if not 1 <= args.max_iter <= INT32_MAX:
+        raise _UsageError(f"--max-iter must be between 1 and {INT32_MAX}, got {args.max_iter}")
     if args.loss == "logistic":
         model = "logistic"
     else:
