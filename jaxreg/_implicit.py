@@ -42,6 +42,7 @@ import numpy as np
 from jax import Array
 
 from jaxreg import _problem
+from jaxreg._spec import Hyper, Spec
 from jaxreg.result import FitResult
 from jaxreg.solvers import conjugate_gradient
 
@@ -49,79 +50,53 @@ from jaxreg.solvers import conjugate_gradient
 _DENSE_LIMIT = 2048
 
 
-class Config(NamedTuple):
-    """The static options of one GLM fit."""
-
-    loss: str
-    fit_intercept: bool
-    standardize: bool
-    use_gram: bool
-    accelerate: bool
-    check_every: int
-
-
 class Theta(NamedTuple):
-    """The differentiable inputs of a fit."""
+    """The differentiable inputs of a fit: the data and the hyperparameters."""
 
     X: Array
     y: Array
-    alpha: Array
-    l1_ratio: Array
-    sample_weight: Array
-    penalty_factor: Array
-    lower: Array
-    upper: Array
+    hyper: Hyper
 
 
-def solve_internal(config: Config, theta: Theta, tol, max_iter, unrolled_blocks=None):
+def solve_internal(spec: Spec, theta: Theta):
     """Set up and solve one fit; also return the internal solution and problem."""
-    problem = _problem.setup(
-        theta.X,
-        theta.y,
-        theta.sample_weight,
-        theta.penalty_factor,
-        theta.lower,
-        theta.upper,
-        tol,
-        loss=config.loss,
-        fit_intercept=config.fit_intercept,
-        standardize=config.standardize,
-        use_gram=config.use_gram,
-    )
+    hyper = theta.hyper
+    problem = _problem.setup(spec, hyper, theta.X, theta.y)
     beta0, b0 = _problem.cold_start(problem)
     result, beta, _ = _problem.solve(
         problem,
-        theta.alpha,
-        theta.l1_ratio,
+        hyper.alpha,
+        hyper.l1_ratio,
         beta0,
         b0,
-        max_iter,
-        accelerate=config.accelerate,
-        check_every=config.check_every,
-        unrolled_blocks=unrolled_blocks,
+        hyper.max_iter,
+        accelerate=spec.accelerate,
+        check_every=spec.check_every,
+        unrolled_blocks=spec.unrolled_blocks,
     )
     return result, beta, problem
 
 
-def surrogate(config: Config, z: Array, theta: Theta, sign: Array) -> Array:
+def _weights_and_spread(spec: Spec, theta: Theta):
+    """Normalized sample weights and the column statistics the setup uses."""
+    s = theta.hyper.sample_weight / jnp.sum(theta.hyper.sample_weight)
+    return s, _problem.spread(theta.X, s[None], spec.fit_intercept)
+
+
+def surrogate(spec: Spec, z: Array, theta: Theta, sign: Array) -> Array:
     """``P`` with ``|w_j|`` replaced by ``sign_j w_j`` (and the bounds dropped)."""
-    X = theta.X
+    X, hyper = theta.X, theta.hyper
     p = X.shape[1]
     w = z[:p]
-    b = z[p] if config.fit_intercept else 0.0
-    s = theta.sample_weight / jnp.sum(theta.sample_weight)
-    _, var, constant = _problem.column_spread(X, s, config.fit_intercept)
-    scale = _problem.scale_of(var, constant, config.standardize)
-    f = _problem.normalized_penalty_factor(theta.penalty_factor)
+    b = z[p] if spec.fit_intercept else 0.0
+    s, sp = _weights_and_spread(spec, theta)
+    scale = _problem.scale_of(sp.var[0], sp.constant[0], spec.standardize)
+    f = _problem.normalized_penalty_factor(hyper.penalty_factor)
     eta = X @ w + b
-    if config.loss == "squared":
-        r = theta.y - eta
-        loss = 0.5 * jnp.dot(s, r * r)
-    else:
-        loss = jnp.dot(s, jax.nn.softplus(eta) - theta.y * eta)
+    loss = jnp.dot(s, spec.datafit.pointwise(eta, theta.y))
     beta = scale * w
-    rho = theta.l1_ratio
-    pen = theta.alpha * jnp.sum(f * (rho * sign * beta + 0.5 * (1.0 - rho) * beta * beta))
+    rho = hyper.l1_ratio
+    pen = hyper.alpha * jnp.sum(f * (rho * sign * beta + 0.5 * (1.0 - rho) * beta * beta))
     return loss + pen
 
 
@@ -130,41 +105,40 @@ def _float0_like(x: Array):
 
 
 @functools.cache
-def implicit_fit(config: Config):
-    """A fit ``(theta, tol, max_iter) -> FitResult`` with an implicit JVP rule."""
+def implicit_fit(spec: Spec):
+    """A fit ``theta -> FitResult`` with an implicit JVP rule (``tol``,
+    ``max_iter`` and ``eps`` get no derivative)."""
 
     @jax.custom_jvp
-    def fit(theta: Theta, tol, max_iter) -> FitResult:
-        return solve_internal(config, theta, tol, max_iter)[0]
+    def fit(theta: Theta) -> FitResult:
+        return solve_internal(spec, theta)[0]
 
     @fit.defjvp
     def fit_jvp(primals, tangents):
-        theta, tol, max_iter = primals
-        dtheta = tangents[0]
-        result, beta, problem = solve_internal(config, theta, tol, max_iter)
-        X = theta.X
+        (theta,), (dtheta,) = primals, tangents
+        result, beta, problem = solve_internal(spec, theta)
+        X, hyper, dhyper = theta.X, theta.hyper, dtheta.hyper
         dtype = X.dtype
         p = X.shape[1]
-        s = theta.sample_weight / jnp.sum(theta.sample_weight)
 
         # Which coordinates are fixed, and how the fixed ones move.
-        l1 = theta.alpha * theta.l1_ratio * problem.pf
+        l1 = hyper.alpha * hyper.l1_ratio * problem.pf
         at_lower = jnp.isfinite(problem.lower) & (beta <= problem.lower)
         at_upper = jnp.isfinite(problem.upper) & (beta >= problem.upper)
         zero = (beta == 0) & (l1 > 0)
         # Columns the solver pins at zero: constant, hence collinear with the intercept.
-        pinned = _problem.column_spread(X, s, config.fit_intercept)[2] & config.fit_intercept
+        pinned = _weights_and_spread(spec, theta)[1].constant[0] & spec.fit_intercept
         free_w = ~(at_lower | at_upper | zero | pinned)
         # A pinned column's coefficient is clip(0, lower, upper): it too follows
         # an active bound.
-        dw_fixed = jnp.where(at_lower, dtheta.lower, jnp.where(at_upper, dtheta.upper, 0.0))
+        dw_fixed = jnp.where(at_lower, dhyper.lower, jnp.where(at_upper, dhyper.upper, 0.0))
         dw_fixed = jnp.where(free_w, 0.0, dw_fixed).astype(dtype)
-        free = jnp.concatenate([free_w, jnp.array([config.fit_intercept])])
+        free = jnp.concatenate([free_w, jnp.array([spec.fit_intercept])])
         dz_fixed = jnp.concatenate([dw_fixed, jnp.zeros((1,), dtype)])
 
         z = jnp.concatenate([result.coef, jnp.reshape(result.intercept, (1,))])
         sign = jnp.sign(beta).astype(dtype)
-        phi = functools.partial(surrogate, config, sign=sign)
+        phi = functools.partial(surrogate, spec, sign=sign)
         grad_z = jax.grad(phi, argnums=0)
 
         # Right-hand side: the change of the optimality condition caused by
@@ -178,7 +152,7 @@ def implicit_fit(config: Config):
         zeros = jnp.zeros((), dtype)
         tangent = FitResult(
             coef=dz[:p],
-            intercept=dz[p] if config.fit_intercept else zeros,
+            intercept=dz[p] if spec.fit_intercept else zeros,
             n_iter=_float0_like(result.n_iter),
             gap=jnp.zeros_like(result.gap),
             gap_tol=jnp.zeros_like(result.gap_tol),

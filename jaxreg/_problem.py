@@ -1,17 +1,18 @@
-"""A prepared problem: data-dependent setup done once, solves per hyperparameter.
+"""A prepared problem: the data-dependent setup, done once, shared by every solve.
 
-``setup`` does the work that depends on the data and weights only (weight
-normalization, centering, standardization, the Gram matrix, the Lipschitz
-constant); ``solve`` runs the proximal-gradient solver for one ``alpha`` and
-``l1_ratio`` from a given starting point. Paths vmap or scan ``solve`` over a
-grid, so the setup is shared by every grid point; CV vmaps ``setup`` over fold
-weights.
+:func:`setup_rows` does the work that depends on the data and the sample
+weights only (weight normalization, centering, standardization, the
+constant-column rule, the null model, the Gram matrix, the Lipschitz
+constant) for F rows of sample weights at once: a single fit is one row,
+K-fold cross-validation K + 1, so both go through the same code. :func:`solve`
+runs a solver for one ``alpha`` and ``l1_ratio`` from a start; paths scan or
+vmap it over a grid.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,20 +22,16 @@ from jax.experimental import sparse as jsparse
 
 from jaxreg import _validation as v
 from jaxreg import _working_set
-from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
+from jaxreg.datafits import Design, QuadraticGram, _weighted_gram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult
 from jaxreg.solvers import fista
 
-# The stopping tolerance is floored at this many machine epsilons (relative to
-# the objective's scale): below it the gap is rounding noise and a float32
-# solve would spin to max_iter. The logistic gradient sums terms of mixed sign
-# over samples and resolves about ten times less than least squares.
-TOL_FLOOR_EPS = {"squared": 10.0, "logistic": 100.0}
 
-
-def tol_floor(dtype, loss: str = "squared") -> float:
-    return TOL_FLOOR_EPS[loss] * float(jnp.finfo(dtype).eps)
+def tol_floor(dtype, datafit) -> float:
+    """The smallest relative tolerance a datafit resolves in ``dtype``: below
+    it the gap is rounding noise and a float32 solve would spin to max_iter."""
+    return datafit.tol_floor_eps * float(jnp.finfo(dtype).eps)
 
 
 def normalized_penalty_factor(pf: Array) -> Array:
@@ -42,33 +39,21 @@ def normalized_penalty_factor(pf: Array) -> Array:
     return pf * (pf.shape[0] / jnp.sum(pf))
 
 
-def binary_entropy(q: Array) -> Array:
-    return -(jax.scipy.special.xlogy(q, q) + jax.scipy.special.xlogy(1 - q, 1 - q))
-
-
 def _is_sparse(X) -> bool:
     return isinstance(X, jsparse.BCOO)
 
 
-def column_spread(X, s: Array, fit_intercept: bool):
-    """Column means (zeros without an intercept), weighted variances about them,
-    and the columns constant up to rounding (variance below the centering's
-    noise), for a dense or a ``BCOO`` X. ``s`` sums to one.
-
-    Dense columns are centered explicitly before squaring (accurate); sparse
-    ones use the second moment, as centering would fill the matrix in.
-    """
-    p = X.shape[1]
-    eps = jnp.finfo(X.dtype).eps
+def constant_columns(X, var: Array) -> Array:
+    """Columns whose variance ``var`` is below the noise of centering them
+    (``n eps max|x|``, squared): constant up to rounding."""
+    n, p = X.shape
     if _is_sparse(X):
-        x_mean = X.T @ s if fit_intercept else jnp.zeros((p,), X.dtype)
-        var = sparse_variance(X, s, x_mean)
         cols = X.indices[:, 1]
-        absmax = jax.ops.segment_max(jnp.abs(X.data), cols, num_segments=p)
-        noise = X.shape[0] * eps * jnp.maximum(absmax, 0.0)
-        return x_mean, var, var <= noise * noise
-    Xc, x_mean, var, constant = centered_spread(X, s, fit_intercept)
-    return x_mean, var, constant
+        absmax = jnp.maximum(jax.ops.segment_max(jnp.abs(X.data), cols, num_segments=p), 0.0)
+    else:
+        absmax = jnp.max(jnp.abs(X), axis=0)
+    noise = n * jnp.finfo(X.dtype).eps * absmax
+    return var <= noise * noise
 
 
 def sparse_variance(X, s: Array, mean: Array) -> Array:
@@ -92,8 +77,7 @@ def centered_spread(X: Array, s: Array, fit_intercept: bool):
     x_mean = s @ X if fit_intercept else jnp.zeros((X.shape[1],), X.dtype)
     Xc = X - x_mean if fit_intercept else X
     var = s @ (Xc * Xc)
-    noise = X.shape[0] * jnp.finfo(X.dtype).eps * jnp.max(jnp.abs(X), axis=0)
-    return Xc, x_mean, var, var <= noise * noise
+    return Xc, x_mean, var, constant_columns(X, var)
 
 
 def scale_of(var: Array, constant: Array, standardize: bool) -> Array:
@@ -135,7 +119,8 @@ def make_design(X, s: Array, fit_intercept: bool, standardize: bool):
     if not _is_sparse(X):
         Xt, x_mean, x_scale = prepare_design(X, s, fit_intercept, standardize)
         return Design(Xt, jnp.zeros((p,), dtype), jnp.ones((p,), dtype)), x_mean, x_scale
-    x_mean, var, constant = column_spread(X, s, fit_intercept)
+    sp = spread(X, s[None], fit_intercept)
+    x_mean, var, constant = sp.mu + sp.D[0], sp.var[0], sp.constant[0]
     x_scale = scale_of(var, constant, standardize)
     design_scale = jnp.where(constant & fit_intercept, jnp.inf, x_scale)
     return Design(X, x_mean, design_scale), x_mean, x_scale
@@ -144,10 +129,11 @@ def make_design(X, s: Array, fit_intercept: bool, standardize: bool):
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Problem:
-    """Everything a solve needs that does not depend on the hyperparameters.
+    """Everything a solve needs that does not depend on ``alpha`` or ``l1_ratio``.
 
     ``lower``/``upper`` are on the internal (standardized) scale; ``b0`` is the
-    cold-start intercept (the null model's for the logistic loss).
+    cold-start intercept (the null model's), ``offset`` what the datafit's
+    null model moved out of the targets (see :class:`~jaxreg.datafits.NullModel`).
     """
 
     datafit: Any
@@ -156,31 +142,15 @@ class Problem:
     upper: Array
     x_mean: Array
     x_scale: Array
-    y_mean: Array
+    offset: Array
     gap_tol: Array
     gap_scale: Array
     lipschitz: Array
     b0: Array
-    loss: str = dataclasses.field(metadata=dict(static=True), default="squared")
     fit_intercept: bool = dataclasses.field(metadata=dict(static=True), default=True)
 
 
-def finish_setup(
-    datafit,
-    penalty_factor,
-    lower,
-    upper,
-    x_mean,
-    x_scale,
-    y_mean,
-    gap_scale,
-    tol,
-    b0,
-    *,
-    loss: str,
-    fit_intercept: bool,
-    strong: bool | str = False,
-) -> Problem:
+def _finish(datafit, hyper, x_mean, x_scale, null, *, fit_intercept, strong) -> Problem:
     """A prepared problem from its datafit. ``strong``: certify the strong
     convexity of a Gram-mode datafit (:meth:`QuadraticGram.with_strong_convexity`),
     which tightens the lasso's certificate for every fit on it, at a fixed
@@ -191,71 +161,184 @@ def finish_setup(
     lip = jax.lax.stop_gradient(datafit.lipschitz())
     if strong and isinstance(datafit, QuadraticGram):
         datafit = datafit.with_strong_convexity(portable=strong == "portable")
-    tol = jnp.maximum(tol, tol_floor(dtype, loss))
+    tol = jnp.maximum(hyper.tol, tol_floor(dtype, datafit))
     return Problem(
         datafit=datafit,
-        pf=normalized_penalty_factor(penalty_factor),
-        lower=lower * x_scale,
-        upper=upper * x_scale,
+        pf=normalized_penalty_factor(hyper.penalty_factor),
+        lower=hyper.lower * x_scale,
+        upper=hyper.upper * x_scale,
         x_mean=x_mean,
         x_scale=x_scale,
-        y_mean=y_mean,
-        gap_tol=tol * gap_scale,
-        gap_scale=gap_scale,
+        offset=null.offset,
+        gap_tol=tol * null.gap_scale,
+        gap_scale=null.gap_scale,
         lipschitz=jnp.where(lip > 0, lip, 1.0),
-        b0=b0,
-        loss=loss,
+        b0=null.b0,
         fit_intercept=fit_intercept,
     )
 
 
-def setup(
-    X,
-    y,
-    sample_weight,
-    penalty_factor,
-    lower,
-    upper,
-    tol,
-    *,
-    loss: str,
-    fit_intercept: bool,
-    standardize: bool,
-    use_gram: bool,
-) -> Problem:
-    """Prepare a problem from raw data (traced; vmappable over weights)."""
+class Spread(NamedTuple):
+    """Column statistics of X under F rows of sample weights.
+
+    ``Xh``: X centered once by the last row's weighted means ``mu`` (dense X
+    with an intercept; X itself otherwise); ``D``: each row's column means of
+    ``Xh`` (small offsets: the row's means are ``mu + D``); ``var``: each
+    row's weighted column variances (second moments without an intercept);
+    ``constant``: columns constant up to rounding in that row; ``S``: the
+    rows normalized to sum to one; ``totals``: their sums.
+    """
+
+    mu: Array
+    Xh: Any
+    D: Array
+    var: Array
+    constant: Array
+    S: Array
+    totals: Array
+
+
+def spread(X, W: Array, fit_intercept: bool) -> Spread:
+    """:class:`Spread` of X under the weight rows ``W`` (F, n); the last row
+    gives the global centering (a single fit's weights, or CV's full data).
+
+    A column is constant up to rounding when its variance is below the noise
+    of centering it (``n eps max|x|`` squared): collinear with the intercept,
+    it is then dropped from the fit rather than standardized into a second
+    intercept.
+    """
     dtype = X.dtype
-    s = sample_weight / jnp.sum(sample_weight)
-    design, x_mean, x_scale = make_design(X, s, fit_intercept, standardize)
-    if loss == "squared":
-        y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
-        yc = y - y_mean
-        yy = s @ (yc * yc)
-        if use_gram:
-            datafit = QuadraticGram.build(design.gram(s), design.rmatvec(s * yc), yy)
-        else:
-            datafit = Quadratic(design, yc, s)
-        b0 = jnp.zeros((), dtype)
-        gap_scale = yy
+    p = X.shape[1]
+    totals = jnp.sum(W, axis=1)
+    S = W / totals[:, None]
+    sparse = _is_sparse(X)
+    if fit_intercept and not sparse:
+        # One globally centered copy of X (not one per row): the per-row
+        # offsets D are then small, which keeps the Gram downdates accurate.
+        mu = S[-1] @ X
+        Xh = X - mu
+        D = S @ Xh
     else:
-        y_mean = s @ y
-        datafit = Logistic(design, y, s, fit_intercept)
-        b0 = jnp.log(y_mean) - jnp.log1p(-y_mean) if fit_intercept else jnp.zeros((), dtype)
-        gap_scale = (binary_entropy(y_mean) if fit_intercept else jnp.log(2.0)).astype(dtype)
-    return finish_setup(
-        datafit,
-        penalty_factor,
-        lower,
-        upper,
-        x_mean,
-        x_scale,
-        y_mean,
-        gap_scale,
-        tol,
-        b0,
-        loss=loss,
-        fit_intercept=fit_intercept,
+        # A sparse X is never centered: its row means stay implicit in D.
+        mu = jnp.zeros((p,), dtype)
+        Xh = X
+        D = _left_product(S, X) if fit_intercept else jnp.zeros((W.shape[0], p), dtype)
+    if sparse:
+        var = jax.vmap(lambda s_k, d_k: sparse_variance(X, s_k, d_k))(S, D)
+    else:
+        var = S @ (Xh * Xh) - D * D
+    return Spread(mu, Xh, D, var, constant_columns(X, var), S, totals)
+
+
+def _left_product(A, X):
+    """``A @ X`` for a dense ``A`` of shape ``(k, n)`` and a dense or ``BCOO`` X."""
+    if _is_sparse(X):
+        return (X.T @ A.T).T
+    return A @ X
+
+
+def _gram_rows(sp: Spread, W, held):
+    """Centered weighted Gram matrices of the rows, (F, p, p), unnormalized by
+    the row totals' offsets (see :func:`setup_rows`)."""
+    Xh = sp.Xh
+    if _is_sparse(Xh):
+        # Sparse rows cannot be gathered; one sparse product per row.
+        raw = jax.lax.map(lambda w: (Xh.T @ (w[:, None] * Xh)).todense(), W)
+    elif held is None:
+        raw = jax.lax.map(lambda w: _weighted_gram(Xh, w), W)
+    else:
+        # Every row is held out exactly once: the full Gram matrix is the sum
+        # of the held-out ones, so one pass over X makes all of them; the
+        # training rows are the full one minus their held-out part.
+        held_idx, held_valid = held
+        sw = W[-1]
+        held_g = jax.lax.map(lambda a: _weighted_gram(Xh[a[0]], sw[a[0]] * a[1]), held)
+        full = jnp.sum(held_g, axis=0)
+        raw = jnp.concatenate([full[None] - held_g, full[None]], axis=0)
+    return raw / sp.totals[:, None, None] - sp.D[:, :, None] * sp.D[:, None, :]
+
+
+def _scales(sp: Spread, fit_intercept: bool, standardize: bool):
+    """Reported column scales, and the design's (infinite on the columns an
+    intercept makes constant: a zero column in every product)."""
+    scale = jax.vmap(scale_of, in_axes=(0, 0, None))(sp.var, sp.constant, standardize)
+    design_scale = jnp.where(sp.constant & fit_intercept, jnp.inf, scale)
+    return scale, design_scale
+
+
+def setup_rows(spec, hyper, X, y, W, held=None):
+    """One prepared problem per row of sample weights ``W`` (F, n), batched.
+
+    A single fit is one row (its sample weights); K-fold cross-validation is
+    K + 1 rows (the training weights of each fold, then the full data's),
+    with ``held`` (the held-out row indices and their validity mask) for the
+    Gram downdates. Returns the batched problems and their vmap axes (a shared
+    X stays unbatched).
+    """
+    fit_intercept = spec.fit_intercept
+    sp = spread(X, W, fit_intercept)
+    nulls = jax.vmap(spec.datafit.null_model, in_axes=(None, 0, None))(y, sp.S, fit_intercept)
+    if spec.use_gram:
+        return _gram_problems(spec, hyper, X, y, W, held, sp, nulls), 0
+    scale, design_scale = _scales(sp, fit_intercept, spec.standardize)
+
+    def finish(s_k, D_k, scale_k, dscale_k, null_k):
+        design = Design(sp.Xh, D_k, dscale_k)
+        datafit = spec.datafit.build(design, y, s_k, null_k, fit_intercept)
+        return _finish(
+            datafit, hyper, sp.mu + D_k, scale_k, null_k, fit_intercept=fit_intercept, strong=False
+        )
+
+    args = (sp.S, sp.D, scale, design_scale, nulls)
+    # The design X is shared by every row: keep it out of the batch, or vmap
+    # would broadcast it into a per-row copy.
+    template = jax.eval_shape(finish, *jax.tree.map(lambda a: a[0], args))
+    axes = jax.tree.map(lambda _: 0, template)
+    design_axes = dataclasses.replace(axes.datafit.design, X=None)
+    axes = dataclasses.replace(axes, datafit=dataclasses.replace(axes.datafit, design=design_axes))
+    return jax.vmap(finish, out_axes=axes)(*args), axes
+
+
+def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls):
+    """:func:`setup_rows` in Gram mode: per row, the standardized centered
+    Gram matrix, ``X~' S (y - offset)`` and the null model's loss."""
+    G = _gram_rows(sp, W, held)
+    var = jnp.diagonal(G, axis1=1, axis2=2)
+    sp = sp._replace(var=var, constant=constant_columns(X, var))
+    scale, design_scale = _scales(sp, spec.fit_intercept, spec.standardize)
+    inv = 1.0 / design_scale
+    G = G * (inv[:, :, None] * inv[:, None, :])
+    resid = y[None, :] - nulls.offset[:, None]
+    c = _left_product(sp.S * resid, sp.Xh) * inv
+
+    def finish(G_k, c_k, D_k, scale_k, null_k):
+        datafit = spec.datafit.from_gram(G_k, c_k, null_k.gap_scale)
+        return _finish(
+            datafit,
+            hyper,
+            sp.mu + D_k,
+            scale_k,
+            null_k,
+            fit_intercept=spec.fit_intercept,
+            strong=spec.strong,
+        )
+
+    return jax.vmap(finish)(G, c, sp.D, scale, nulls)
+
+
+def one_problem(problems, axes, i):
+    """Problem ``i`` of a batch from :func:`setup_rows` (unbatched leaves shared)."""
+    if axes == 0:
+        return jax.tree.map(lambda a: a[i], problems)
+    return jax.tree.map(
+        lambda ax, a: a if ax is None else a[i], axes, problems, is_leaf=lambda x: x is None
     )
+
+
+def setup(spec, hyper, X, y) -> Problem:
+    """Prepare a single fit's problem (traced; vmappable over the hyperparameters)."""
+    problems, axes = setup_rows(spec, hyper, X, y, hyper.sample_weight[None])
+    return one_problem(problems, axes, 0)
 
 
 def penalty(problem: Problem, alpha: Array, l1_ratio: Array) -> ElasticNetPenalty:
@@ -337,20 +420,26 @@ def solve(
     beta, b, n_iter, cert, status = out[:5]
     if use_ws:
         image = out[5]
-    coef = beta / problem.x_scale
-    dtype = coef.dtype
-    if not problem.fit_intercept:
-        intercept = jnp.zeros((), dtype)
-    elif problem.loss == "squared":
-        intercept = problem.y_mean - problem.x_mean @ coef
-    else:
-        intercept = b - problem.x_mean @ coef
     result = FitResult(
-        coef, intercept, n_iter, cert.gap, problem.gap_tol, cert.kkt, cert.objective, status
+        *original_scale(problem, beta, b),
+        n_iter,
+        cert.gap,
+        problem.gap_tol,
+        cert.kkt,
+        cert.objective,
+        status,
     )
     if return_image:
         return result, beta, b, image
     return result, beta, b
+
+
+def original_scale(problem: Problem, beta: Array, b: Array) -> tuple[Array, Array]:
+    """Coefficients and intercept on the data's scale from an internal solution."""
+    coef = beta / problem.x_scale
+    if not problem.fit_intercept:
+        return coef, jnp.zeros((), coef.dtype)
+    return coef, problem.offset + b - problem.x_mean @ coef
 
 
 def needs_null_fit(pf) -> bool:
@@ -372,7 +461,8 @@ def alpha_max(problem: Problem, max_iter, tol, null_fit: bool = True) -> Array:
     the squared loss, the log-odds of the weighted mean for the logistic).
     """
     penalized = problem.pf > 0
-    gap_tol = problem.gap_scale * jnp.maximum(tol, tol_floor(problem.x_scale.dtype, problem.loss))
+    floor = tol_floor(problem.x_scale.dtype, problem.datafit)
+    gap_tol = problem.gap_scale * jnp.maximum(tol, floor)
     pinned = dataclasses.replace(
         problem,
         lower=jnp.where(penalized, 0.0, problem.lower),

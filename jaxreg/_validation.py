@@ -8,6 +8,7 @@ tracer and those checks are skipped, as documented in each public function.
 from __future__ import annotations
 
 import numbers
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +40,8 @@ def float_dtype(X) -> jnp.dtype:
     return jnp.zeros(()).dtype
 
 
-def _values(x):
+def concrete_values(x):
+    """The value of a concrete input as a numpy array; None for a tracer."""
     return np.asarray(x) if is_concrete(x) else None
 
 
@@ -55,7 +57,7 @@ def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {tuple(shape)}")
     if any(s == 0 for s in shape):
         raise ValueError(f"{name} is empty (shape {tuple(shape)})")
-    v = _values(x)
+    v = concrete_values(x)
     if v is not None:
         if not np.issubdtype(v.dtype, np.number) and v.dtype != np.bool_:
             raise ValueError(f"{name} must be numeric, got dtype {v.dtype}")
@@ -86,11 +88,11 @@ def check_sparse_design(X, dtype):
         )
     if any(s == 0 for s in X.shape):
         raise ValueError(f"X is empty (shape {tuple(X.shape)})")
-    data = _values(X.data)
+    data = concrete_values(X.data)
     if data is not None:
         if not np.all(np.isfinite(data)):
             raise ValueError("X contains NaN or infinite values")
-        if _values(X.indices) is not None:
+        if concrete_values(X.indices) is not None:
             X = X.sum_duplicates()
     return jsparse.BCOO((X.data.astype(dtype), X.indices), shape=X.shape)
 
@@ -110,7 +112,7 @@ def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
     x = _as_array_like(x)
     if jnp.ndim(x) != 0:
         raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(x)}")
-    v = _values(x)
+    v = concrete_values(x)
     if v is not None:
         v = float(v)
         if not np.isfinite(v):
@@ -149,7 +151,7 @@ def check_sample_weight(sample_weight, n: int, dtype):
     sw = check_array(sample_weight, "sample_weight", 1, dtype)
     if sw.shape[0] != n:
         raise ValueError(f"sample_weight has length {sw.shape[0]} but X has {n} rows")
-    v = _values(sample_weight)
+    v = concrete_values(sample_weight)
     if v is not None:
         if np.any(v < 0):
             raise ValueError("sample_weight must be nonnegative")
@@ -164,7 +166,7 @@ def check_penalty_factor(penalty_factor, p: int, dtype):
     pf = check_array(penalty_factor, "penalty_factor", 1, dtype)
     if pf.shape[0] != p:
         raise ValueError(f"penalty_factor has length {pf.shape[0]} but X has {p} columns")
-    v = _values(penalty_factor)
+    v = concrete_values(penalty_factor)
     if v is not None:
         if np.any(v < 0):
             raise ValueError("penalty_factor must be nonnegative")
@@ -190,7 +192,7 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
     hi = one(upper, "upper", jnp.inf)
     if positive:
         lo = jnp.maximum(lo, 0.0)
-    vl, vh = _values(lo), _values(hi)
+    vl, vh = concrete_values(lo), concrete_values(hi)
     if vl is not None and vh is not None and np.any(vl > vh):
         j = int(np.argmax(vl > vh))
         extra = " (positive=True raises lower to 0)" if positive else ""
@@ -199,13 +201,13 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
 
 
 def check_binary(y, sample_weight):
-    v = _values(y)
+    v = concrete_values(y)
     if v is None:
         return
     if not np.all((v == 0) | (v == 1)):
         bad = np.unique(v[(v != 0) & (v != 1)])[:5]
         raise ValueError(f"y must contain only 0 and 1 for the logistic loss, found {bad}")
-    w = np.ones_like(v) if sample_weight is None else _values(sample_weight)
+    w = np.ones_like(v) if sample_weight is None else concrete_values(sample_weight)
     if w is None:
         return
     if not (np.any((v == 1) & (w > 0)) and np.any((v == 0) & (w > 0))):
@@ -227,7 +229,37 @@ def check_alphas(alphas, dtype, *, ndims=(1,)):
         shapes = " or ".join({1: "(A,)", 2: "(L, A)"}[d] for d in ndims)
         raise ValueError(f"alphas must have shape {shapes}, got {jnp.shape(alphas)}")
     alphas = check_array(alphas, "alphas", jnp.ndim(alphas), dtype)
-    vals = _values(alphas)
+    vals = concrete_values(alphas)
     if vals is not None and np.any(vals < 0):
         raise ValueError("alphas must be nonnegative")
     return alphas
+
+
+class Inputs(NamedTuple):
+    """The validated inputs every public fit shares (see :func:`inputs`)."""
+
+    dtype: Any
+    X: Any
+    y: Any
+    sample_weight: Any
+    penalty_factor: Any
+    lower: Any
+    upper: Any
+    tol: Any
+    max_iter: int
+
+
+def inputs(X, y, *, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter, datafit):
+    """Validate the inputs of a fit once: the design and targets (for the
+    ``datafit``'s target rule), the weights, penalty factors and bounds, and
+    the ``tol`` and ``max_iter`` options."""
+    dtype = float_dtype(X)
+    X, y = check_Xy(X, y, dtype)
+    n, p = X.shape
+    sw = check_sample_weight(sample_weight, n, dtype)
+    pf = check_penalty_factor(penalty_factor, p, dtype)
+    lo, hi = check_bounds(lower, upper, positive, p, dtype)
+    tol = check_scalar(tol, "tol", dtype, low=0.0, low_open=True)
+    max_iter = check_max_iter(max_iter)
+    datafit.check_targets(y, sample_weight)
+    return Inputs(dtype, X, y, sw, pf, lo, hi, tol, max_iter)

@@ -118,13 +118,13 @@ def applies(datafit) -> bool:
     return False
 
 
-def suits(loss: str, use_gram: bool, X) -> bool:
-    """Whether ``strategy="auto"`` picks the working set on a CPU: the squared
-    loss on a dense design in design mode (in Gram mode the chunked FISTA of
-    the ``"warm"`` strategy is as fast and compiles less)."""
+def suits(spec, X) -> bool:
+    """Whether ``strategy="auto"`` picks the working set on a CPU: a datafit
+    with coordinate descent on a dense design in design mode (in Gram mode the
+    chunked FISTA of the ``"warm"`` strategy is as fast and compiles less)."""
     return (
-        loss == "squared"
-        and not use_gram
+        getattr(spec.datafit, "coordinate_descent", False)
+        and not spec.use_gram
         and not isinstance(X, jsparse.BCOO)
         and X.shape[1] > _MIN_COLUMNS
     )

@@ -9,91 +9,19 @@ static.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Literal
 
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _compile, _implicit, _problem
+from jaxreg import _engine, _problem
 from jaxreg import _validation as v
-from jaxreg.datafits import Quadratic
-from jaxreg.penalties import ElasticNetPenalty
-from jaxreg.result import FitResult, Status
-from jaxreg.solvers import ridge_cg, ridge_cholesky, ridge_dual, ridge_svd
+from jaxreg._spec import Spec, datafit_of, make_hyper
+from jaxreg.datafits import Logistic, Quadratic
+from jaxreg.result import FitResult
 
 __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max"]
-
-
-@_compile.jit(
-    static_argnames=(
-        "loss",
-        "fit_intercept",
-        "standardize",
-        "use_gram",
-        "accelerate",
-        "check_every",
-        "unrolled_blocks",
-    ),
-)
-def _solve_glm(
-    X,
-    y,
-    alpha,
-    l1_ratio,
-    sample_weight,
-    penalty_factor,
-    lower,
-    upper,
-    tol,
-    max_iter,
-    *,
-    loss: str,
-    fit_intercept: bool,
-    standardize: bool,
-    use_gram: bool,
-    accelerate: bool,
-    check_every: int,
-    unrolled_blocks: int | None = None,
-) -> FitResult:
-    config = _implicit.Config(loss, fit_intercept, standardize, use_gram, accelerate, check_every)
-    theta = _implicit.Theta(X, y, alpha, l1_ratio, sample_weight, penalty_factor, lower, upper)
-    if unrolled_blocks is None:
-        return _implicit.implicit_fit(config)(theta, tol, max_iter)
-    return _implicit.solve_internal(config, theta, tol, max_iter, unrolled_blocks)[0]
-
-
-def _unrolled_blocks(diff: str, max_iter: int, check_every: int) -> int | None:
-    """``None`` for implicit differentiation, else the static number of check blocks."""
-    v.check_choice(diff, "diff", ("implicit", "unrolled"))
-    if diff == "implicit":
-        return None
-    return -(-int(max_iter) // int(check_every))
-
-
-def _common_inputs(X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter):
-    dtype = v.float_dtype(X)
-    X, y = v.check_Xy(X, y, dtype)
-    n, p = X.shape
-    sw = v.check_sample_weight(sample_weight, n, dtype)
-    pf = v.check_penalty_factor(penalty_factor, p, dtype)
-    lo, hi = v.check_bounds(lower, upper, positive, p, dtype)
-    tol = v.check_scalar(tol, "tol", dtype, low=0.0, low_open=True)
-    max_iter = v.check_max_iter(max_iter)
-    return dtype, X, y, sw, pf, lo, hi, tol, max_iter
-
-
-# A sparse design forms a dense (p, p) Gram matrix only up to this width.
-_SPARSE_GRAM_LIMIT = 2048
-
-
-def _use_gram(gram, n: int, p: int, sparse: bool = False) -> bool:
-    # A sparse design's products cost its nonzeros, usually less than the
-    # Gram matrix's p^2: design mode unless asked.
-    if gram == "auto":
-        return n > p and not sparse
-    return bool(v.check_choice(gram, "gram", ("auto", True, False)))
 
 
 _OPTIONS_DOC = """
@@ -164,31 +92,7 @@ def elastic_net(
     check_every: int = 10,
     diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
-    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
-        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
-    )
-    alpha = v.check_scalar(alpha, "alpha", dtype, low=0.0)
-    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
-    v.check_choice(solver, "solver", ("fista", "ista"))
-    return _solve_glm(
-        X,
-        y,
-        alpha,
-        l1_ratio,
-        sw,
-        pf,
-        lo,
-        hi,
-        tol,
-        jnp.asarray(max_iter, jnp.int32),
-        loss="squared",
-        fit_intercept=bool(fit_intercept),
-        standardize=bool(standardize),
-        use_gram=_use_gram(gram, *X.shape, v.is_sparse(X)),
-        accelerate=solver == "fista",
-        check_every=v.check_count(check_every, "check_every"),
-        unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
-    )
+    return _engine.glm_fit(Quadratic, X, y, locals())
 
 
 elastic_net.__doc__ = (
@@ -250,25 +154,7 @@ def lasso(
     check_every: int = 10,
     diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
-    return elastic_net(
-        X,
-        y,
-        alpha,
-        1.0,
-        fit_intercept=fit_intercept,
-        sample_weight=sample_weight,
-        penalty_factor=penalty_factor,
-        positive=positive,
-        lower=lower,
-        upper=upper,
-        standardize=standardize,
-        tol=tol,
-        max_iter=max_iter,
-        solver=solver,
-        gram=gram,
-        check_every=check_every,
-        diff=diff,
-    )
+    return _engine.glm_fit(Quadratic, X, y, {**locals(), "l1_ratio": 1.0})
 
 
 lasso.__doc__ = (
@@ -326,32 +212,7 @@ def logistic(
     check_every: int = 10,
     diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
-    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
-        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
-    )
-    alpha = v.check_scalar(alpha, "alpha", dtype, low=0.0)
-    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
-    v.check_choice(solver, "solver", ("fista", "ista"))
-    v.check_binary(y, sample_weight)
-    return _solve_glm(
-        X,
-        y,
-        alpha,
-        l1_ratio,
-        sw,
-        pf,
-        lo,
-        hi,
-        tol,
-        jnp.asarray(max_iter, jnp.int32),
-        loss="logistic",
-        fit_intercept=bool(fit_intercept),
-        standardize=bool(standardize),
-        use_gram=False,
-        accelerate=solver == "fista",
-        check_every=v.check_count(check_every, "check_every"),
-        unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
-    )
+    return _engine.glm_fit(Logistic, X, y, {**locals(), "gram": False})
 
 
 logistic.__doc__ = (
@@ -401,89 +262,6 @@ logistic.__doc__ = (
 # ----------------------------------------------------------------------------
 # Ridge: closed forms
 # ----------------------------------------------------------------------------
-
-
-@_compile.jit(static_argnames=("fit_intercept", "standardize", "solver"))
-def _solve_ridge(
-    X,
-    y,
-    alpha,
-    sample_weight,
-    penalty_factor,
-    tol,
-    max_iter=None,
-    *,
-    fit_intercept,
-    standardize,
-    solver,
-):
-    dtype = X.dtype
-    total = jnp.sum(sample_weight)
-    s = sample_weight / total
-    design, x_mean, x_scale = _problem.make_design(X, s, fit_intercept, standardize)
-    y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
-    yc = y - y_mean
-    pf = _problem.normalized_penalty_factor(penalty_factor)
-    # ||y - Xw - b||_S^2 + alpha sum_j f_j w_j^2
-    #     = 2 S * [1/2 ||r||_s^2 + (alpha / S)/2 sum_j f_j w_j^2]
-    reg = (alpha / total) * pf
-    if solver == "cholesky":
-        beta = ridge_cholesky(design.gram(s), design.rmatvec(s * yc), reg)
-    elif solver == "cg":
-        beta = ridge_cg(
-            lambda b: design.rmatvec(s * design.matvec(b)), design.rmatvec(s * yc), reg, max_iter
-        )
-    else:
-        Xt = design.X  # dense: centered and scaled already
-        root = jnp.sqrt(s)
-        Xs, ys = root[:, None] * Xt, root * yc
-        if solver == "dual":
-            beta = ridge_dual(Xs, ys, reg)
-        else:
-            beta = ridge_svd(Xs, ys, pf, alpha / total)
-    return _certified_ridge(
-        design, yc, s, total, pf, alpha, beta, tol, x_mean, x_scale, y_mean, fit_intercept
-    )
-
-
-def _certified_ridge(
-    design, yc, s, total, pf, alpha, beta, tol, x_mean, x_scale, y_mean, fit_intercept
-) -> FitResult:
-    """The ridge fit at ``beta`` (standardized units) with its certificates.
-
-    ``beta`` minimizes (or approximates) ``1/2 ||yc - X~ beta||_s^2 +
-    (alpha / total)/2 sum_j pf_j beta_j^2``, the mean-loss form of ridge's
-    objective; the duality gap and KKT residual are computed here, at
-    ``beta``, and everything is returned in ridge's sum-of-squares units.
-    """
-    dtype = beta.dtype
-    p = beta.shape[0]
-    reg = (alpha / total) * pf
-    datafit = Quadratic(design, yc, s)
-    inf = jnp.full((p,), jnp.inf, dtype)
-    penalty = ElasticNetPenalty(jnp.zeros((p,), dtype), reg, -inf, inf)
-    value, grad, _, aux = datafit.value_and_grad(beta, jnp.zeros((), dtype))
-    gap = datafit.fenchel_young(aux, 1.0) + penalty.fenchel_young(beta, -grad)
-    kkt = jnp.max(jnp.abs(grad + reg * beta))
-    objective = value + penalty.value(beta)
-    gap_tol = jnp.maximum(tol, _problem.tol_floor(dtype)) * (s @ (yc * yc))
-    finite = jnp.all(jnp.isfinite(beta)) & jnp.isfinite(gap) & jnp.isfinite(gap_tol)
-    status = jnp.where(
-        ~finite, Status.NONFINITE, jnp.where(gap <= gap_tol, Status.CONVERGED, Status.INACCURATE)
-    ).astype(jnp.int32)
-    coef = beta / x_scale
-    intercept = y_mean - x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
-    fit = FitResult(coef, intercept, jnp.zeros((), jnp.int32), gap, gap_tol, kkt, objective, status)
-    return _in_ridge_units(fit, total)
-
-
-def _in_ridge_units(fit: FitResult, total) -> FitResult:
-    """Certificates of the internal (mean-loss) problem in the units of ridge's
-    sum-of-squares objective, which is ``2 * sum(s)`` times it."""
-    factor = 2.0 * total
-    return dataclasses.replace(
-        fit, gap=factor * fit.gap, gap_tol=factor * fit.gap_tol, objective=factor * fit.objective
-    )
 
 
 def ridge(
@@ -570,64 +348,32 @@ def ridge(
     """
     v.check_choice(solver, "solver", ("auto", "cholesky", "dual", "svd", "cg", "fista"))
     v.check_choice(diff, "diff", ("implicit", "unrolled"))
-    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
-        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
-    )
-    alpha = v.check_scalar(alpha, "alpha", dtype, low=0.0)
-    n, p = X.shape
+    options = locals()
+    inputs = _engine.checked_inputs(Quadratic, X, y, options)
+    alpha = v.check_scalar(alpha, "alpha", inputs.dtype, low=0.0)
     bounded = positive or lower is not None or upper is not None
-    sparse = v.is_sparse(X)
-    if solver == "auto":
-        if bounded:
-            solver = "fista"
-        elif sparse:
-            solver = "cholesky" if p <= min(n, _SPARSE_GRAM_LIMIT) else "cg"
-        else:
-            solver = "cholesky" if n >= p else "dual"
-    if bounded and solver not in ("fista",):
-        raise ValueError(f"solver={solver!r} has no closed form with bounds; use solver='fista'")
-    if sparse and solver in ("dual", "svd"):
-        raise ValueError(
-            f"solver={solver!r} needs a dense X; with a sparse X use 'cholesky', 'cg' or 'auto'"
-        )
-    if solver in ("dual", "svd") and v.is_concrete(pf) and bool(jnp.any(pf == 0)):
-        raise ValueError(
-            f"penalty_factor must be positive with solver={solver!r}; use solver='cholesky'"
-        )
+    solver = _engine.ridge_solver(solver, inputs.X, bounded)
+    if solver in ("dual", "svd") and v.is_concrete(inputs.penalty_factor):
+        if bool(jnp.any(inputs.penalty_factor == 0)):
+            raise ValueError(
+                f"penalty_factor must be positive with solver={solver!r}; use solver='cholesky'"
+            )
     if solver == "fista":
-        total = jnp.sum(sw)
-        fit = _solve_glm(
-            X,
-            y,
-            alpha / total,
-            jnp.zeros((), dtype),
-            sw,
-            pf,
-            lo,
-            hi,
-            tol,
-            jnp.asarray(max_iter, jnp.int32),
-            loss="squared",
-            fit_intercept=bool(fit_intercept),
-            standardize=bool(standardize),
-            use_gram=n > p,
-            accelerate=True,
-            check_every=v.check_count(check_every, "check_every"),
-            unrolled_blocks=_unrolled_blocks(diff, max_iter, check_every),
-        )
-        return _in_ridge_units(fit, total)
-    return _solve_ridge(
-        X,
-        y,
-        alpha,
-        sw,
-        pf,
-        tol,
-        jnp.asarray(max_iter, jnp.int32),
+        # The equivalent elastic net (l1_ratio = 0, alpha / sum(s)), in Gram
+        # mode when n > p.
+        total = jnp.sum(inputs.sample_weight)
+        n, p = inputs.X.shape
+        spec = _engine.glm_spec(Quadratic, inputs, {**options, "gram": n > p, "solver": "fista"})
+        hyper = make_hyper(inputs, alpha / total, 0.0)
+        fit = _engine.solve_glm(inputs.X, inputs.y, hyper, spec=spec)
+        return _engine.in_ridge_units(fit, total)
+    spec = Spec(
+        Quadratic,
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
-        solver=solver,
+        ridge_solver=solver,
     )
+    return _engine.solve_ridge(inputs.X, inputs.y, make_hyper(inputs, alpha), spec=spec)
 
 
 # ----------------------------------------------------------------------------
@@ -672,59 +418,15 @@ def alpha_max(
       >>> bool(np.all(np.asarray(jaxreg.lasso(X, y, a).coef) == 0))
       True
     """
-    v.check_choice(loss, "loss", ("squared", "logistic"))
-    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
-        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
-    )
-    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
-    if loss == "logistic":
-        v.check_binary(y, sample_weight)
-    return _alpha_max(
-        X,
-        y,
-        l1_ratio,
-        sw,
-        pf,
-        lo,
-        hi,
-        tol,
-        jnp.asarray(max_iter, jnp.int32),
-        loss=loss,
+    datafit = datafit_of(loss)
+    options = locals()
+    inputs = _engine.checked_inputs(datafit, X, y, options)
+    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", inputs.dtype, low=0.0, high=1.0)
+    spec = Spec(
+        datafit,
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
-        null_fit=_problem.needs_null_fit(pf),
+        null_fit=_problem.needs_null_fit(inputs.penalty_factor),
     )
-
-
-@_compile.jit(static_argnames=("loss", "fit_intercept", "standardize", "null_fit"))
-def _alpha_max(
-    X,
-    y,
-    l1_ratio,
-    sw,
-    pf,
-    lower,
-    upper,
-    tol,
-    max_iter,
-    *,
-    loss,
-    fit_intercept,
-    standardize,
-    null_fit=True,
-):
-    problem = _problem.setup(
-        X,
-        y,
-        sw,
-        pf,
-        lower,
-        upper,
-        tol,
-        loss=loss,
-        fit_intercept=fit_intercept,
-        standardize=standardize,
-        use_gram=False,
-    )
-    top = _problem.alpha_max(problem, max_iter, tol, null_fit)
-    return jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)
+    hyper = make_hyper(inputs, l1_ratio=l1_ratio)
+    return _engine.alpha_max(inputs.X, inputs.y, hyper, spec=spec)

@@ -1,6 +1,6 @@
 """Regularization paths: a whole grid of alphas in one compiled call.
 
-Three strategies:
+Three strategies (:func:`solve_path`):
 
 * ``"vmap"``: every alpha is solved from a cold start, all in one ``vmap``.
   Each iteration is one matrix-matrix product over the grid: the shape that
@@ -8,26 +8,21 @@ Three strategies:
 * ``"warm"``: the (decreasing) grid is cut into chunks; a ``lax.scan`` walks the
   chunks, each chunk is vmapped and warm-started from the last solution of the
   previous one. ``chunk_size=1`` is classical sequential continuation. Far
-  fewer iterations, less parallelism: the better choice on a CPU. The default
-  chunk of 4 grid points costs about one point's time per iteration on a CPU
-  (the products with ``X`` or the Gram matrix are memory-bound, and four
-  right-hand sides share one pass over it) for a few more iterations: on a
-  5000 x 500 lasso path 0.10 s instead of 0.15 s, on a 5822 x 85 logistic
-  path 1.45 s instead of 4.2 s (``benchmarks/bench_peers.py``).
+  fewer iterations, less parallelism: the better choice on a CPU, where the
+  products with ``X`` or the Gram matrix are memory-bound and a chunk's
+  right-hand sides share one pass over it.
 * ``"working_set"``: continuation one grid point at a time, each solved by
   the working-set solver (``jaxreg/_working_set.py``): coordinate descent on
   the columns that are nonzero or violate the optimality conditions, certified
-  on all columns. For the squared loss in design mode (``p >= n``) it is the
-  CPU default: a 500 x 5000 lasso path at tol 1e-4 took 0.50 s in the
-  benchmark run, against 4.2 s for the chunked FISTA in an earlier
-  measurement (which also needs a tighter tol to reach the same accuracy).
+  on all columns; the CPU default for the squared loss in design mode.
   Its starts come with their image and gradient, extrapolated like the
   coefficients (both are affine in them), so a grid point costs no product
   with the data before its first round (unless bounds clip its start or an
   uneven grid stretches the extrapolation).
 
 The data-dependent setup (centering, Gram matrix, Lipschitz constant) is done
-once for the whole path.
+once for the whole path. Measured timings of the strategies are in
+``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -42,8 +37,10 @@ from jax.typing import ArrayLike
 
 from jaxreg import _compile, _problem, _working_set
 from jaxreg import _validation as v
-from jaxreg.models import _common_inputs, _solve_ridge, _use_gram
-from jaxreg.result import FitResult, Status
+from jaxreg._engine import checked_inputs, glm_spec, solve_ridge, top_for_ratio
+from jaxreg._spec import Hyper, Spec, make_hyper
+from jaxreg.datafits import Logistic, Quadratic
+from jaxreg.result import FitResult, PathResult, Status
 
 __all__ = [
     "PathResult",
@@ -55,51 +52,12 @@ __all__ = [
 ]
 
 
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class PathResult:
-    """Solutions along a grid of alphas (leading axis: the grid).
-
-    Attributes:
-      alphas: the grid, shape ``(n_alphas,)``.
-      coef: coefficients, shape ``(n_alphas, p)``.
-      intercept, n_iter, gap, gap_tol, kkt, objective, status: per grid point,
-        as in :class:`~jaxreg.FitResult`.
-    """
-
-    alphas: Array
-    coef: Array
-    intercept: Array
-    n_iter: Array
-    gap: Array
-    gap_tol: Array
-    kkt: Array
-    objective: Array
-    status: Array
-
-    @property
-    def converged(self) -> Array:
-        return self.status == Status.CONVERGED
-
-    @property
-    def n_nonzero(self) -> Array:
-        """Number of nonzero coefficients at each grid point."""
-        return jnp.sum(self.coef != 0, axis=-1)
-
-    def fit(self, i: int) -> FitResult:
-        """The :class:`~jaxreg.FitResult` at grid index ``i``."""
-        return FitResult(*(getattr(self, f.name)[i] for f in dataclasses.fields(FitResult)))
-
-
-def _with_alphas(alphas: Array, fits: FitResult) -> PathResult:
-    return PathResult(alphas, *(getattr(fits, f.name) for f in dataclasses.fields(FitResult)))
-
-
-def _geometric_grid(top: Array, n_alphas: int, eps: float) -> Array:
+def geometric_grid(top: Array, n_alphas: int, eps) -> Array:
+    """``n_alphas`` values from ``top`` down to ``eps * top`` (``eps`` may be traced)."""
     return top * jnp.geomspace(1.0, eps, n_alphas, dtype=top.dtype)
 
 
-def _resolve_eps(eps, n: int, p: int) -> float:
+def resolve_eps(eps, n: int, p: int) -> float:
     if eps == "glmnet":
         # glmnet's lambda.min.ratio default
         return 1e-2 if n < p else 1e-4
@@ -162,7 +120,7 @@ def alpha_grid(
     from jaxreg.models import alpha_max
 
     n, p = jnp.shape(X)
-    eps = _resolve_eps(eps, n, p)
+    eps = resolve_eps(eps, n, p)
     if int(n_alphas) < 1:
         raise ValueError(f"n_alphas must be a positive integer, got {n_alphas}")
     top = alpha_max(
@@ -178,21 +136,11 @@ def alpha_grid(
         upper=upper,
         standardize=standardize,
     )
-    return _geometric_grid(top, int(n_alphas), eps)
+    return geometric_grid(top, int(n_alphas), eps)
 
 
-def solve_path(
-    problem,
-    alphas,
-    l1_ratio,
-    max_iter,
-    *,
-    strategy: str,
-    chunk_size: int,
-    check_every: int,
-    stop=None,
-) -> FitResult:
-    """Solve ``problem`` along ``alphas`` (traced; batched over the grid).
+def solve_path(problem, alphas, l1_ratio, max_iter, spec: Spec, stop=None) -> FitResult:
+    """Solve ``problem`` along ``alphas`` with ``spec.strategy`` (traced).
 
     ``stop`` (traced, warm and working-set strategies): only the first ``stop``
     grid points are needed. The walk along the grid skips the chunks past them
@@ -200,98 +148,65 @@ def solve_path(
     (zero coefficients, status ``MAX_ITER``, zero iterations) that no caller
     may expose. ``None``: solve the whole grid.
     """
+    walk = _STRATEGIES[spec.strategy]
+    return walk(problem, alphas, l1_ratio, max_iter, spec, stop)
 
-    # The working-set solver gathers columns of the design: once transposed
-    # for the whole path, each gather copies contiguous rows.
-    xt = _working_set.transposed(problem.datafit) if strategy == "working_set" else None
 
-    def one(alpha, beta0, b0, refine=False):
-        return _problem.solve(
-            problem,
-            alpha,
-            l1_ratio,
-            beta0,
-            b0,
-            max_iter,
-            check_every=check_every,
-            refine=refine,
-        )
-
+def _vmap_path(problem, alphas, l1_ratio, max_iter, spec: Spec, stop=None) -> FitResult:
+    """Every grid point from the cold start, in one batch."""
     beta0, b0 = _problem.cold_start(problem)
-    if strategy == "vmap":
-        fits, _, _ = jax.vmap(one, in_axes=(0, None, None))(alphas, beta0, b0)
-        return fits
+
+    def one(alpha):
+        return _problem.solve(
+            problem, alpha, l1_ratio, beta0, b0, max_iter, check_every=spec.check_every
+        )[0]
+
+    return jax.vmap(one)(alphas)
+
+
+def _secant(alpha, carry):
+    """Secant predictor along the path: on a fixed support the lasso solution
+    is affine in alpha (and the elastic net's smooth), so extrapolating the
+    last two solutions is an exact or close warm start. Returns the start, the
+    extrapolation factor ``r`` and whether the start moved."""
+    beta1, b1, a1, beta2, b2, a2 = carry
+    step_back = a1 - a2
+    r = jnp.where(step_back != 0, (alpha - a1) / jnp.where(step_back != 0, step_back, 1.0), 0.0)
+    beta = beta1 + r * (beta1 - beta2)
+    moved = (r != 0) & (jnp.any(beta1 != beta2) | (b1 != b2))
+    return beta, b1 + r * (b1 - b2), moved, r
+
+
+def _predict(alpha, carry):
+    """:func:`_secant`'s start, a coordinate whose sign would flip set to zero
+    instead (it left the support somewhere between the two grid points)."""
+    beta, b, moved, _ = _secant(alpha, carry)
+    return jnp.where(beta * carry[0] < 0, 0.0, beta), b, moved
+
+
+def _warm_path(problem, alphas, l1_ratio, max_iter, spec: Spec, stop=None) -> FitResult:
+    """Continuation over chunks of the grid, each chunk one batch."""
+    beta0, b0 = _problem.cold_start(problem)
     n = alphas.shape[0]
-    chunk_size = min(chunk_size, n)
+    chunk_size = min(spec.chunk_size, n)
     n_chunks = -(-n // chunk_size)
     # Pad by repeating the last alpha: the extra solves start at their solution.
     padded = jnp.concatenate([alphas, jnp.repeat(alphas[-1:], n_chunks * chunk_size - n)])
 
-    def secant(alpha, carry):
-        # Secant predictor along the path: on a fixed support the lasso
-        # solution is affine in alpha (and the elastic net's smooth), so
-        # extrapolating the last two solutions is an exact or close warm start.
-        # Returns the start, the extrapolation factor r and whether the start
-        # moved.
-        beta1, b1, a1, beta2, b2, a2 = carry
-        step_back = a1 - a2
-        r = jnp.where(step_back != 0, (alpha - a1) / jnp.where(step_back != 0, step_back, 1.0), 0.0)
-        beta = beta1 + r * (beta1 - beta2)
-        moved = (r != 0) & (jnp.any(beta1 != beta2) | (b1 != b2))
-        return beta, b1 + r * (b1 - b2), moved, r
-
-    def predict(alpha, carry):
-        # A coordinate whose sign would flip starts at zero instead (it left
-        # the support somewhere between the two grid points).
-        beta, b, moved, _ = secant(alpha, carry)
-        return jnp.where(beta * carry[0] < 0, 0.0, beta), b, moved
-
-    if strategy == "working_set":
-        # One grid point at a time, not vmapped: the working-set solver's
-        # switch over set sizes must see an unbatched index. The image and
-        # gradient are affine in the coefficients, so the secant start gets
-        # them by the same extrapolation, without a product with the data.
-        # Its coordinates whose sign flips are kept as extrapolated (not
-        # zeroed as in `predict`): zeroing them would cost the start a fresh
-        # image and gradient, two products with the data, and coordinate
-        # descent settles such a coordinate in its first visit anyway. On the
-        # wide 500 x 5000 path at tol 1e-3, 63 of its 100 starts have such a
-        # coordinate (at most 5); keeping them took the warm path from
-        # 0.23 s to 0.18 s with the same 357 epochs.
-        def step_one(carry, alpha):
-            points, (u1, g1), (u2, g2) = carry
-            beta, b, moved, r = secant(alpha, points)
-            # A long extrapolation (an uneven grid) also magnifies rounding:
-            # such a start gets its image computed afresh.
-            start = (u1 + r * (u1 - u2), g1 + r * (g1 - g2), jnp.abs(r) <= 2.0)
-            fit, beta, b, image = _problem.solve(
-                problem,
-                alpha,
-                l1_ratio,
-                beta,
-                b,
-                max_iter,
-                check_every=check_every,
-                refine=moved,
-                working_set=True,
-                xt=xt,
-                start=start,
-                return_image=True,
-            )
-            if image is None:  # the working set does not apply: no image to carry
-                image = (u1, g1)
-            beta1, b1, a1 = points[:3]
-            return ((beta, b, alpha, beta1, b1, a1), image, (u1, g1)), fit
-
-        # The cold start's image: the first start extrapolates nothing (r = 0).
-        u0 = problem.datafit.forward(beta0)
-        g0 = problem.datafit.value_and_grad_at(u0, beta0, b0)[1]
-        points = (beta0, b0, alphas[0], beta0, b0, alphas[0])
-        init = (points, (u0, g0), (u0, g0))
-        return jax.lax.scan(_until(step_one, stop), init, (alphas, jnp.arange(n)))[1]
+    def one(alpha, beta, b, refine):
+        return _problem.solve(
+            problem,
+            alpha,
+            l1_ratio,
+            beta,
+            b,
+            max_iter,
+            check_every=spec.check_every,
+            refine=refine,
+        )
 
     def step(carry, chunk):
-        starts = jax.vmap(predict, in_axes=(0, None))(chunk, carry)
+        starts = jax.vmap(_predict, in_axes=(0, None))(chunk, carry)
         # An extrapolated start may already meet the tolerance; refining it
         # anyway keeps the path smooth instead of tolerance-sized steps.
         fits, betas, bs = jax.vmap(one)(chunk, *starts)
@@ -302,6 +217,58 @@ def solve_path(
     chunks = (padded.reshape(n_chunks, chunk_size), jnp.arange(n_chunks) * chunk_size)
     _, fits = jax.lax.scan(_until(step, stop), init, chunks)
     return jax.tree.map(lambda a: a.reshape((n_chunks * chunk_size,) + a.shape[2:])[:n], fits)
+
+
+def _working_set_path(problem, alphas, l1_ratio, max_iter, spec: Spec, stop=None) -> FitResult:
+    """Continuation one grid point at a time, each by the working-set solver.
+
+    Not vmapped: the solver's switch over set sizes must see an unbatched
+    index. The image and gradient are affine in the coefficients, so the
+    secant start gets them by the same extrapolation, without a product with
+    the data. Its coordinates whose sign flips are kept as extrapolated (not
+    zeroed as in :func:`_predict`): zeroing them would cost the start a fresh
+    image and gradient, two products with the data, and coordinate descent
+    settles such a coordinate in its first visit anyway.
+    """
+    # The solver gathers columns of the design: once transposed for the whole
+    # path, each gather copies contiguous rows.
+    xt = _working_set.transposed(problem.datafit)
+    beta0, b0 = _problem.cold_start(problem)
+
+    def step_one(carry, alpha):
+        points, (u1, g1), (u2, g2) = carry
+        beta, b, moved, r = _secant(alpha, points)
+        # A long extrapolation (an uneven grid) also magnifies rounding: such
+        # a start gets its image computed afresh.
+        start = (u1 + r * (u1 - u2), g1 + r * (g1 - g2), jnp.abs(r) <= 2.0)
+        fit, beta, b, image = _problem.solve(
+            problem,
+            alpha,
+            l1_ratio,
+            beta,
+            b,
+            max_iter,
+            check_every=spec.check_every,
+            refine=moved,
+            working_set=True,
+            xt=xt,
+            start=start,
+            return_image=True,
+        )
+        if image is None:  # the working set does not apply: no image to carry
+            image = (u1, g1)
+        beta1, b1, a1 = points[:3]
+        return ((beta, b, alpha, beta1, b1, a1), image, (u1, g1)), fit
+
+    # The cold start's image: the first start extrapolates nothing (r = 0).
+    u0 = problem.datafit.forward(beta0)
+    g0 = problem.datafit.value_and_grad_at(u0, beta0, b0)[1]
+    points = (beta0, b0, alphas[0], beta0, b0, alphas[0])
+    init = (points, (u0, g0), (u0, g0))
+    return jax.lax.scan(_until(step_one, stop), init, (alphas, jnp.arange(alphas.shape[0])))[1]
+
+
+_STRATEGIES = {"vmap": _vmap_path, "warm": _warm_path, "working_set": _working_set_path}
 
 
 def _until(step, stop):
@@ -350,137 +317,57 @@ def default_strategy(
     return strategy, int(chunk_size)
 
 
-@_compile.jit(
-    static_argnames=(
-        "loss",
-        "fit_intercept",
-        "standardize",
-        "use_gram",
-        "n_alphas",
-        "eps",
-        "strategy",
-        "chunk_size",
-        "check_every",
-        "null_fit",
-    ),
-    unhoisted=_compile.working_set_only,
-    quick=_compile.always,
-)
-def _glm_path(
-    X,
-    y,
-    alphas,
-    l1_ratio,
-    sw,
-    pf,
-    lower,
-    upper,
-    tol,
-    max_iter,
-    *,
-    loss,
-    fit_intercept,
-    standardize,
-    use_gram,
-    n_alphas,
-    eps,
-    strategy,
-    chunk_size,
-    check_every,
-    null_fit=True,
-) -> PathResult:
-    problem = _problem.setup(
-        X,
-        y,
-        sw,
-        pf,
-        lower,
-        upper,
-        tol,
-        loss=loss,
-        fit_intercept=fit_intercept,
-        standardize=standardize,
-        use_gram=use_gram,
-    )
+def coordinate_descent(kwargs) -> bool:
+    """``unhoisted`` for the path and CV entry points (see :mod:`jaxreg._compile`):
+    the configurations that run coordinate descent."""
+    return kwargs["spec"].coordinate_descent
+
+
+@_compile.jit(static_argnames=("spec",), unhoisted=coordinate_descent, quick=lambda kw: True)
+def _glm_path(X, y, alphas, hyper: Hyper, *, spec: Spec) -> PathResult:
+    problem = _problem.setup(spec, hyper, X, y)
     if alphas is None:
         # From the prepared problem: no second setup (centering, Lipschitz).
-        top = _problem.alpha_max(problem, max_iter, jnp.asarray(1e-10, X.dtype), null_fit)
-        top = jnp.where(l1_ratio > 0, top / jnp.where(l1_ratio > 0, l1_ratio, 1.0), jnp.inf)
-        alphas = _geometric_grid(top, n_alphas, eps)
-    fits = solve_path(
-        problem,
-        alphas,
-        l1_ratio,
-        max_iter,
-        strategy=strategy,
-        chunk_size=chunk_size,
-        check_every=check_every,
-    )
-    return _with_alphas(alphas, fits)
+        tol = jnp.asarray(1e-10, X.dtype)
+        top = _problem.alpha_max(problem, hyper.max_iter, tol, spec.null_fit)
+        alphas = geometric_grid(top_for_ratio(top, hyper.l1_ratio), spec.n_alphas, hyper.eps)
+    fits = solve_path(problem, alphas, hyper.l1_ratio, hyper.max_iter, spec)
+    return PathResult.from_fits(alphas, fits)
 
 
-def _glm_path_public(
-    X,
-    y,
-    l1_ratio,
-    *,
-    loss,
-    alphas,
-    n_alphas,
-    eps,
-    fit_intercept,
-    sample_weight,
-    penalty_factor,
-    positive,
-    lower,
-    upper,
-    standardize,
-    tol,
-    max_iter,
-    strategy,
-    chunk_size,
-    gram,
-    check_every,
-):
-    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
-        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
-    )
-    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
-    if loss == "logistic":
-        v.check_binary(y, sample_weight)
-    alphas = v.check_alphas(alphas, dtype)
-    if alphas is None and v.is_concrete(l1_ratio) and float(l1_ratio) == 0.0:
-        raise ValueError("l1_ratio=0 has no alpha_max: pass alphas explicitly")
-    n_alphas = int(n_alphas)
+def path_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
+    """The static spec of a public path or CV call from its keyword arguments."""
+    spec = glm_spec(datafit, inputs, options)
+    n_alphas = int(options["n_alphas"])
     if n_alphas < 1:
         raise ValueError(f"n_alphas must be a positive integer, got {n_alphas}")
-    use_gram = loss == "squared" and _use_gram(gram, *X.shape, v.is_sparse(X))
     strategy, chunk_size = default_strategy(
-        strategy, chunk_size, working_set=_working_set.suits(loss, use_gram, X)
+        options["strategy"],
+        options["chunk_size"],
+        working_set=_working_set.suits(spec, inputs.X),
     )
-    return _glm_path(
-        X,
-        y,
-        alphas,
-        l1_ratio,
-        sw,
-        pf,
-        lo,
-        hi,
-        tol,
-        jnp.asarray(max_iter, jnp.int32),
-        loss=loss,
-        fit_intercept=bool(fit_intercept),
-        standardize=bool(standardize),
-        use_gram=use_gram,
-        n_alphas=n_alphas,
-        eps=_resolve_eps(eps, *X.shape),
+    return dataclasses.replace(
+        spec,
         strategy=strategy,
         chunk_size=chunk_size,
-        check_every=v.check_count(check_every, "check_every"),
+        n_alphas=n_alphas,
         # Only a default grid needs alpha_max (a fixed flag otherwise: one compilation).
-        null_fit=alphas is None and _problem.needs_null_fit(pf),
+        null_fit=alphas is None and _problem.needs_null_fit(inputs.penalty_factor),
     )
+
+
+def _glm_path_public(datafit, X, y, options: dict) -> PathResult:
+    """The path behind :func:`enet_path`, :func:`lasso_path` and :func:`logistic_path`."""
+    inputs = checked_inputs(datafit, X, y, options)
+    dtype = inputs.dtype
+    l1_ratio = v.check_scalar(options["l1_ratio"], "l1_ratio", dtype, low=0.0, high=1.0)
+    alphas = v.check_alphas(options["alphas"], dtype)
+    if alphas is None and v.is_concrete(l1_ratio) and float(l1_ratio) == 0.0:
+        raise ValueError("l1_ratio=0 has no alpha_max: pass alphas explicitly")
+    spec = path_spec(datafit, inputs, options, alphas)
+    eps = resolve_eps(options["eps"], *inputs.X.shape)
+    hyper = make_hyper(inputs, l1_ratio=l1_ratio, eps=eps)
+    return _glm_path(inputs.X, inputs.y, alphas, hyper, spec=spec)
 
 
 _PATH_ARGS = """
@@ -545,28 +432,7 @@ def enet_path(
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 10,
 ) -> PathResult:
-    return _glm_path_public(
-        X,
-        y,
-        l1_ratio,
-        loss="squared",
-        alphas=alphas,
-        n_alphas=n_alphas,
-        eps=eps,
-        fit_intercept=fit_intercept,
-        sample_weight=sample_weight,
-        penalty_factor=penalty_factor,
-        positive=positive,
-        lower=lower,
-        upper=upper,
-        standardize=standardize,
-        tol=tol,
-        max_iter=max_iter,
-        strategy=strategy,
-        chunk_size=chunk_size,
-        gram=gram,
-        check_every=check_every,
-    )
+    return _glm_path_public(Quadratic, X, y, locals())
 
 
 enet_path.__doc__ = (
@@ -619,28 +485,7 @@ def lasso_path(
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 10,
 ) -> PathResult:
-    return _glm_path_public(
-        X,
-        y,
-        1.0,
-        loss="squared",
-        alphas=alphas,
-        n_alphas=n_alphas,
-        eps=eps,
-        fit_intercept=fit_intercept,
-        sample_weight=sample_weight,
-        penalty_factor=penalty_factor,
-        positive=positive,
-        lower=lower,
-        upper=upper,
-        standardize=standardize,
-        tol=tol,
-        max_iter=max_iter,
-        strategy=strategy,
-        chunk_size=chunk_size,
-        gram=gram,
-        check_every=check_every,
-    )
+    return _glm_path_public(Quadratic, X, y, {**locals(), "l1_ratio": 1.0})
 
 
 lasso_path.__doc__ = (
@@ -693,28 +538,7 @@ def logistic_path(
     chunk_size: int | None = None,
     check_every: int = 10,
 ) -> PathResult:
-    return _glm_path_public(
-        X,
-        y,
-        l1_ratio,
-        loss="logistic",
-        alphas=alphas,
-        n_alphas=n_alphas,
-        eps=eps,
-        fit_intercept=fit_intercept,
-        sample_weight=sample_weight,
-        penalty_factor=penalty_factor,
-        positive=positive,
-        lower=lower,
-        upper=upper,
-        standardize=standardize,
-        tol=tol,
-        max_iter=max_iter,
-        strategy=strategy,
-        chunk_size=chunk_size,
-        gram=False,
-        check_every=check_every,
-    )
+    return _glm_path_public(Logistic, X, y, {**locals(), "gram": False})
 
 
 logistic_path.__doc__ = (
@@ -780,24 +604,18 @@ def ridge_path(
       >>> bool(np.allclose(path.coef[-1], 1.0, atol=1e-3))
       True
     """
-    dtype, X, y, sw, pf, _, _, tol, _ = _common_inputs(
-        X, y, sample_weight, penalty_factor, None, None, False, 1e-4, 1
-    )
-    alphas = v.check_alphas(alphas, dtype)
-    if v.is_concrete(pf) and bool(jnp.any(pf == 0)):
+    options = dict(locals(), lower=None, upper=None, positive=False, tol=1e-4, max_iter=1)
+    inputs = checked_inputs(Quadratic, X, y, options)
+    alphas = v.check_alphas(alphas, inputs.dtype)
+    if v.is_concrete(inputs.penalty_factor) and bool(jnp.any(inputs.penalty_factor == 0)):
         raise ValueError("penalty_factor must be positive for ridge_path")
-    return _ridge_path(
-        X, y, alphas, sw, pf, tol, fit_intercept=bool(fit_intercept), standardize=bool(standardize)
-    )
+    spec = Spec(Quadratic, bool(fit_intercept), bool(standardize), ridge_solver="svd")
+    return _ridge_path(inputs.X, inputs.y, alphas, make_hyper(inputs), spec=spec)
 
 
-@_compile.jit(static_argnames=("fit_intercept", "standardize"))
-def _ridge_path(X, y, alphas, sw, pf, tol, *, fit_intercept, standardize):
+@_compile.jit(static_argnames=("spec",))
+def _ridge_path(X, y, alphas, hyper: Hyper, *, spec: Spec):
     # One SVD for all alphas: the SVD route of the single-fit solver, vmapped
     # over alpha, shares its (alpha-independent) factorization across the grid.
-    fits = jax.vmap(
-        lambda a: _solve_ridge(
-            X, y, a, sw, pf, tol, fit_intercept=fit_intercept, standardize=standardize, solver="svd"
-        )
-    )(alphas)
-    return _with_alphas(alphas, fits)
+    fits = jax.vmap(lambda a: solve_ridge(X, y, hyper.replace(alpha=a), spec=spec))(alphas)
+    return PathResult.from_fits(alphas, fits)

@@ -1,4 +1,4 @@
-"""The result pytree returned by every solver, and its status codes."""
+"""The results of fits and paths, and their status codes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import dataclasses
 import enum
 
 import jax
+import jax.numpy as jnp
 from jax import Array
 
-__all__ = ["FitResult", "Status"]
+__all__ = ["CVResult", "FitResult", "PathResult", "Status"]
 
 
 class Status(enum.IntEnum):
@@ -66,3 +67,89 @@ class FitResult:
     def converged(self) -> Array:
         """Boolean array: ``status == Status.CONVERGED``."""
         return self.status == Status.CONVERGED
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class PathResult:
+    """Solutions along a grid of alphas (leading axis: the grid).
+
+    Attributes:
+      alphas: the grid, shape ``(n_alphas,)``.
+      coef: coefficients, shape ``(n_alphas, p)``.
+      intercept, n_iter, gap, gap_tol, kkt, objective, status: per grid point,
+        as in :class:`~jaxreg.FitResult`.
+    """
+
+    alphas: Array
+    coef: Array
+    intercept: Array
+    n_iter: Array
+    gap: Array
+    gap_tol: Array
+    kkt: Array
+    objective: Array
+    status: Array
+
+    @property
+    def converged(self) -> Array:
+        return self.status == Status.CONVERGED
+
+    @property
+    def n_nonzero(self) -> Array:
+        """Number of nonzero coefficients at each grid point."""
+        return jnp.sum(self.coef != 0, axis=-1)
+
+    @classmethod
+    def from_fits(cls, alphas: Array, fits: FitResult) -> PathResult:
+        """The path of ``fits`` batched along the grid ``alphas``."""
+        return cls(alphas, *(getattr(fits, f.name) for f in dataclasses.fields(FitResult)))
+
+    def fit(self, i: int) -> FitResult:
+        """The :class:`~jaxreg.FitResult` at grid index ``i``."""
+        return FitResult(*(getattr(self, f.name)[i] for f in dataclasses.fields(FitResult)))
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class CVResult:
+    """Cross-validation curves, the selected point and the refit model.
+
+    Shapes: ``K`` folds, ``L`` l1_ratios, ``A`` alphas.
+
+    Attributes:
+      alphas: the grid per l1_ratio, shape ``(L, A)`` (scikit-learn's ``alphas_``).
+      l1_ratios: shape ``(L,)``.
+      fold_scores: score of each fold at each grid point, shape ``(K, L, A)``
+        (scikit-learn's ``mse_path_`` transposed to folds first).
+      mean: fold-weighted mean score, shape ``(L, A)`` (glmnet's ``cvm``).
+      se: its standard error, shape ``(L, A)`` (glmnet's ``cvsd``).
+      n_nonzero: nonzero coefficients of the full-data path, shape ``(L, A)``
+        (None with ``full_path=False``).
+      best_index: ``(l, a)`` indices of the selected point.
+      alpha_min: the alpha with the best mean score.
+      alpha_1se: the largest alpha (same l1_ratio) whose mean score is within
+        one standard error of the best (glmnet's ``lambda.1se``).
+      l1_ratio_min: the l1_ratio of the best point.
+      best: the full-data fit at ``(l1_ratio_min, alpha_min)``.
+      best_1se: the full-data fit at ``(l1_ratio_min, alpha_1se)``.
+      path: the full-data paths, one per l1_ratio (leading axes ``(L, A)``;
+        None with ``full_path=False``).
+      fold_status: solver status per fold and grid point, ``(K, L, A)``.
+    """
+
+    alphas: Array
+    l1_ratios: Array
+    fold_scores: Array
+    mean: Array
+    se: Array
+    n_nonzero: Array | None
+    best_index: Array
+    alpha_min: Array
+    alpha_1se: Array
+    l1_ratio_min: Array
+    best: FitResult
+    best_1se: FitResult
+    path: PathResult | None
+    fold_status: Array
+    scoring: str = dataclasses.field(metadata=dict(static=True), default="mse")

@@ -470,7 +470,7 @@ def ridge_dual(Xs: Array, ys: Array, reg: Array) -> Array:
     return XD.T @ jax.scipy.linalg.cho_solve(factor, ys)
 
 
-def _thin_svd(A: Array) -> tuple[Array, Array, Array]:
+def thin_svd(A: Array) -> tuple[Array, Array, Array]:
     """Thin SVD ``A = U diag(sigma) Vt``, computed on the tall orientation.
 
     LAPACK's divide-and-conquer SVD of a wide matrix runs about twice as long
@@ -496,7 +496,7 @@ def ridge_svd(Xs: Array, ys: Array, reg_scale: Array, alphas: Array) -> Array:
       Coefficients of shape ``alphas.shape + (p,)``.
     """
     root = jnp.sqrt(reg_scale)
-    U, sigma, Vt = _thin_svd(Xs / root)
+    U, sigma, Vt = thin_svd(Xs / root)
     uty = U.T @ ys
     alphas = jnp.asarray(alphas)
     shrink = sigma / (sigma**2 + alphas[..., None])

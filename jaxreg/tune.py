@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -13,17 +13,11 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _compile, _problem
+from jaxreg import _compile, _engine, _problem
 from jaxreg import _validation as v
-from jaxreg.cv import _check_foldid, make_folds
-from jaxreg.models import (
-    _alpha_max,
-    _common_inputs,
-    _solve_glm,
-    _solve_ridge,
-    _unrolled_blocks,
-    _use_gram,
-)
+from jaxreg._folds import folds_of
+from jaxreg._spec import Hyper, Spec, make_hyper
+from jaxreg.datafits import Logistic, Quadratic
 from jaxreg.result import FitResult
 
 __all__ = ["TuneResult", "tune"]
@@ -65,14 +59,27 @@ class TuneResult:
     n_solves: int = dataclasses.field(metadata=dict(static=True), default=0)
 
 
-def _score(loss: str, X, y, w, coef, intercept):
-    """Weighted mean squared error, or binomial deviance, of a fit on ``(X, y, w)``."""
+# The datafit behind each model name (ridge: the squared loss, in closed form).
+_MODELS = {"lasso": Quadratic, "elastic_net": Quadratic, "logistic": Logistic, "ridge": Quadratic}
+
+
+class _Splits(NamedTuple):
+    """The training data with one row of training weights per split, and the
+    validation rows with one row of validation weights per split."""
+
+    X: Array
+    y: Array
+    train_w: Array
+    X_val: Array
+    y_val: Array
+    val_w: Array
+
+
+def _score(datafit, X, y, w, coef, intercept):
+    """Weighted mean deviance of a fit on ``(X, y, w)``: twice the datafit's
+    pointwise loss (the squared error, or the binomial deviance)."""
     eta = X @ coef + intercept
-    if loss == "squared":
-        err = (y - eta) ** 2
-    else:
-        err = 2.0 * (jax.nn.softplus(eta) - y * eta)
-    return jnp.dot(w, err) / jnp.sum(w)
+    return 2.0 * jnp.dot(w, datafit.pointwise(eta, y)) / jnp.sum(w)
 
 
 def _decode(u, fixed):
@@ -83,100 +90,29 @@ def _decode(u, fixed):
     return alpha, l1_ratio, pf
 
 
-def _fit(
-    X,
-    y,
-    alpha,
-    l1_ratio,
-    sw,
-    pf,
-    lower,
-    upper,
-    tol,
-    max_iter,
-    *,
-    model,
-    fit_intercept,
-    standardize,
-    use_gram,
-    unrolled_blocks,
-) -> FitResult:
-    """One training fit of ``model`` (traced; differentiable)."""
-    if model == "ridge":
-        return _solve_ridge(
-            X,
-            y,
-            alpha,
-            sw,
-            pf,
-            tol,
-            fit_intercept=fit_intercept,
-            standardize=standardize,
-            solver="cholesky" if X.shape[0] >= X.shape[1] else "dual",
-        )
-    return _solve_glm(
-        X,
-        y,
-        alpha,
-        l1_ratio,
-        sw,
-        pf,
-        lower,
-        upper,
-        tol,
-        max_iter,
-        loss="logistic" if model == "logistic" else "squared",
-        fit_intercept=fit_intercept,
-        standardize=standardize,
-        use_gram=use_gram,
-        accelerate=True,
-        check_every=10,
-        unrolled_blocks=unrolled_blocks,
-    )
+def _fit(X, y, hyper: Hyper, spec: Spec, ridge: bool) -> FitResult:
+    """One training fit (traced; differentiable)."""
+    if ridge:
+        return _engine.solve_ridge(X, y, hyper, spec=spec)
+    return _engine.solve_glm(X, y, hyper, spec=spec)
 
 
-def _validation_loss(
-    u,
-    fixed,
-    X,
-    y,
-    train_w,
-    X_val,
-    y_val,
-    val_w,
-    lower,
-    upper,
-    tol,
-    max_iter,
-    *,
-    model,
-    fit_intercept,
-    standardize,
-    use_gram,
-    unrolled_blocks,
-):
+def _validation_loss(u, fixed, splits: _Splits, hyper: Hyper, *, spec: Spec, ridge: bool):
     """Loss on the validation rows of every split, averaged with the splits' weights."""
     alpha, l1_ratio, pf = _decode(u, fixed)
-    loss = "logistic" if model == "logistic" else "squared"
-    statics = dict(
-        model=model,
-        fit_intercept=fit_intercept,
-        standardize=standardize,
-        use_gram=use_gram,
-        unrolled_blocks=unrolled_blocks,
-    )
+    hyper = hyper.replace(alpha=alpha, l1_ratio=l1_ratio, penalty_factor=pf)
 
     def one(sw, vw):
-        fit = _fit(X, y, alpha, l1_ratio, sw, pf, lower, upper, tol, max_iter, **statics)
-        return _score(loss, X_val, y_val, vw, fit.coef, fit.intercept), jnp.sum(vw)
+        fit = _fit(splits.X, splits.y, hyper.replace(sample_weight=sw), spec, ridge)
+        score = _score(spec.datafit, splits.X_val, splits.y_val, vw, fit.coef, fit.intercept)
+        return score, jnp.sum(vw)
 
-    scores, weights = jax.vmap(one)(train_w, val_w)
+    scores, weights = jax.vmap(one)(splits.train_w, splits.val_w)
     return jnp.dot(weights, scores) / jnp.sum(weights)
 
 
 _value_and_grad = _compile.jit(
-    jax.value_and_grad(_validation_loss),
-    static_argnames=("model", "fit_intercept", "standardize", "use_gram", "unrolled_blocks"),
+    jax.value_and_grad(_validation_loss), static_argnames=("spec", "ridge")
 )
 
 
@@ -277,86 +213,28 @@ def tune(
       >>> bool(res.losses[res.best_step] <= res.losses[0]), res.n_solves
       (True, 11)
     """
-    v.check_choice(model, "model", ("lasso", "elastic_net", "logistic", "ridge"))
-    params = (params,) if isinstance(params, str) else tuple(params)
-    for name in params:
-        v.check_choice(name, "params", _PARAMS)
-    if "alpha" not in params:
-        raise ValueError(f"params must include 'alpha', got {params!r}")
-    if "l1_ratio" in params and model in ("lasso", "ridge"):
-        raise ValueError(f"params: model={model!r} has no l1_ratio to tune")
-    if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
-    v.check_choice(diff, "diff", ("implicit", "unrolled"))
-    loss = "logistic" if model == "logistic" else "squared"
-    dtype, X, y, sw, pf, lo, hi, tol, max_iter = _common_inputs(
-        X, y, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter
-    )
+    v.check_choice(model, "model", tuple(_MODELS))
+    params = _check_params(model, params, n_steps)
+    options = locals()
+    datafit = _MODELS[model]
+    inputs = _engine.checked_inputs(datafit, X, y, options)
+    dtype, X, y = inputs.dtype, inputs.X, inputs.y
     n, p = X.shape
-    if loss == "logistic":
-        v.check_binary(y, sample_weight)
-    if model == "ridge" and (positive or lower is not None or upper is not None):
+    ridge = model == "ridge"
+    if ridge and (positive or lower is not None or upper is not None):
         raise ValueError("model='ridge' tunes the closed form: bounds are not supported")
-    if model == "ridge" and "penalty_factor" in params and n < p:
+    if ridge and "penalty_factor" in params and n < p:
         raise ValueError("params: penalty factors of ridge need n >= p (Cholesky route)")
-    if l1_ratio is None:
-        l1_ratio = 0.5 if (model == "elastic_net" or "l1_ratio" in params) else 1.0
-    if model == "lasso" and l1_ratio != 1.0:
-        raise ValueError("model='lasso' has l1_ratio=1; use model='elastic_net'")
-    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
-    if "l1_ratio" in params and not 0.0 < float(l1_ratio) < 1.0:
-        raise ValueError(f"l1_ratio must be strictly inside (0, 1) to tune it, got {l1_ratio}")
+    l1_ratio = _start_l1_ratio(model, params, l1_ratio, dtype)
+    pf = inputs.penalty_factor
     if "penalty_factor" in params and bool(jnp.any(pf <= 0)):
         raise ValueError("penalty_factor must be positive to tune it (it is tuned in log scale)")
-
-    # Splits: training weights and validation weights (and rows).
-    if (X_val is None) != (y_val is None):
-        raise ValueError("X_val and y_val must be given together")
-    if X_val is not None:
-        X_val, y_val = v.check_Xy(X_val, y_val, dtype)
-        if X_val.shape[1] != p:
-            raise ValueError(f"X_val must have {p} columns, got {X_val.shape[1]}")
-        if loss == "logistic":
-            v.check_binary(y_val, sample_weight_val)
-        val_w = v.check_sample_weight(sample_weight_val, X_val.shape[0], dtype)[None]
-        train_w = sw[None]
-    else:
-        if sample_weight_val is not None:
-            raise ValueError("sample_weight_val needs X_val and y_val")
-        folds = make_folds(n, cv, seed=seed) if foldid is None else _check_foldid(foldid, n)
-        K = int(folds.max()) + 1
-        held = folds[None, :] == np.arange(K)[:, None]
-        train_w = jnp.asarray(~held, dtype) * sw[None]
-        val_w = jnp.asarray(held, dtype) * sw[None]
-        if np.any(np.asarray(train_w.sum(axis=1)) <= 0):
-            raise ValueError("every training fold needs a positive total sample_weight")
-        X_val, y_val = X, y
-
-    if alpha is None:
-        if model == "ridge":
-            s = sw / jnp.sum(sw)
-            Xc = X - s @ X if fit_intercept else X
-            alpha = jnp.sum(s @ (Xc * Xc)) / p * jnp.sum(sw)
-        else:
-            top = _alpha_max(
-                X,
-                y,
-                l1_ratio,
-                sw,
-                pf,
-                lo,
-                hi,
-                jnp.asarray(1e-10, dtype),
-                jnp.asarray(max_iter, jnp.int32),
-                loss=loss,
-                fit_intercept=bool(fit_intercept),
-                standardize=bool(standardize),
-                null_fit=_problem.needs_null_fit(pf),
-            )
-            alpha = top / 30.0
-        if not bool(jnp.isfinite(alpha)) or float(alpha) <= 0:
-            raise ValueError("could not derive a starting alpha from the data; pass alpha")
-    alpha = v.check_scalar(alpha, "alpha", dtype, low=0.0, low_open=True)
+    splits = _splits(datafit, inputs, options)
+    spec = _engine.glm_spec(datafit, inputs, {**options, "check_every": 10})
+    if ridge:
+        spec = dataclasses.replace(spec, ridge_solver="cholesky" if n >= p else "dual")
+    hyper = make_hyper(inputs, l1_ratio=l1_ratio)
+    alpha = _start_alpha(alpha, inputs, hyper, spec, ridge)
 
     u = {"log_alpha": jnp.log(alpha)}
     if "l1_ratio" in params:
@@ -367,35 +245,108 @@ def tune(
     optimizer = optax.adam(0.5) if optimizer is None else optimizer
     if not isinstance(optimizer, optax.GradientTransformation):
         raise ValueError("optimizer must be an optax.GradientTransformation")
-    statics = dict(
-        model=model,
-        fit_intercept=bool(fit_intercept),
-        standardize=bool(standardize),
-        use_gram=loss == "squared" and _use_gram(gram, n, p, v.is_sparse(X)),
-        unrolled_blocks=_unrolled_blocks(diff, max_iter, 10),
-    )
-    data = (X, y, train_w, X_val, y_val, val_w, lo, hi, tol, jnp.asarray(max_iter, jnp.int32))
+    history = _descend(u, fixed, splits, hyper, spec, ridge, optimizer, int(n_steps))
+    return _result(history, fixed, inputs, hyper, spec, ridge)
 
+
+def _check_params(model: str, params, n_steps) -> tuple[str, ...]:
+    """The validated tuple of tuned parameters (and the step count)."""
+    params = (params,) if isinstance(params, str) else tuple(params)
+    for name in params:
+        v.check_choice(name, "params", _PARAMS)
+    if "alpha" not in params:
+        raise ValueError(f"params must include 'alpha', got {params!r}")
+    if "l1_ratio" in params and model in ("lasso", "ridge"):
+        raise ValueError(f"params: model={model!r} has no l1_ratio to tune")
+    if not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    return params
+
+
+def _start_l1_ratio(model: str, params, l1_ratio, dtype):
+    """The starting (or fixed) l1_ratio, validated."""
+    if l1_ratio is None:
+        l1_ratio = 0.5 if (model == "elastic_net" or "l1_ratio" in params) else 1.0
+    if model == "lasso" and l1_ratio != 1.0:
+        raise ValueError("model='lasso' has l1_ratio=1; use model='elastic_net'")
+    l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", dtype, low=0.0, high=1.0)
+    if "l1_ratio" in params and not 0.0 < float(l1_ratio) < 1.0:
+        raise ValueError(f"l1_ratio must be strictly inside (0, 1) to tune it, got {l1_ratio}")
+    return l1_ratio
+
+
+def _splits(datafit, inputs: v.Inputs, options: dict) -> _Splits:
+    """Training and validation weights: one held-out set, or K folds of ``(X, y)``."""
+    X_val, y_val, sw_val = options["X_val"], options["y_val"], options["sample_weight_val"]
+    dtype, X, y, sw = inputs.dtype, inputs.X, inputs.y, inputs.sample_weight
+    n, p = X.shape
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be given together")
+    if X_val is not None:
+        X_val, y_val = v.check_Xy(X_val, y_val, dtype)
+        if X_val.shape[1] != p:
+            raise ValueError(f"X_val must have {p} columns, got {X_val.shape[1]}")
+        datafit.check_targets(y_val, sw_val)
+        val_w = v.check_sample_weight(sw_val, X_val.shape[0], dtype)[None]
+        return _Splits(X, y, sw[None], X_val, y_val, val_w)
+    if sw_val is not None:
+        raise ValueError("sample_weight_val needs X_val and y_val")
+    folds = folds_of(n, options["cv"], options["foldid"], options["seed"], sw, dtype)
+    K = folds.held_idx.shape[0]
+    held = (
+        jnp.zeros((K, n), dtype)
+        .at[jnp.arange(K)[:, None], folds.held_idx]
+        .add(folds.held_valid.astype(dtype))
+    )
+    return _Splits(X, y, folds.W[:K], X, y, held * sw[None])
+
+
+def _start_alpha(alpha, inputs: v.Inputs, hyper: Hyper, spec: Spec, ridge: bool):
+    """The starting alpha: the user's, else ``alpha_max / 30`` (ridge: the
+    mean eigenvalue of ``X' S X``)."""
+    if alpha is None:
+        X, sw = inputs.X, inputs.sample_weight
+        if ridge:
+            s = sw / jnp.sum(sw)
+            Xc = X - s @ X if spec.fit_intercept else X
+            alpha = jnp.sum(s @ (Xc * Xc)) / X.shape[1] * jnp.sum(sw)
+        else:
+            null_fit = _problem.needs_null_fit(inputs.penalty_factor)
+            spec_max = dataclasses.replace(spec, null_fit=null_fit, unrolled_blocks=None)
+            hyper_max = hyper.replace(tol=jnp.asarray(1e-10, inputs.dtype))
+            alpha = _engine.alpha_max(X, inputs.y, hyper_max, spec=spec_max) / 30.0
+        if not bool(jnp.isfinite(alpha)) or float(alpha) <= 0:
+            raise ValueError("could not derive a starting alpha from the data; pass alpha")
+    return v.check_scalar(alpha, "alpha", inputs.dtype, low=0.0, low_open=True)
+
+
+def _descend(u, fixed, splits, hyper, spec, ridge, optimizer, n_steps):
+    """``n_steps`` optimizer steps; the visited points, losses and gradients."""
     state = optimizer.init(u)
     history = []
-    for _ in range(int(n_steps)):
-        value, grad = _value_and_grad(u, fixed, *data, **statics)
+    for _ in range(n_steps):
+        value, grad = _value_and_grad(u, fixed, splits, hyper, spec=spec, ridge=ridge)
         history.append((u, value, grad))
         updates, state = optimizer.update(grad, state, u)
         u = optax.apply_updates(u, updates)
+    return history
 
+
+def _result(history, fixed, inputs: v.Inputs, hyper: Hyper, spec: Spec, ridge: bool):
+    """The best point visited, refit on all the training data, and the trajectory."""
+    dtype, p = inputs.dtype, inputs.X.shape[1]
     losses = jnp.stack([h[1] for h in history])
     best = int(jnp.nanargmin(losses))
     if not bool(jnp.isfinite(losses[best])):
         raise FloatingPointError("the validation loss was not finite at any step")
-    u_best = history[best][0]
 
     def point(u):
         a, r, f = _decode(u, fixed)
         return a, jnp.asarray(r, dtype), f * (p / jnp.sum(f))
 
-    a_best, r_best, f_best = point(u_best)
-    fit = _fit(X, y, a_best, r_best, sw, f_best, lo, hi, *data[-2:], **statics)
+    a_best, r_best, f_best = point(history[best][0])
+    fit_hyper = hyper.replace(alpha=a_best, l1_ratio=r_best, penalty_factor=f_best)
+    fit = _fit(inputs.X, inputs.y, fit_hyper, spec, ridge)
     points = [point(h[0]) for h in history]
     return TuneResult(
         alpha=a_best,
@@ -408,5 +359,5 @@ def tune(
         losses=losses,
         grad_log_alpha=jnp.stack([h[2]["log_alpha"] for h in history]),
         best_step=best,
-        n_solves=int(n_steps) + 1,
+        n_solves=len(history) + 1,
     )

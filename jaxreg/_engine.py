@@ -1,0 +1,227 @@
+"""The engine under the public fits: compiled entry points taking one static
+:class:`~jaxreg._spec.Spec` and traced :class:`~jaxreg._spec.Hyper`, and the
+helpers that build both from a public call's keyword arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+from jax import Array
+
+from jaxreg import _compile, _implicit, _problem
+from jaxreg import _validation as v
+from jaxreg._spec import Hyper, Spec, make_hyper
+from jaxreg.datafits import Quadratic
+from jaxreg.penalties import ElasticNetPenalty
+from jaxreg.result import FitResult, Status
+from jaxreg.solvers import ridge_cg, ridge_cholesky, ridge_dual, ridge_svd
+
+
+@_compile.jit(static_argnames=("spec",))
+def solve_glm(X, y, hyper: Hyper, *, spec: Spec) -> FitResult:
+    theta = _implicit.Theta(X, y, hyper)
+    if spec.unrolled_blocks is None:
+        return _implicit.implicit_fit(spec)(theta)
+    return _implicit.solve_internal(spec, theta)[0]
+
+
+def unrolled_blocks(diff: str, max_iter: int, check_every: int) -> int | None:
+    """``None`` for implicit differentiation, else the static number of check blocks."""
+    v.check_choice(diff, "diff", ("implicit", "unrolled"))
+    if diff == "implicit":
+        return None
+    return -(-int(max_iter) // int(check_every))
+
+
+# The keyword arguments of the public fits that :func:`jaxreg._validation.inputs` checks.
+_INPUT_KEYS = (
+    "sample_weight",
+    "penalty_factor",
+    "lower",
+    "upper",
+    "positive",
+    "tol",
+    "max_iter",
+)
+
+
+def checked_inputs(datafit, X, y, options: dict) -> v.Inputs:
+    """Validated inputs of a public call whose keyword arguments are ``options``."""
+    return v.inputs(X, y, datafit=datafit, **{k: options[k] for k in _INPUT_KEYS})
+
+
+def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
+    """The static spec of a public GLM call from its keyword arguments."""
+    check_every = v.check_count(options.get("check_every", 10), "check_every")
+    solver = options.get("solver", "fista")
+    v.check_choice(solver, "solver", ("fista", "ista"))
+    gram = options.get("gram", False)
+    use_gram = hasattr(datafit, "from_gram") and use_gram_for(gram, inputs.X)
+    return Spec(
+        datafit=datafit,
+        fit_intercept=bool(options["fit_intercept"]),
+        standardize=bool(options["standardize"]),
+        use_gram=use_gram,
+        accelerate=solver == "fista",
+        check_every=check_every,
+        unrolled_blocks=unrolled_blocks(
+            options.get("diff", "implicit"), inputs.max_iter, check_every
+        ),
+        **static,
+    )
+
+
+def glm_fit(datafit, X, y, options: dict) -> FitResult:
+    """The single fit behind :func:`elastic_net`, :func:`lasso` and :func:`logistic`."""
+    inputs = checked_inputs(datafit, X, y, options)
+    alpha = v.check_scalar(options["alpha"], "alpha", inputs.dtype, low=0.0)
+    l1_ratio = v.check_scalar(options["l1_ratio"], "l1_ratio", inputs.dtype, low=0.0, high=1.0)
+    spec = glm_spec(datafit, inputs, options)
+    return solve_glm(inputs.X, inputs.y, make_hyper(inputs, alpha, l1_ratio), spec=spec)
+
+
+# A sparse design forms a dense (p, p) Gram matrix only up to this width.
+SPARSE_GRAM_LIMIT = 2048
+
+
+def use_gram_for(gram, X) -> bool:
+    """Whether ``gram`` (``"auto"``, True or False) means Gram mode for X."""
+    # A sparse design's products cost its nonzeros, usually less than the
+    # Gram matrix's p^2: design mode unless asked.
+    if gram == "auto":
+        n, p = X.shape
+        return n > p and not v.is_sparse(X)
+    return bool(v.check_choice(gram, "gram", ("auto", True, False)))
+
+
+class RidgeData(NamedTuple):
+    """A ridge problem in the mean-loss form of :func:`certified_ridge`:
+    ``1/2 ||yc - X~ beta||_s^2 + (alpha / total)/2 sum_j pf_j beta_j^2``."""
+
+    design: Any
+    yc: Array
+    s: Array
+    total: Array
+    pf: Array
+    x_mean: Array
+    x_scale: Array
+    y_mean: Array
+
+
+def ridge_data(X, y, sample_weight, penalty_factor, fit_intercept, standardize) -> RidgeData:
+    """Center, scale and normalize a ridge problem (see :class:`RidgeData`)."""
+    dtype = X.dtype
+    total = jnp.sum(sample_weight)
+    s = sample_weight / total
+    design, x_mean, x_scale = _problem.make_design(X, s, fit_intercept, standardize)
+    y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
+    pf = _problem.normalized_penalty_factor(penalty_factor)
+    return RidgeData(design, y - y_mean, s, total, pf, x_mean, x_scale, y_mean)
+
+
+@_compile.jit(static_argnames=("spec",))
+def solve_ridge(X, y, hyper: Hyper, *, spec: Spec) -> FitResult:
+    data = ridge_data(
+        X, y, hyper.sample_weight, hyper.penalty_factor, spec.fit_intercept, spec.standardize
+    )
+    design, s, yc = data.design, data.s, data.yc
+    # ||y - Xw - b||_S^2 + alpha sum_j f_j w_j^2
+    #     = 2 S * [1/2 ||r||_s^2 + (alpha / S)/2 sum_j f_j w_j^2]
+    reg = (hyper.alpha / data.total) * data.pf
+    if spec.ridge_solver == "cholesky":
+        beta = ridge_cholesky(design.gram(s), design.rmatvec(s * yc), reg)
+    elif spec.ridge_solver == "cg":
+        beta = ridge_cg(
+            lambda b: design.rmatvec(s * design.matvec(b)),
+            design.rmatvec(s * yc),
+            reg,
+            hyper.max_iter,
+        )
+    else:
+        root = jnp.sqrt(s)
+        # design.X: a dense design is centered and scaled already.
+        Xs, ys = root[:, None] * design.X, root * yc
+        if spec.ridge_solver == "dual":
+            beta = ridge_dual(Xs, ys, reg)
+        else:
+            beta = ridge_svd(Xs, ys, data.pf, hyper.alpha / data.total)
+    return certified_ridge(data, hyper.alpha, beta, hyper.tol, spec.fit_intercept)
+
+
+def certified_ridge(data: RidgeData, alpha, beta, tol, fit_intercept: bool) -> FitResult:
+    """The ridge fit at ``beta`` (standardized units) with its certificates.
+
+    ``beta`` minimizes (or approximates) the mean-loss form of ridge's
+    objective (see :class:`RidgeData`); the duality gap and KKT residual are
+    computed here, at ``beta``, and everything is returned in ridge's
+    sum-of-squares units.
+    """
+    dtype = beta.dtype
+    p = beta.shape[0]
+    s, yc = data.s, data.yc
+    reg = (alpha / data.total) * data.pf
+    datafit = Quadratic(data.design, yc, s)
+    inf = jnp.full((p,), jnp.inf, dtype)
+    penalty = ElasticNetPenalty(jnp.zeros((p,), dtype), reg, -inf, inf)
+    value, grad, _, aux = datafit.value_and_grad(beta, jnp.zeros((), dtype))
+    gap = datafit.fenchel_young(aux, 1.0) + penalty.fenchel_young(beta, -grad)
+    kkt = jnp.max(jnp.abs(grad + reg * beta))
+    objective = value + penalty.value(beta)
+    gap_tol = jnp.maximum(tol, _problem.tol_floor(dtype, Quadratic)) * (s @ (yc * yc))
+    finite = jnp.all(jnp.isfinite(beta)) & jnp.isfinite(gap) & jnp.isfinite(gap_tol)
+    status = jnp.where(
+        ~finite, Status.NONFINITE, jnp.where(gap <= gap_tol, Status.CONVERGED, Status.INACCURATE)
+    ).astype(jnp.int32)
+    coef = beta / data.x_scale
+    intercept = data.y_mean - data.x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
+    fit = FitResult(coef, intercept, jnp.zeros((), jnp.int32), gap, gap_tol, kkt, objective, status)
+    return in_ridge_units(fit, data.total)
+
+
+def in_ridge_units(fit: FitResult, total) -> FitResult:
+    """Certificates of the internal (mean-loss) problem in the units of ridge's
+    sum-of-squares objective, which is ``2 * sum(s)`` times it."""
+    factor = 2.0 * total
+    return dataclasses.replace(
+        fit, gap=factor * fit.gap, gap_tol=factor * fit.gap_tol, objective=factor * fit.objective
+    )
+
+
+def ridge_solver(solver: str, X, bounded: bool) -> str:
+    """The ridge route for ``solver`` (``"auto"`` resolved) on X, validated.
+
+    ``"auto"``: FISTA with bounds; for a sparse X, Cholesky on its Gram matrix
+    when ``p <= min(n, 2048)``, else conjugate gradients; for a dense X,
+    Cholesky when ``n >= p``, else the dual (kernel) form.
+    """
+    n, p = X.shape
+    sparse = v.is_sparse(X)
+    if solver == "auto":
+        if bounded:
+            return "fista"
+        if sparse:
+            return "cholesky" if p <= min(n, SPARSE_GRAM_LIMIT) else "cg"
+        return "cholesky" if n >= p else "dual"
+    if bounded and solver != "fista":
+        raise ValueError(f"solver={solver!r} has no closed form with bounds; use solver='fista'")
+    if sparse and solver in ("dual", "svd"):
+        raise ValueError(
+            f"solver={solver!r} needs a dense X; with a sparse X use 'cholesky', 'cg' or 'auto'"
+        )
+    return solver
+
+
+@_compile.jit(static_argnames=("spec",))
+def alpha_max(X, y, hyper: Hyper, *, spec: Spec):
+    problem = _problem.setup(spec, hyper, X, y)
+    top = _problem.alpha_max(problem, hyper.max_iter, hyper.tol, spec.null_fit)
+    return top_for_ratio(top, hyper.l1_ratio)
+
+
+def top_for_ratio(top, l1_ratio):
+    """``alpha_max`` at ``l1_ratio`` from its value at 1 (infinite at 0)."""
+    positive = l1_ratio > 0
+    return jnp.where(positive, top / jnp.where(positive, l1_ratio, 1.0), jnp.inf)
