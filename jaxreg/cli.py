@@ -184,6 +184,7 @@ def _resolve_target(target: str | None, names: list[str], source: str) -> int:
 
 def _prepare_target(values, name: str, loss: str, where: Callable[[int], str]):
     """The response as float64, and for the logistic loss the two classes mapped to 0 and 1."""
+    binary = _LOSSES[loss].binary_target
     values = np.asarray(values)
     if values.dtype.kind in "biuf":
         numeric = values.astype(np.float64)
@@ -197,9 +198,9 @@ def _prepare_target(values, name: str, loss: str, where: Callable[[int], str]):
     else:
         labels = [str(s).strip() for s in values.tolist()]
         hint = ""
-        if loss == "squared" and len(set(labels)) == 2:
+        if not binary and len(set(labels)) == 2:
             hint = " (two classes: use --loss logistic)"
-        if loss == "squared" or _first_bad_float(labels) < 0:
+        if not binary or _first_bad_float(labels) < 0:
             numeric = _numeric_column(labels, name, where, hint)
         else:
             missing = [i for i, s in enumerate(labels) if s.lower() in _MISSING]
@@ -209,7 +210,7 @@ def _prepare_target(values, name: str, loss: str, where: Callable[[int], str]):
                 )
             numeric = None
             values = np.asarray(labels)
-    if loss == "squared":
+    if not binary:
         return numeric, None
     source = numeric if numeric is not None else values
     classes, codes = np.unique(source, return_inverse=True)
@@ -458,10 +459,57 @@ def _load(path: str, fmt: str | None, target: str | None, loss: str) -> _Data:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Model:
+    """How the commands run one model: its public solvers and which options apply."""
+
+    label: str  # a str.format template over l1_ratio and penalty (L1, L2, elastic net ...)
+    fit: Callable[..., Any]  # fit(X, y, alpha, [l1_ratio,] **kwargs)
+    path: Callable[..., Any]  # path(X, y, [l1_ratio,] **kwargs), or path(X, y, alphas, **kwargs)
+    mixing: bool  # takes an l1_ratio
+    # Ridge: solved exactly (no tol or max_iter); no alpha_max to start a grid
+    # from, so its path takes an explicit one; leave-one-out and GCV come cheap.
+    closed_form: bool
+
+
+_MODELS = {
+    "lasso": _Model("lasso", jaxreg.lasso, jaxreg.lasso_path, mixing=False, closed_form=False),
+    "elastic_net": _Model(
+        "elastic net (l1_ratio {l1_ratio:g})",
+        jaxreg.elastic_net,
+        jaxreg.enet_path,
+        mixing=True,
+        closed_form=False,
+    ),
+    "ridge": _Model("ridge", jaxreg.ridge, jaxreg.ridge_path, mixing=False, closed_form=True),
+    "logistic": _Model(
+        "logistic ({penalty})",
+        jaxreg.logistic,
+        jaxreg.logistic_path,
+        mixing=True,
+        closed_form=False,
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Loss:
+    """What ``--loss`` implies for the response and for the model."""
+
+    binary_target: bool  # two classes, mapped to 0 and 1
+    models: dict[str, str]  # --penalty -> key of _MODELS
+
+
+_LOSSES = {
+    "squared": _Loss(False, {"l1": "lasso", "l2": "ridge", "elasticnet": "elastic_net"}),
+    "logistic": _Loss(True, dict.fromkeys(("l1", "l2", "elasticnet"), "logistic")),
+}
+
+
+@dataclasses.dataclass(frozen=True)
 class _Spec:
     """The model the options describe."""
 
-    model: str  # "lasso", "elastic_net", "ridge" or "logistic"
+    model: str  # a key of _MODELS
     loss: str
     penalty: str
     l1_ratio: float
@@ -471,17 +519,21 @@ class _Spec:
     max_iter: int
 
     @property
+    def info(self) -> _Model:
+        return _MODELS[self.model]
+
+    @property
     def label(self) -> str:
-        if self.model == "elastic_net":
-            return f"elastic net (l1_ratio {self.l1_ratio:g})"
-        if self.model == "logistic":
-            pen = {"l1": "L1", "l2": "L2"}.get(self.penalty, f"elastic net {self.l1_ratio:g}")
-            return f"logistic ({pen})"
-        return self.model
+        pen = {"l1": "L1", "l2": "L2"}.get(self.penalty, f"elastic net {self.l1_ratio:g}")
+        return self.info.label.format(l1_ratio=self.l1_ratio, penalty=pen)
+
+    def l1_ratio_args(self) -> tuple[float, ...]:
+        """The l1_ratio argument of the solvers, for the models that take one."""
+        return (self.l1_ratio,) if self.info.mixing else ()
 
     def kwargs(self) -> dict[str, Any]:
         kw = dict(fit_intercept=self.fit_intercept, standardize=self.standardize)
-        if self.model != "ridge":
+        if not self.info.closed_form:
             kw.update(tol=self.tol, max_iter=self.max_iter)
         return kw
 
@@ -498,12 +550,8 @@ def _spec(args) -> _Spec:
         raise _UsageError(f"--tol must be a positive number, got {args.tol}")
     if not 1 <= args.max_iter <= INT32_MAX:
         raise _UsageError(f"--max-iter must be between 1 and {INT32_MAX}, got {args.max_iter}")
-    if args.loss == "logistic":
-        model = "logistic"
-    else:
-        model = {"l1": "lasso", "l2": "ridge", "elasticnet": "elastic_net"}[args.penalty]
     return _Spec(
-        model=model,
+        model=_LOSSES[args.loss].models[args.penalty],
         loss=args.loss,
         penalty=args.penalty,
         l1_ratio=float(l1_ratio),
@@ -530,7 +578,7 @@ def _grid(spec: _Spec, data: _Data, args):
     if args.alphas is not None:
         return np.sort(args.alphas)[::-1]
     n_alphas = args.n_alphas
-    if spec.model == "ridge":
+    if spec.info.closed_form:
         eps = 1e-8 if args.eps is None else args.eps
         return _ridge_grid(data.X, spec.fit_intercept, spec.standardize, n_alphas, eps)
     if spec.l1_ratio == 0.0:
@@ -552,33 +600,22 @@ def _grid(spec: _Spec, data: _Data, args):
 
 
 def _fit(spec: _Spec, X, y, alpha: float):
-    kw = spec.kwargs()
-    if spec.model == "lasso":
-        return jaxreg.lasso(X, y, alpha, **kw)
-    if spec.model == "elastic_net":
-        return jaxreg.elastic_net(X, y, alpha, spec.l1_ratio, **kw)
-    if spec.model == "ridge":
-        return jaxreg.ridge(X, y, alpha, **kw)
-    return jaxreg.logistic(X, y, alpha, spec.l1_ratio, **kw)
+    return spec.info.fit(X, y, alpha, *spec.l1_ratio_args(), **spec.kwargs())
 
 
 def _path(spec: _Spec, X, y, alphas, n_alphas: int, eps: float | None):
     kw = spec.kwargs()
-    if spec.model == "ridge":
-        return jaxreg.ridge_path(X, y, alphas, **kw)
+    if spec.info.closed_form:
+        return spec.info.path(X, y, alphas, **kw)
     kw.update(alphas=alphas, n_alphas=n_alphas, eps=1e-3 if eps is None else eps)
-    if spec.model == "lasso":
-        return jaxreg.lasso_path(X, y, **kw)
-    if spec.model == "elastic_net":
-        return jaxreg.enet_path(X, y, spec.l1_ratio, **kw)
-    return jaxreg.logistic_path(X, y, spec.l1_ratio, **kw)
+    return spec.info.path(X, y, *spec.l1_ratio_args(), **kw)
 
 
 def _cross_validate(spec: _Spec, X, y, alphas, n_alphas: int, eps, folds, seed: int):
     kw = spec.kwargs()
-    if spec.model != "ridge":
+    if not spec.info.closed_form:
         kw.update(n_alphas=n_alphas, eps=1e-3 if eps is None else eps)
-    l1_ratio = spec.l1_ratio if spec.model in ("elastic_net", "logistic") else None
+    l1_ratio = spec.l1_ratio if spec.info.mixing else None
     return jaxreg.cross_validate(
         X, y, spec.model, l1_ratio=l1_ratio, alphas=alphas, cv=folds, seed=seed, **kw
     )
@@ -816,7 +853,7 @@ def _cmd_path(args, spec: _Spec, data: _Data) -> int:
 
 def _parse_folds(folds: str, spec: _Spec, n: int):
     if folds in ("loo", "gcv"):
-        if spec.model != "ridge":
+        if not spec.info.closed_form:
             raise _UsageError(f"--folds {folds} is for --penalty l2 with the squared loss")
         return folds
     try:
@@ -833,7 +870,7 @@ def _parse_folds(folds: str, spec: _Spec, n: int):
 def _cmd_cv(args, spec: _Spec, data: _Data) -> int:
     n, p = data.X.shape
     folds = _parse_folds(args.folds, spec, n)
-    if spec.model == "ridge" and folds not in ("loo", "gcv") and p > n:
+    if spec.info.closed_form and folds not in ("loo", "gcv") and p > n:
         raise _UsageError(
             f"K-fold ridge needs n_samples >= n_features ({n} < {p}); use --folds loo"
         )
@@ -1077,15 +1114,7 @@ def demo(
 # ----------------------------------------------------------------------------
 
 
-def _build_parser() -> _Parser:
-    parser = _Parser(
-        prog="jaxreg",
-        description=jaxreg.__doc__,
-        epilog="Run 'jaxreg COMMAND --help' for the options of a command.",
-    )
-    parser.add_argument("--version", action="version", version=jaxreg.__version__)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _add_demo(sub) -> None:
     p_demo = sub.add_parser(
         "demo",
         help="lasso, elastic net and ridge on shipped data, alphas chosen by K-fold CV",
@@ -1102,50 +1131,63 @@ def _build_parser() -> _Parser:
     p_demo.add_argument("--no-plots", action="store_true", help="print the table only")
     p_demo.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
-    common = _Parser(add_help=False)
-    common.add_argument(
+
+def _add_data_options(parser: _Parser) -> None:
+    parser.add_argument(
         "file",
         help="data file: .csv/.tsv with a header row, .npz (arrays X and y, or one 2-D "
         "array), or svmlight/libsvm text (.svm, .svmlight, .libsvm)",
     )
-    common.add_argument(
+    parser.add_argument(
         "--format",
         choices=["csv", "npz", "svmlight"],
         help="file format (default: from the extension)",
     )
-    common.add_argument(
+    parser.add_argument(
         "--target",
         help="response column, a name or a 0-based index (CSV or a single-array NPZ; "
         "default: the last column)",
     )
-    common.add_argument(
+
+
+def _add_model_options(parser: _Parser) -> None:
+    parser.add_argument(
         "--loss",
-        choices=["squared", "logistic"],
+        choices=list(_LOSSES),
         default="squared",
         help="squared (regression, default) or logistic (two classes, mapped to 0/1)",
     )
-    common.add_argument(
+    parser.add_argument(
         "--penalty",
         choices=["l1", "l2", "elasticnet"],
         default="l1",
         help="l1 (lasso, default), l2 (ridge; squared loss on scikit-learn's Ridge scale) or "
         "elasticnet",
     )
-    common.add_argument("--l1-ratio", type=float, help="elastic-net mixing in [0, 1] (default 0.5)")
-    common.add_argument(
+    parser.add_argument("--l1-ratio", type=float, help="elastic-net mixing in [0, 1] (default 0.5)")
+    parser.add_argument(
         "--standardize", action="store_true", help="penalize standardized coefficients (glmnet)"
     )
-    common.add_argument("--no-intercept", action="store_true", help="fit no intercept")
-    common.add_argument(
+    parser.add_argument("--no-intercept", action="store_true", help="fit no intercept")
+
+
+def _add_solver_options(parser: _Parser) -> None:
+    parser.add_argument(
         "--tol", type=float, default=1e-4, help="duality-gap tolerance (default 1e-4)"
     )
-    common.add_argument(
+    parser.add_argument(
         "--max-iter", type=int, default=20_000, help="iteration limit (default 20000)"
     )
-    common.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
-    common.add_argument("--plot", metavar="FILE.png", help="write a plot (needs matplotlib)")
-    common.add_argument("--quiet", "-q", action="store_true", help="no progress or notes on stderr")
 
+
+def _add_output_options(parser: _Parser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
+    parser.add_argument("--plot", metavar="FILE.png", help="write a plot (needs matplotlib)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress or notes on stderr")
+
+
+def _grid_options() -> _Parser:
+    """The alpha grid of path and cv, as a parent parser."""
     grid = _Parser(add_help=False)
     grid.add_argument("--n-alphas", type=int, default=100, help="grid size (default 100)")
     grid.add_argument(
@@ -1157,6 +1199,17 @@ def _build_parser() -> _Parser:
     grid.add_argument(
         "--alphas", type=_float_list, help="explicit grid, comma-separated (overrides the above)"
     )
+    return grid
+
+
+def _add_data_commands(sub) -> None:
+    """fit, path and cv: the options they share (in this order in --help), then their own."""
+    common = _Parser(add_help=False)
+    _add_data_options(common)
+    _add_model_options(common)
+    _add_solver_options(common)
+    _add_output_options(common)
+    grid = _grid_options()
 
     p_fit = sub.add_parser(
         "fit", parents=[common], help="fit at one alpha", description="Fit at one alpha."
@@ -1184,6 +1237,18 @@ def _build_parser() -> _Parser:
         "--folds", default="5", help="number of folds (default 5), or loo / gcv for ridge"
     )
     p_cv.add_argument("--seed", type=int, default=0, help="fold shuffling seed (default 0)")
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="jaxreg",
+        description=jaxreg.__doc__,
+        epilog="Run 'jaxreg COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=jaxreg.__version__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_demo(sub)
+    _add_data_commands(sub)
     return parser
 
 
