@@ -3,49 +3,47 @@
 XLA's CPU backend rewrites reductions of more than a few dozen entries (a
 sum or a max; the longest go to XNNPACK instead) as a windowed reduction
 over blocks followed by a reduction of the blocks: two or three kernels
-where one would do. It keeps
-long float32 sums accurate, and jaxreg keeps it there. In float64 it buys
-nothing that matters at the tolerances a solver certifies, and it costs
-compilation time and run time. On the wide 500 x 5000 lasso path, compiling
-without it drops the fused kernels from 592 to 485, and the warm path runs
-in 0.99 s instead of 1.22 s (``docs/benchmarks.md``, "Compilation").
+where one would do. It keeps long float32 sums accurate, and jaxreg keeps it
+there. In float64 it buys nothing that matters at the tolerances a solver
+certifies, and it costs compilation time and run time: compiled without it,
+a wide lasso path has fewer kernels and its warm run is faster.
 
 So each entry point is jitted twice. Called with concrete arguments on a CPU
 backend, every floating array among them float64, and outside any trace, it
 runs the variant compiled without the rewrite; otherwise (float32 or mixed
 inputs, another backend, or a call inside a user's ``jit``, ``grad`` or
 ``vmap``, where only the outermost ``jit`` may take compiler options) the
-plain one.
+plain one. Whether a trace is active is asked of JAX's private trace state,
+in :func:`_tracing` alone; where that answer is unavailable, the plain
+variant runs (same results, without the options).
 
 An entry point may also name configurations (its ``unhoisted`` predicate on
 the static arguments) whose float64 CPU compilation skips XLA's
 loop-invariant code motion. That pass moves each invariant piece of a loop
 body out of its fused kernel into a kernel of its own before the loop; the
-working-set solver nests loops several deep, and on the wide 500 x 5000 lasso
-path the pass adds 52 kernels (332 without it, 384 with it) and about 1.5 s
-of compilation (4.6 to 5.2 s against 6.6 to 6.9 s), while the warm path runs
-no slower (1.22 to 1.31 s against 1.22 to 1.34 s). The path and CV entry
-points use it for the working-set strategy only: FISTA on a Gram matrix (the
-tall problems' strategy) runs 3-6% slower without the pass and compiles
-hardly faster.
+working-set solver nests loops several deep, and on a wide lasso path the
+pass adds kernels and compilation time while the warm path runs no slower
+without it. The path and CV entry points skip it for the working-set
+strategy only: FISTA on a Gram matrix (the tall problems' strategy) runs a
+few percent slower without the pass and compiles hardly faster.
 
 Finally an entry point may name configurations (its ``quick`` predicate)
 whose float64 CPU compilation uses XLA's elemental kernel emitters instead of
 its newer fusion emitters (``xla_cpu_use_fusion_emitters`` off). The newer
-emitters make more kernels, each slower to generate: on the wide 500 x 5000
-lasso path 263 kernels against 192, and 3.6 to 4.1 s of XLA compilation
-against 2.2 to 2.6 s; on the tall 5000 x 500 path 2.3 to 2.5 s against 1.4
-to 1.6 s. What
-the older kernels cost at run time depends on the program: nothing
-measurable for FISTA (the tall path, the tall CV), 10-20% for the wide path's
-coordinate descent (warm 1.32 to 1.48 s against 1.14 to 1.27 s: less than
-the 1.3 to 1.6 s of compilation saved on a first call), 25-30% for the wide
-CV's (which runs it five times as long for 0.4 s less compilation). So the
-paths use them always and CV everywhere but coordinate descent. Where the
-installed XLA does not know the option, it is left out. A persistent
-compilation cache (``jax_compilation_cache_dir`` set) turns the trade around:
-later processes load the program instead of compiling it, and only the slower
-run would be left. So while one is set, the ``quick`` predicates are ignored.
+emitters make more kernels, each slower to generate, so the older ones
+compile the wide and the tall paths markedly faster. What the older kernels
+cost at run time depends on the program: nothing measurable for FISTA (the
+tall path, the tall CV); for the wide path's coordinate descent less than the
+compilation they save on a first call; for the wide CV's coordinate descent
+(which runs it several times as long) more than they save. So the paths use
+them always and CV everywhere but coordinate descent. Where the installed XLA
+does not know the option, it is left out. A persistent compilation cache
+(``jax_compilation_cache_dir`` set) turns the trade around: later processes
+load the program instead of compiling it, and only the slower run would be
+left. So while one is set, the ``quick`` predicates are ignored.
+
+The measured kernel counts, compilation and run times behind these choices
+are in ``docs/benchmarks.md``, section "Compilation".
 """
 
 from __future__ import annotations
@@ -81,13 +79,43 @@ def _persistent_cache() -> bool:
     return bool(getattr(jax.config, "jax_compilation_cache_dir", None))
 
 
+# Private trace-state checks that ``_tracing`` has found sound (or not): the
+# check's function object -> whether it reported a trace inside one.
+_TRACE_CHECK_SOUND: dict = {}
+
+
 def _tracing() -> bool:
-    """Whether a trace is active (a call would be staged into an outer program)."""
+    """Whether a JAX trace is active: a call now would be staged into an outer
+    program (a ``jit``, ``grad``, ``vmap`` or other transformation) rather than run.
+
+    JAX (0.10) has no public query for this, so this is the one function in
+    jaxreg that reaches into a private module: ``jax._src.core.trace_state_clean``.
+    It degrades to True ("assume tracing": the entry points then run their plain
+    ``jax.jit``, with the same results and without the float64 CPU options)
+    wherever that answer cannot be trusted:
+
+    - the module or function is gone (moved or renamed in another JAX);
+    - the function raises; and any answer but ``True`` ("clean") counts as a trace;
+    - it changed meaning: once per function object, it is asked inside a trace
+      of its own (``jax.make_jaxpr``), and unless it answers "not clean" there
+      it is never used again.
+
+    Only a wrong False could do harm (compiler options passed to an inner
+    ``jit``); every failure above answers True.
+    """
     try:
-        from jax._src.core import trace_state_clean
-    except ImportError:  # pragma: no cover - private API moved: be conservative
+        from jax._src.core import trace_state_clean as clean
+    except Exception:  # the private API moved
         return True
-    return not trace_state_clean()
+    try:
+        sound = _TRACE_CHECK_SOUND.get(clean)
+        if sound is None:
+            seen = []
+            jax.make_jaxpr(lambda: seen.append(clean()))()
+            sound = _TRACE_CHECK_SOUND[clean] = len(seen) == 1 and seen[0] is False
+        return not sound or clean() is not True
+    except Exception:  # it raises (or is not even hashable): assume tracing
+        return True
 
 
 def _float64_only(leaves) -> bool:

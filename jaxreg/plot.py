@@ -102,7 +102,10 @@ def plot_cv(result: CVResult, *, l1_ratio_index: int | None = None, ax: Any = No
 
     Draws the mean held-out score of a :func:`~jaxreg.cross_validate` result
     against alpha for one l1_ratio (default: the selected one), with one
-    standard error either side, and marks the two selection rules.
+    standard error either side, and marks the two selection rules. A top axis
+    gives the number of nonzero coefficients of the full-data fit along the
+    grid; it is left out for a result of ``cross_validate(..., full_path=False)``,
+    which has no full-data path.
 
     Returns:
       The matplotlib axes.
@@ -125,12 +128,15 @@ def plot_cv(result: CVResult, *, l1_ratio_index: int | None = None, ax: Any = No
     ax.set_ylabel(f"cross-validated {result.scoring}")
     ratio = float(result.l1_ratios[li])
     ax.legend(fontsize=8, title=f"l1_ratio = {ratio:g}", title_fontsize=8)
+    if result.n_nonzero is None:  # cross_validate(..., full_path=False): no full-data path
+        return ax
     top = ax.twiny()
     top.set_xscale("log")
     top.set_xlim(ax.get_xlim())
     ticks = np.unique(np.linspace(0, len(alphas) - 1, 6).round().astype(int))
+    nonzero = np.asarray(result.n_nonzero[li])
     top.set_xticks(alphas[ticks])
-    top.set_xticklabels([str(int(result.n_nonzero[li, i])) for i in ticks])
+    top.set_xticklabels([str(int(nonzero[i])) for i in ticks])
     top.minorticks_off()
     top.set_xlabel("nonzero coefficients (all data)")
     return ax

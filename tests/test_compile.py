@@ -4,6 +4,8 @@ rewrite, everything else as XLA compiles it."""
 from __future__ import annotations
 
 import re
+import sys
+import types
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +21,66 @@ CPU = jax.default_backend() == "cpu"
 
 def _windowed(compiled) -> int:
     return compiled.as_text().count("reduce-window")
+
+
+def test_tracing_outside_and_inside_transformations():
+    assert _compile._tracing() is False
+    seen = {}
+
+    def probe(name):
+        def f(x):
+            seen[name] = _compile._tracing()
+            return x * 2.0
+
+        return f
+
+    jax.jit(probe("jit"))(1.0)
+    jax.grad(probe("grad"))(1.0)
+    jax.vmap(probe("vmap"))(jnp.ones(3))
+    assert seen == {"jit": True, "grad": True, "vmap": True}
+    assert _compile._tracing() is False
+
+
+def _private_core(broken):
+    """What ``sys.modules["jax._src.core"]`` holds when the private API has moved
+    (None: the module is gone) or changed; JAX's own modules, which bound the
+    real one when imported, are left as they are."""
+    if broken == "module gone":
+        return None
+    fake = types.ModuleType("jax._src.core")
+    checks = {
+        "raises": lambda: 1 / 0,
+        "always clean": lambda: True,  # a wrong "not tracing" inside a trace
+        "not a bool": lambda: 1,
+        "never clean": lambda: False,
+    }
+    if broken in checks:
+        fake.trace_state_clean = checks[broken]
+    return fake  # "function gone": the module without it
+
+
+@pytest.mark.parametrize(
+    "broken",
+    ["module gone", "function gone", "raises", "always clean", "not a bool", "never clean"],
+)
+def test_tracing_assumed_when_the_private_api_moves(monkeypatch, broken):
+    # Whatever became of JAX's private trace state, the answer is the safe one
+    # ("assume tracing") and the entry points run their plain jit, correctly.
+    monkeypatch.setattr(_compile, "_TRACE_CHECK_SOUND", {})
+    monkeypatch.setitem(sys.modules, "jax._src.core", _private_core(broken))
+    assert _compile._tracing() is True
+    assert jax.jit(lambda x: x + float(_compile._tracing()))(1.0) == 2.0
+    total = _compile.jit(lambda x: jnp.sum(x * x))
+    x = np.random.default_rng(2).standard_normal(1000)
+    assert total._variant(x) == "plain"
+    np.testing.assert_allclose(float(total(x)), np.sum(x * x), rtol=1e-12)
+    np.testing.assert_allclose(float(jax.jit(total)(x)), np.sum(x * x), rtol=1e-12)
+    X, y, _ = regression(40, 12, "random", seed=3, k=3)
+    amax = float(jaxreg.alpha_max(X, y))
+    fit = jaxreg.lasso(X, y, 0.2 * amax, tol=1e-12)
+    monkeypatch.undo()
+    np.testing.assert_allclose(fit.coef, jaxreg.lasso(X, y, 0.2 * amax, tol=1e-12).coef, atol=1e-10)
+    assert _compile._tracing() is False
 
 
 @pytest.mark.skipif(not CPU, reason="the option is used on CPU only")

@@ -58,6 +58,31 @@ def test_plot_cv_marks_the_rules(diabetes, tmp_path):
     plt.close("all")
 
 
+def test_plot_cv_without_the_full_path(tmp_path):
+    # cross_validate(..., full_path=False) has no full-data path (n_nonzero is
+    # None): the curve, its error bars and the two rules are drawn, the top
+    # axis of nonzero counts is left out.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 8))
+    y = X[:, :3] @ np.array([2.0, -1.0, 0.5]) + 0.5 * rng.standard_normal(60)
+    res = jaxreg.cross_validate(X, y, "lasso", n_alphas=10, cv=3, full_path=False)
+    assert res.n_nonzero is None and res.path is None
+    ax = jaxreg.plot.plot_cv(res)
+    alphas, mean, se = (np.asarray(a[0], dtype=float) for a in (res.alphas, res.mean, res.se))
+    (curve,) = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == len(alphas)]
+    np.testing.assert_array_equal(curve.get_xdata(), alphas)
+    np.testing.assert_array_equal(curve.get_ydata(), mean)
+    # One standard error either side of each point.
+    (bars,) = ax.collections
+    spans = np.array([seg[:, 1] for seg in bars.get_segments()])
+    np.testing.assert_allclose(spans, np.stack([mean - se, mean + se], axis=1), rtol=1e-12)
+    xs = sorted(float(line.get_xdata()[0]) for line in ax.get_lines() if len(line.get_xdata()) == 2)
+    assert xs == sorted([float(res.alpha_min), float(res.alpha_1se)])
+    assert ax.figure.axes == [ax]  # no top axis without nonzero counts
+    ax.figure.savefig(tmp_path / "cv_nopath.png")
+    plt.close("all")
+
+
 def test_plot_coefficients_marks_exact_zeros(diabetes, tmp_path):
     X, y, names = diabetes
     amax = float(jaxreg.alpha_max(X, y, standardize=True))
