@@ -2,7 +2,7 @@
 
 from jaxreg import datafits, datasets, optim, penalties, plot, prox, solvers
 from jaxreg.cv import CVResult, cross_validate, make_folds
-from jaxreg.models import alpha_max, elastic_net, lasso, logistic, ridge
+from jaxreg.models import alpha_max, elastic_net, glm, lasso, logistic, ridge
 from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
 from jaxreg.result import FitResult, Status
 from jaxreg.tune import TuneResult, tune
@@ -22,6 +22,7 @@ __all__ = [
     "datasets",
     "elastic_net",
     "enet_path",
+    "glm",
     "lasso",
     "lasso_path",
     "logistic",

@@ -184,24 +184,3 @@ def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
     call._cache_size = lambda: sum(f._cache_size() for f in variants.values())
     call._variant = lambda *args, **kwargs: variant(args, kwargs)
     return call
-
-
-def always(kwargs) -> bool:
-    """``quick`` for the path entry points: every configuration."""
-    return True
-
-
-def not_working_set(kwargs) -> bool:
-    """``quick`` for the CV entry points: all but coordinate descent."""
-    return not working_set_only(kwargs)
-
-
-def working_set_only(kwargs) -> bool:
-    """``unhoisted`` for the path and CV entry points: the working-set strategy
-    where it runs coordinate descent (the squared loss in design mode; in Gram
-    mode and for other losses it runs FISTA, which keeps the pass)."""
-    return (
-        kwargs.get("strategy") == "working_set"
-        and kwargs.get("loss") == "squared"
-        and not kwargs.get("use_gram")
-    )

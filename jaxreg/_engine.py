@@ -190,15 +190,15 @@ def in_ridge_units(fit: FitResult, total) -> FitResult:
     )
 
 
-def ridge_solver(solver: str, X, bounded: bool) -> str:
-    """The ridge route for ``solver`` (``"auto"`` resolved) on X, validated.
+def ridge_solver(solver: str, shape: tuple[int, int], sparse: bool, bounded: bool) -> str:
+    """The ridge route for ``solver`` (``"auto"`` resolved) on an X of
+    ``shape`` (dense or ``sparse``), validated.
 
     ``"auto"``: FISTA with bounds; for a sparse X, Cholesky on its Gram matrix
     when ``p <= min(n, 2048)``, else conjugate gradients; for a dense X,
     Cholesky when ``n >= p``, else the dual (kernel) form.
     """
-    n, p = X.shape
-    sparse = v.is_sparse(X)
+    n, p = shape
     if solver == "auto":
         if bounded:
             return "fista"

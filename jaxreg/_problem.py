@@ -474,8 +474,5 @@ def alpha_max(problem: Problem, max_iter, tol, null_fit: bool = True) -> Array:
     if null_fit:
         _, beta, b = solve(pinned, zero, zero + 1.0, beta, b, max_iter)
     _, grad, _, _ = problem.datafit.value_and_grad(beta, b)
-    directional = jnp.maximum(
-        jnp.where(problem.upper > 0, -grad, 0.0), jnp.where(problem.lower < 0, grad, 0.0)
-    )
-    ratios = jnp.where(penalized, directional / jnp.where(penalized, problem.pf, 1.0), 0.0)
-    return jnp.max(ratios)
+    one = jnp.ones((), grad.dtype)
+    return penalty(problem, one, one).alpha_max(grad)

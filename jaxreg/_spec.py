@@ -30,6 +30,31 @@ from jaxreg.datafits import Logistic, Quadratic
 DATAFITS = {"squared": Quadratic, "logistic": Logistic}
 
 
+# The datafit protocol (see :mod:`jaxreg.datafits`): what the setup asks of
+# the class, and what the solvers and certificates ask of an instance.
+DATAFIT_CLASS_ATTRIBUTES = ("null_model", "build", "pointwise", "check_targets", "tol_floor_eps")
+DATAFIT_ATTRIBUTES = (
+    "forward",
+    "value_and_grad_at",
+    "grad_at",
+    "value_and_grad",
+    "fenchel_young",
+    "lipschitz",
+    "iterates_intercept",
+)
+
+
+def check_datafit(datafit) -> None:
+    """Raise a ``TypeError`` naming what ``datafit`` (a class) lacks of the protocol."""
+    if not isinstance(datafit, type):
+        raise TypeError(f"datafit must be a datafit class, got {datafit!r}")
+    missing = [a for a in DATAFIT_CLASS_ATTRIBUTES + DATAFIT_ATTRIBUTES if not hasattr(datafit, a)]
+    if missing:
+        raise TypeError(
+            f"datafit {datafit.__name__} lacks {', '.join(missing)} (see jaxreg.datafits)"
+        )
+
+
 def datafit_of(loss: str):
     """The datafit class of a public loss name (validated)."""
     if not isinstance(loss, str) or loss not in DATAFITS:

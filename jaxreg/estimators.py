@@ -56,6 +56,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 import jaxreg
 from jaxreg import _compile
+from jaxreg._engine import ridge_solver
 from jaxreg._validation import check_max_iter, check_sparse_design
 from jaxreg.result import Status
 
@@ -584,6 +585,8 @@ class Ridge(_Regressor):
             solver = "auto"
         if sp.issparse(X) and solver == "svd":
             solver = "auto"
+        # The route jaxreg.ridge takes, as it resolves it.
+        solver = ridge_solver(solver, X.shape, sp.issparse(X), bool(self.positive))
         with _precision(X.dtype):
             fits = [
                 _numpy(
@@ -612,12 +615,6 @@ class Ridge(_Regressor):
         else:
             self.intercept_ = float(fits.intercept[0]) if y.ndim == 1 else fits.intercept
         self.n_iter_ = squeeze(fits.n_iter) if solver == "fista" else None
-        if solver == "auto":  # the choice jaxreg.ridge makes
-            n, p = X.shape
-            if sp.issparse(X):
-                solver = "cholesky" if p <= min(n, 2048) else "cg"
-            else:
-                solver = "cholesky" if n >= p else "dual"
         self.solver_ = solver
         return self
 

@@ -17,11 +17,11 @@ from jax.typing import ArrayLike
 
 from jaxreg import _engine, _problem
 from jaxreg import _validation as v
-from jaxreg._spec import Spec, datafit_of, make_hyper
+from jaxreg._spec import Spec, check_datafit, datafit_of, make_hyper
 from jaxreg.datafits import Logistic, Quadratic
 from jaxreg.result import FitResult
 
-__all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max"]
+__all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max", "glm"]
 
 
 _OPTIONS_DOC = """
@@ -352,7 +352,7 @@ def ridge(
     inputs = _engine.checked_inputs(Quadratic, X, y, options)
     alpha = v.check_scalar(alpha, "alpha", inputs.dtype, low=0.0)
     bounded = positive or lower is not None or upper is not None
-    solver = _engine.ridge_solver(solver, inputs.X, bounded)
+    solver = _engine.ridge_solver(solver, inputs.X.shape, v.is_sparse(inputs.X), bounded)
     if solver in ("dual", "svd") and v.is_concrete(inputs.penalty_factor):
         if bool(jnp.any(inputs.penalty_factor == 0)):
             raise ValueError(
@@ -430,3 +430,57 @@ def alpha_max(
     )
     hyper = make_hyper(inputs, l1_ratio=l1_ratio)
     return _engine.alpha_max(inputs.X, inputs.y, hyper, spec=spec)
+
+
+def glm(
+    X: ArrayLike,
+    y: ArrayLike,
+    datafit,
+    alpha: ArrayLike,
+    l1_ratio: ArrayLike = 1.0,
+    *,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    standardize: bool = False,
+    tol: float = 1e-4,
+    max_iter: int = 20_000,
+    solver: Literal["fista", "ista"] = "fista",
+    gram: bool = False,
+    check_every: int = 10,
+    diff: Literal["implicit", "unrolled"] = "implicit",
+) -> FitResult:
+    r"""Elastic-net fit of any datafit class that follows the datafit protocol.
+
+    Minimizes over ``w`` (with ``lower <= w <= upper``) and ``b``
+
+    .. math:: \frac{1}{\sum_i s_i} \sum_i s_i\, \ell(y_i, x_i^\top w + b)
+              + \alpha \sum_j f_j \Big(\rho |w_j| + \frac{1 - \rho}{2} w_j^2\Big),
+
+    with ``ell`` the datafit's ``pointwise`` loss: :func:`elastic_net` and
+    :func:`logistic` are this function with the library's ``Quadratic`` and
+    ``Logistic`` datafits. This is the extension point for a new loss: write
+    a datafit class (``docs/architecture.md`` lists what it must provide) and
+    it gets the solvers, certificates, standardization, weights, bounds and
+    implicit differentiation of the built-in ones. Arguments as in
+    :func:`logistic`; ``gram=True`` needs a datafit with ``from_gram``.
+
+    Raises:
+      TypeError: if ``datafit`` lacks part of the protocol.
+      ValueError: on invalid inputs, as :func:`elastic_net`.
+
+    Example:
+      >>> import numpy as np, jaxreg
+      >>> from jaxreg.datafits import Quadratic
+      >>> rng = np.random.default_rng(0)
+      >>> X = rng.standard_normal((50, 5)); y = X @ np.array([1.0, 0, 0, -2, 0])
+      >>> a = jaxreg.glm(X, y, Quadratic, 0.1, tol=1e-10)
+      >>> b = jaxreg.lasso(X, y, 0.1, tol=1e-10)
+      >>> bool(np.allclose(a.coef, b.coef, atol=1e-8))
+      True
+    """
+    check_datafit(datafit)
+    return _engine.glm_fit(datafit, X, y, locals())

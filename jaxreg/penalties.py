@@ -1,8 +1,13 @@
 """Separable penalties, as pytrees of per-coordinate weights.
 
-A penalty exposes what the solvers and certificates need: ``value``, ``prox``,
-the Fenchel conjugate (through :meth:`ElasticNetPenalty.fenchel_young`), the
-dual rescaling that makes a dual point feasible, and a KKT residual.
+The penalty protocol (what solvers and certificates may use): ``value``,
+``prox(v, step)``, the Fenchel-Young terms of the duality gap
+(``fenchel_young``, with ``dual_scales`` the rescalings that make a dual
+point feasible and ``free`` the coordinates no rescaling can), the
+subdifferential distance ``kkt_residual``, ``alpha_max`` from the gradient at
+zero, and ``support``. Coordinate-wise solvers also read the per-coordinate
+weights and bounds (``l1``, ``l2``, ``lower``, ``upper``) of a separable
+penalty.
 """
 
 from __future__ import annotations
@@ -71,11 +76,6 @@ class ElasticNetPenalty:
         """Coordinates that are unpenalized and unbounded in the direction of ``g``."""
         return self._unbounded_direction(g) & (self.l1 == 0)
 
-    def dual_scale(self, g: Array, ignore_bounds: bool = False) -> Array:
-        r"""Largest :math:`\kappa \le 1` with :math:`h^*(\kappa g)` finite, bar
-        free coordinates (with ``ignore_bounds``, every box treated as absent)."""
-        return self.dual_scales(g)[int(bool(ignore_bounds))]
-
     def dual_scales(self, g: Array) -> Array:
         r"""Two valid rescalings, shape ``(2,)``: the largest :math:`\kappa \le 1`
         with :math:`h^*(\kappa g)` finite, bar free coordinates, and the same
@@ -122,6 +122,22 @@ class ElasticNetPenalty:
         conj = v * w_star - self.l1 * jnp.abs(w_star) - 0.5 * self.l2 * w_star * w_star
         terms = self.l1 * jnp.abs(w) + 0.5 * self.l2 * w * w + conj - v * w
         return jnp.maximum(terms, 0.0)
+
+    def support(self, w: Array) -> Array:
+        """The coordinates a solution keeps: nonzero ones."""
+        return w != 0
+
+    def alpha_max(self, grad: Array) -> Array:
+        """The smallest multiple of the L1 weights at which zero is optimal for
+        a datafit with gradient ``grad`` at zero: the largest ratio of the
+        gradient, in a direction the bounds allow, to the L1 weight (over the
+        coordinates with a positive weight)."""
+        penalized = self.l1 > 0
+        directional = jnp.maximum(
+            jnp.where(self.upper > 0, -grad, 0.0), jnp.where(self.lower < 0, grad, 0.0)
+        )
+        ratios = jnp.where(penalized, directional / jnp.where(penalized, self.l1, 1.0), 0.0)
+        return jnp.max(ratios)
 
     def kkt_residual(self, w: Array, neg_grad: Array, step: Array) -> Array:
         """Max-abs prox-gradient mapping ``|w - prox(w + step * g)| / step``.

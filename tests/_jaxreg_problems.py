@@ -53,3 +53,31 @@ def alpha_max_squared(X, y, sw=None, fit_intercept=True):
     else:
         Xc, yc = X, y
     return np.max(np.abs(Xc.T @ (s * yc)))
+
+
+def prepared_problem(X, y, *, loss="squared", use_gram=False, tol=1e-10, **options):
+    """The engine's prepared problem for ``(X, y)`` (``options``: fit_intercept,
+    standardize, sample_weight, penalty_factor), as a single fit builds it."""
+    from jaxreg import _problem, _validation
+    from jaxreg._spec import Spec, datafit_of, make_hyper
+
+    datafit = datafit_of(loss)
+    inputs = _validation.inputs(
+        X,
+        y,
+        sample_weight=options.get("sample_weight"),
+        penalty_factor=options.get("penalty_factor"),
+        lower=None,
+        upper=None,
+        positive=False,
+        tol=tol,
+        max_iter=10_000,
+        datafit=datafit,
+    )
+    spec = Spec(
+        datafit,
+        fit_intercept=options.get("fit_intercept", True),
+        standardize=options.get("standardize", False),
+        use_gram=use_gram,
+    )
+    return _problem.setup(spec, make_hyper(inputs), inputs.X, inputs.y)

@@ -3,6 +3,7 @@ rewrite, everything else as XLA compiles it."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import types
@@ -14,9 +15,27 @@ import pytest
 from _jaxreg_problems import regression
 
 import jaxreg
-from jaxreg import _compile, path
+from jaxreg import _compile, _validation, cv, path
+from jaxreg._spec import Spec, datafit_of, make_hyper
+from jaxreg.datafits import Logistic, Quadratic
 
 CPU = jax.default_backend() == "cpu"
+
+
+def _hyper(X, y, **kw):
+    inputs = _validation.inputs(
+        X,
+        y,
+        sample_weight=None,
+        penalty_factor=None,
+        lower=None,
+        upper=None,
+        positive=False,
+        tol=1e-8,
+        max_iter=1000,
+        datafit=Quadratic,
+    )
+    return make_hyper(inputs, l1_ratio=1.0, eps=1e-2)
 
 
 def _windowed(compiled) -> int:
@@ -137,32 +156,33 @@ def test_working_set_programs_compile_without_loop_motion():
     for strategy, expected in (("working_set", "lean" + quick), ("warm", "fast" + quick)):
         for dtype, name in ((np.float64, expected), (np.float32, "plain")):
             Xd, yd = X.astype(dtype), y.astype(dtype)
-            args = (Xd, yd, None, dtype(1.0), np.ones(30, dtype), np.ones(140, dtype))
-            args += (np.full(140, -np.inf, dtype), np.full(140, np.inf, dtype))
-            args += (dtype(1e-8), 1000)
-            kw = dict(loss="squared", fit_intercept=True, standardize=False, use_gram=False)
-            kw |= dict(n_alphas=8, eps=1e-2, strategy=strategy, chunk_size=4, check_every=10)
+            hyper = _hyper(Xd, yd)
+            spec = Spec(Quadratic, strategy=strategy, n_alphas=8)
+            args, kw = (Xd, yd, None, hyper), dict(spec=spec)
             assert path._glm_path._variant(*args, **kw) == name
         fits = jaxreg.lasso_path(X, y, n_alphas=8, eps=1e-2, tol=1e-10, strategy=strategy)
         assert bool(np.all(fits.converged))
-    design = dict(strategy="working_set", loss="squared", use_gram=False)
-    assert _compile.working_set_only(design)
+    design = Spec(Quadratic, strategy="working_set", use_gram=False)
+    assert path.coordinate_descent(dict(spec=design))
     # Working sets that run FISTA (Gram mode, the logistic loss) keep the pass.
-    assert not _compile.working_set_only(design | {"use_gram": True})
-    assert not _compile.working_set_only(design | {"loss": "logistic"})
-    assert not _compile.working_set_only(design | {"strategy": "vmap"})
+    for change in (dict(use_gram=True), dict(datafit=Logistic), dict(strategy="vmap")):
+        assert not path.coordinate_descent(dict(spec=dataclasses.replace(design, **change)))
 
 
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
 def test_quick_configurations():
     # Paths always; CV everywhere but coordinate descent (where the elemental
     # emitters' kernels run slower for longer than they save in compilation).
-    design = dict(strategy="working_set", loss="squared", use_gram=False)
-    assert _compile.always(design)
-    assert not _compile.not_working_set(design)
-    assert _compile.not_working_set(design | {"use_gram": True})
-    assert _compile.not_working_set(design | {"loss": "logistic"})
-    assert _compile.not_working_set(design | {"strategy": "warm"})
+    design = Spec(Quadratic, strategy="working_set", use_gram=False)
+    X, y = np.ones((4, 2)), np.ones(4)
+    path_quick = path._glm_path._variant(X, y, None, _hyper(X, y), spec=design)
+    cv_quick = cv._cv_glm._variant(X, y, _hyper(X, y), None, None, None, spec=design)
+    assert path_quick.endswith("+quick") and not cv_quick.endswith("+quick")
+    for change in (dict(use_gram=True), dict(datafit=Logistic), dict(strategy="warm")):
+        other = dataclasses.replace(design, **change)
+        assert cv._cv_glm._variant(X, y, _hyper(X, y), None, None, None, spec=other).endswith(
+            "+quick"
+        )
     # The installed XLA knows the option (CI installs a current jaxlib): the
     # fallback below must not hide it silently.
     assert _compile._knows_elemental_emitters()
@@ -266,19 +286,20 @@ def test_alpha_max_without_the_null_fit_matches_it(loss):
     sw = np.linspace(0.5, 1.5, 50)
     pf = np.linspace(0.5, 2.0, 8)
     for fit_intercept in (True, False):
-        problem = _problem.setup(
-            jnp.asarray(X),
-            jnp.asarray(y),
-            jnp.asarray(sw),
-            jnp.asarray(pf),
-            jnp.full(8, -np.inf),
-            jnp.full(8, np.inf),
-            jnp.asarray(1e-12),
-            loss=loss,
-            fit_intercept=fit_intercept,
-            standardize=True,
-            use_gram=False,
+        inputs = _validation.inputs(
+            X,
+            y,
+            sample_weight=sw,
+            penalty_factor=pf,
+            lower=None,
+            upper=None,
+            positive=False,
+            tol=1e-12,
+            max_iter=10_000,
+            datafit=datafit_of(loss),
         )
+        spec = Spec(datafit_of(loss), fit_intercept=fit_intercept, standardize=True)
+        problem = _problem.setup(spec, make_hyper(inputs), inputs.X, inputs.y)
         fitted = _problem.alpha_max(problem, 10_000, jnp.asarray(1e-12), null_fit=True)
         closed = _problem.alpha_max(problem, 10_000, jnp.asarray(1e-12), null_fit=False)
         np.testing.assert_allclose(float(closed), float(fitted), rtol=1e-9)

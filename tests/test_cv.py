@@ -14,8 +14,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold
 
 import jaxreg
+from jaxreg import _validation
 from jaxreg import cv as cv_module
-from jaxreg.datafits import _weighted_gram
+from jaxreg._folds import folds_of
+from jaxreg._spec import Spec, make_hyper
+from jaxreg.datafits import Quadratic, _weighted_gram
 
 
 def kfold_ids(n, k=5):
@@ -149,37 +152,23 @@ def _all_shapes(jaxpr):
 def test_no_per_fold_copy_of_X(shape):
     n, p = shape
     X, y, _ = regression(n, p, "random", seed=7)
-    K = 5
-    foldid = jaxreg.make_folds(n, K)
-    held_idx, held_valid = cv_module._fold_indices(foldid)
-    W = jnp.asarray(np.vstack([foldid != k for k in range(K)] + [np.ones(n, bool)]), float)
-    args = (
-        jnp.asarray(X),
-        jnp.asarray(y),
-        jnp.ones(n),
-        W,
-        jnp.asarray(held_idx),
-        jnp.asarray(held_valid),
-        None,
-        jnp.asarray([0.5, 1.0]),
-        jnp.ones(p),
-        jnp.full(p, -jnp.inf),
-        jnp.full(p, jnp.inf),
-        jnp.asarray(1e-4),
-        jnp.asarray(100),
+    folds = folds_of(n, 5, None, 0, jnp.ones(n), jnp.float64)
+    inputs = _validation.inputs(
+        X,
+        y,
+        sample_weight=None,
+        penalty_factor=None,
+        lower=None,
+        upper=None,
+        positive=False,
+        tol=1e-4,
+        max_iter=100,
+        datafit=Quadratic,
     )
-    kw = dict(
-        loss="squared",
-        scoring="mse",
-        fit_intercept=True,
-        standardize=True,
-        use_gram=n > p,
-        n_alphas=10,
-        eps=1e-3,
-        strategy="warm",
-        chunk_size=1,
-        check_every=10,
-    )
+    hyper = make_hyper(inputs, eps=1e-3)
+    args = (inputs.X, inputs.y, hyper, folds, None, jnp.asarray([0.5, 1.0]))
+    spec = Spec(Quadratic, standardize=True, use_gram=n > p, n_alphas=10, chunk_size=1)
+    kw = dict(spec=spec)
     jaxpr = jax.make_jaxpr(lambda *a: cv_module._cv_glm(*a, **kw))(*args)
     shapes = set(_all_shapes(jaxpr.jaxpr))
     per_fold_copies = {s for s in shapes if len(s) >= 3 and s[-2:] == (n, p)}
@@ -247,27 +236,17 @@ def test_without_the_full_path_the_refits_are_the_same(model, shape, strategy):
 
 
 def test_stopped_path_solves_only_its_first_points():
-    from jaxreg import _problem
+    from _jaxreg_problems import prepared_problem
+
+    from jaxreg._spec import Spec
     from jaxreg.path import solve_path
 
     X, y, _ = regression(200, 30, "corr", seed=4, k=6)
-    problem = _problem.setup(
-        jnp.asarray(X),
-        jnp.asarray(y),
-        jnp.ones(200),
-        jnp.ones(30),
-        jnp.full(30, -jnp.inf),
-        jnp.full(30, jnp.inf),
-        1e-10,
-        loss="squared",
-        fit_intercept=True,
-        standardize=False,
-        use_gram=True,
-    )
+    problem = prepared_problem(X, y, use_gram=True)
     alphas = jnp.geomspace(1.0, 0.01, 18) * float(np.max(np.abs((X - X.mean(0)).T @ y))) / 200
-    kw = dict(strategy="warm", chunk_size=4, check_every=10)
-    whole = jax.jit(lambda a: solve_path(problem, a, 1.0, 10_000, **kw))(alphas)
-    part = jax.jit(lambda a, s: solve_path(problem, a, 1.0, 10_000, stop=s, **kw))(alphas, 6)
+    spec = Spec(strategy="warm", chunk_size=4, check_every=10)
+    whole = jax.jit(lambda a: solve_path(problem, a, 1.0, 10_000, spec))(alphas)
+    part = jax.jit(lambda a, s: solve_path(problem, a, 1.0, 10_000, spec, stop=s))(alphas, 6)
     # Chunks [0, 4) and [4, 8) are solved as in the whole path; the rest is filler.
     np.testing.assert_allclose(part.coef[:8], whole.coef[:8], rtol=0, atol=1e-12)
     assert bool(jnp.all(part.status[:8] == jaxreg.Status.CONVERGED))

@@ -9,7 +9,7 @@ import pytest
 from _jaxreg_problems import alpha_max_squared, classification, regression
 
 import jaxreg
-from jaxreg import models
+from jaxreg import _engine, path
 
 X, Y, SW = regression(60, 12, "corr", seed=5, weights=True)
 XC, YC, _ = classification(80, 6, "random", seed=5)
@@ -72,12 +72,12 @@ def test_vmap_over_other_hyperparameters_equals_loop(what):
 
 def test_no_recompilation_when_hyperparameters_change():
     jaxreg.lasso(X, Y, 0.5 * AMAX)
-    before = models._solve_glm._cache_size()
+    before = _engine.solve_glm._cache_size()
     for a in [0.1, 0.2, 0.3]:
         jaxreg.lasso(X, Y, a * AMAX)
         jaxreg.elastic_net(X, Y, a * AMAX, a)
         jaxreg.lasso(X, Y, a * AMAX, sample_weight=SW, penalty_factor=np.full(12, a), tol=a * 1e-3)
-    assert models._solve_glm._cache_size() == before
+    assert _engine.solve_glm._cache_size() == before
 
     traces = []
 
@@ -90,11 +90,17 @@ def test_no_recompilation_when_hyperparameters_change():
         user_program(a * AMAX)
     assert len(traces) == 1
 
+    # A new eps (the default grid's depth) is a traced value too.
+    jaxreg.lasso_path(X, Y, n_alphas=5, eps=1e-2)
+    before = path._glm_path._cache_size()
+    jaxreg.lasso_path(X, Y, n_alphas=5, eps=1e-3)
+    assert path._glm_path._cache_size() == before
+
     jaxreg.ridge(X, Y, 1.0)
-    before = models._solve_ridge._cache_size()
+    before = _engine.solve_ridge._cache_size()
     for a in [2.0, 3.0]:
         jaxreg.ridge(X, Y, a)
-    assert models._solve_ridge._cache_size() == before
+    assert _engine.solve_ridge._cache_size() == before
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

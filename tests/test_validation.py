@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import jaxreg
-from jaxreg import models
+from jaxreg import _engine
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((20, 4))
@@ -150,11 +150,11 @@ CASES = [
 
 @pytest.mark.parametrize("call,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_raises_with_message(call, message):
-    before = models._solve_glm._cache_size() + models._solve_ridge._cache_size()
+    before = _engine.solve_glm._cache_size() + _engine.solve_ridge._cache_size()
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call()
     # Raised before any compiled work: nothing new was traced.
-    assert models._solve_glm._cache_size() + models._solve_ridge._cache_size() == before
+    assert _engine.solve_glm._cache_size() + _engine.solve_ridge._cache_size() == before
 
 
 def test_value_checks_are_skipped_under_jit():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
-from _jaxreg_problems import regression
+from _jaxreg_problems import prepared_problem, regression
 from sklearn.linear_model import enet_path
 
 import jaxreg
@@ -185,19 +185,7 @@ def test_start_image_is_used_only_where_valid():
 
     X, y, _ = regression(50, 200, "random", seed=17, k=5)
     n, p = X.shape
-    problem = _problem.setup(
-        jax.numpy.asarray(X),
-        jax.numpy.asarray(y),
-        jax.numpy.ones(n),
-        jax.numpy.ones(p),
-        jax.numpy.full(p, -np.inf),
-        jax.numpy.full(p, np.inf),
-        1e-10,
-        loss="squared",
-        fit_intercept=True,
-        standardize=False,
-        use_gram=False,
-    )
+    problem = prepared_problem(X, y)
     beta0 = jax.numpy.zeros(p).at[:5].set(0.1)
     alpha = 0.1 * float(jaxreg.alpha_max(X, y))
     u = problem.datafit.forward(beta0)
@@ -236,26 +224,14 @@ def test_solve_loop_certifies_its_start_and_its_answer(gram):
     # returned point.
     import jax.numpy as jnp
 
-    from jaxreg import _problem, solvers
+    from jaxreg import _problem, solvers  # noqa: F401
     from jaxreg.result import Status
 
     X, y, _ = regression(40, 300, "corr", seed=8, k=6)
     if gram:
         X, y, _ = regression(400, 200, "corr", seed=8, k=6)
     n, p = X.shape
-    problem = _problem.setup(
-        jnp.asarray(X),
-        jnp.asarray(y),
-        jnp.ones(n),
-        jnp.ones(p),
-        jnp.full(p, -np.inf),
-        jnp.full(p, np.inf),
-        jnp.asarray(1e-10),
-        loss="squared",
-        fit_intercept=True,
-        standardize=False,
-        use_gram=gram,
-    )
+    problem = prepared_problem(X, y, use_gram=gram)
     alpha = 0.1 * float(_problem.alpha_max(problem, 10_000, jnp.asarray(1e-12)))
     pen = _problem.penalty(problem, jnp.asarray(alpha), jnp.asarray(1.0))
     df = problem.datafit

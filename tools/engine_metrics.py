@@ -1,6 +1,12 @@
 """Print the engine's structural figures: long functions, wide private
 signatures, comparisons with a loss name, private names shared across modules.
 
+A function's length excludes its docstring and includes its nested
+functions; a private name is one with a leading underscore (dunders
+excepted) defined at the top level of one module of the package and imported
+or reached as an attribute from another; loss names are the string literals
+in ``LOSS_NAMES`` on either side of a comparison.
+
 Usage: ``python tools/engine_metrics.py [--check]``. With ``--check`` it exits
 non-zero when a figure is over the limit the architecture page states.
 """
@@ -15,6 +21,11 @@ import sys
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "jaxreg"
 LOSS_NAMES = {"squared", "logistic", "multinomial", "quadratic", "poisson"}
 LIMITS = {"over_150": 0, "over_100": 2, "wide_private": 0, "loss_compares": 6, "cross_private": 5}
+
+
+def _private(name: str) -> bool:
+    """A leading underscore, dunders (``__init__``) excepted."""
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 def _body_lines(node: ast.AST) -> int:
@@ -93,7 +104,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     functions, compares, cross = measure()
     long_ = sorted((f for f in functions if f[1] > 100), key=lambda f: -f[1])
-    wide = sorted(f for f in functions if f[2] >= 12 and f[0].split(":")[1].startswith("_"))
+    wide = sorted(f for f in functions if f[2] >= 12 and _private(f[0].split(":")[1]))
     figures = {
         "over_150": sum(f[1] > 150 for f in functions),
         "over_100": len(long_),
