@@ -22,11 +22,14 @@ HIGHER_IS_BETTER = {"auc"}
 
 class Folds(NamedTuple):
     """Training weight rows ``W`` (K + 1, n), the last the full data's; the
-    held-out row indices of each fold (K, m) and their validity mask."""
+    held-out row indices of each fold (K, m) and their validity mask; and a
+    scale of the penalty grid per row (ones in the library's convention,
+    where the penalty does not depend on the training set's size)."""
 
     W: Array
     held_idx: Array
     held_valid: Array
+    alpha_scale: Array
 
 
 def make_folds(n: int, cv: int = 5, *, seed: int | None = 0) -> np.ndarray:
@@ -70,7 +73,8 @@ def folds_of(n: int, cv, foldid, seed, sw, dtype) -> Folds:
     foldid = make_folds(n, cv, seed=seed) if foldid is None else check_foldid(foldid, n)
     held_idx, held_valid = _fold_indices(foldid)
     W = _training_weights(foldid, held_idx.shape[0], sw, dtype)
-    return Folds(W, jnp.asarray(held_idx), jnp.asarray(held_valid))
+    scale = jnp.ones((W.shape[0],), dtype)
+    return Folds(W, jnp.asarray(held_idx), jnp.asarray(held_valid), scale)
 
 
 def _training_weights(foldid: np.ndarray, K: int, sw, dtype):

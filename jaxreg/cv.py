@@ -20,15 +20,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxreg import _compile, _problem
+from jaxreg import _crossval
 from jaxreg import _validation as v
 from jaxreg._engine import checked_inputs
-from jaxreg._folds import Folds, fold_scores, fold_weights, folds_of, make_folds, select
+from jaxreg._folds import folds_of, make_folds
 from jaxreg._ridge_cv import cv_ridge
-from jaxreg._spec import Hyper, Spec, make_hyper
+from jaxreg._spec import Spec, make_hyper
 from jaxreg.datafits import Logistic, Quadratic
-from jaxreg.path import coordinate_descent, geometric_grid, path_spec, resolve_eps, solve_path
-from jaxreg.result import CVResult, PathResult
+from jaxreg.path import path_spec, resolve_eps
+from jaxreg.result import CVResult
 
 __all__ = ["CVResult", "cross_validate", "make_folds"]
 
@@ -44,119 +44,6 @@ _SCORES = {Quadratic: ("mse", "mae"), Logistic: ("deviance", "misclassification"
 # fixed cost of the certification (a Cholesky factorization per fold) is not
 # repaid (``docs/benchmarks.md``).
 _STRONG_TOL = 1e-5
-
-
-def _sequential(spec: Spec) -> bool:
-    """Whether the fold x l1_ratio paths run one after another (else vmapped)."""
-    return spec.strategy == "working_set" or (
-        spec.use_gram and spec.strategy == "warm" and spec.mesh is None
-    )
-
-
-def _shard(X, W, mesh):
-    """Place the fold batch on the mesh axis "batch" and the rows of X on "rows".
-
-    Sharding constraints inside the compiled call: XLA partitions the batched
-    solves across devices (uneven splits are padded), and never changes results.
-    """
-    if mesh is None:
-        return X, W
-    names = mesh.axis_names
-    # Constraints need automatic (compiler-chosen) axes, whatever the mesh was made with.
-    auto = (jax.sharding.AxisType.Auto,) * len(names)
-    mesh = jax.sharding.Mesh(mesh.devices, names, axis_types=auto)
-    P = jax.sharding.PartitionSpec
-    if "rows" in names:
-        X = jax.lax.with_sharding_constraint(X, jax.sharding.NamedSharding(mesh, P("rows", None)))
-    if "batch" in names:
-        W = jax.lax.with_sharding_constraint(W, jax.sharding.NamedSharding(mesh, P("batch", None)))
-    return X, W
-
-
-def _fold_paths(problems, axes, alphas, l1_ratios, hyper: Hyper, spec: Spec, n_rows: int):
-    """The paths of the first ``n_rows`` problems along every l1_ratio's grid:
-    leaves ``(n_rows, L, A, ...)``."""
-
-    def walk(problem, grid, ratio):
-        return solve_path(problem, grid, ratio, hyper.max_iter, spec)
-
-    if _sequential(spec):
-        # One path after another, folds x l1_ratios as one sequential map: the
-        # working-set solver must not be vmapped, and in Gram mode every fold
-        # has its own Gram matrix, so a batch shares no data and would run each
-        # chunk until its slowest lane converges.
-        n_ratios = l1_ratios.shape[0]
-
-        def one_path(k):
-            f, r = k // n_ratios, k % n_ratios
-            return walk(_problem.one_problem(problems, axes, f), alphas[r], l1_ratios[r])
-
-        flat = jax.lax.map(one_path, jnp.arange(n_rows * n_ratios))
-        return jax.tree.map(lambda a: a.reshape((n_rows, n_ratios) + a.shape[1:]), flat)
-
-    def per_fold(problem):
-        return jax.vmap(lambda grid, ratio: walk(problem, grid, ratio))(alphas, l1_ratios)
-
-    return jax.vmap(per_fold, in_axes=(axes,))(problems)
-
-
-def _grid(problems, axes, alphas, l1_ratios, hyper: Hyper, spec: Spec):
-    """The grid per l1_ratio, (L, A): the user's, or the default one from the
-    full data's ``alpha_max`` (the last problem, already prepared)."""
-    if alphas is None:
-        full = _problem.one_problem(problems, axes, -1)
-        top = _problem.alpha_max(full, hyper.max_iter, 1e-10, spec.null_fit)
-        grid = geometric_grid(jnp.ones((), hyper.eps.dtype), spec.n_alphas, hyper.eps)
-        return (top / l1_ratios)[:, None] * grid[None, :]
-    if alphas.ndim == 1:
-        return jnp.broadcast_to(alphas, (l1_ratios.shape[0], alphas.shape[0]))
-    return alphas
-
-
-@_compile.jit(
-    static_argnames=("spec",),
-    unhoisted=coordinate_descent,
-    quick=lambda kwargs: not coordinate_descent(kwargs),
-)
-def _cv_glm(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, *, spec: Spec) -> CVResult:
-    X, W = _shard(X, folds.W, spec.mesh)
-    folds = folds._replace(W=W)
-    held = (folds.held_idx, folds.held_valid)
-    problems, axes = _problem.setup_rows(spec, hyper, X, y, folds.W, held)
-    alphas = _grid(problems, axes, alphas, l1_ratios, hyper, spec)
-    n_rows = folds.W.shape[0] if (spec.full_path or not _sequential(spec)) else folds.W.shape[0] - 1
-    fits = _fold_paths(problems, axes, alphas, l1_ratios, hyper, spec, n_rows)
-    scores = fold_scores(X, y, fits.coef, fits.intercept, folds, spec.scoring)
-    mean, se, li, ai, i1se = select(scores, fold_weights(folds), alphas, spec.scoring)
-    if n_rows == folds.W.shape[0]:  # the full data rode along as the last row
-        full = jax.tree.map(lambda a: a[-1], fits)  # (L, A, ...)
-        best = jax.tree.map(lambda a: a[li, ai], full)
-        best_1se = jax.tree.map(lambda a: a[li, i1se], full)
-    else:
-        # The full data along the selected l1_ratio only, down to alpha_min:
-        # the same warm-started walk as its full path, stopped early.
-        problem = _problem.one_problem(problems, axes, -1)
-        refit = solve_path(problem, alphas[li], l1_ratios[li], hyper.max_iter, spec, stop=ai + 1)
-        best = jax.tree.map(lambda a: a[ai], refit)
-        best_1se = jax.tree.map(lambda a: a[i1se], refit)
-    path = jax.vmap(PathResult.from_fits)(alphas, full) if spec.full_path else None
-    return CVResult(
-        alphas=alphas,
-        l1_ratios=l1_ratios,
-        fold_scores=scores,
-        mean=mean,
-        se=se,
-        n_nonzero=jnp.sum(full.coef != 0, axis=-1) if spec.full_path else None,
-        best_index=jnp.stack([li, ai]),
-        alpha_min=alphas[li, ai],
-        alpha_1se=alphas[li, i1se],
-        l1_ratio_min=l1_ratios[li],
-        best=best,
-        best_1se=best_1se,
-        path=path,
-        fold_status=fits.status[: folds.held_idx.shape[0]],  # the K folds, whatever rode along
-        scoring=spec.scoring,
-    )
 
 
 def cross_validate(
@@ -326,7 +213,7 @@ def _cv_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
     check_every = (
         v.check_count(check_every, "check_every")
         if check_every is not None
-        else (10 if _sequential(spec) else 5)
+        else (10 if _crossval.sequential(spec) else 5)
     )
     strong = False
     if spec.use_gram and _strong_pays(inputs.tol):
@@ -348,7 +235,9 @@ def _cross_validate_glm(datafit, X, y, options: dict) -> CVResult:
         n, options["cv"], options["foldid"], options["seed"], inputs.sample_weight, dtype
     )
     hyper = make_hyper(inputs, eps=resolve_eps(options["eps"], n, p))
-    return _cv_glm(inputs.X, inputs.y, hyper, folds, alphas, jnp.asarray(ratios, dtype), spec=spec)
+    return _crossval.cv_glm(
+        inputs.X, inputs.y, hyper, folds, alphas, jnp.asarray(ratios, dtype), spec=spec
+    )
 
 
 def _shared_cpu_pool(mesh) -> bool:

@@ -36,11 +36,11 @@ Requires scikit-learn (``pip install "jaxreg[sklearn]"``).
 from __future__ import annotations
 
 import contextlib
-import functools
 import numbers
 import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
@@ -55,9 +55,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 import jaxreg
-from jaxreg import _compile
-from jaxreg._engine import ridge_solver
+from jaxreg._crossval import fold_fits
+from jaxreg._engine import checked_inputs, ridge_solver
+from jaxreg._folds import folds_of
+from jaxreg._spec import make_hyper
 from jaxreg._validation import check_max_iter, check_sparse_design
+from jaxreg.datafits import Logistic
+from jaxreg.path import path_spec
 from jaxreg.result import Status
 
 __all__ = [
@@ -1311,35 +1315,6 @@ class LogisticRegression(_LogisticBase):
         return self
 
 
-@functools.lru_cache(maxsize=16)
-def _batched_logistic_paths(*, fit_intercept, penalty_factor, standardize, tol, max_iter):
-    """One compiled solver per option set: logistic paths batched over
-    l1_ratios (outer) and training folds (inner), X shared. Cached so that
-    refits (GridSearchCV, clone) reuse the compiled program."""
-    pf = None if penalty_factor is None else np.asarray(penalty_factor)
-
-    def one_path(Xa, t, w, a, r):
-        return jaxreg.logistic_path(
-            Xa,
-            t,
-            r,
-            alphas=a,
-            sample_weight=w,
-            fit_intercept=fit_intercept,
-            penalty_factor=pf,
-            standardize=standardize,
-            tol=tol,
-            max_iter=max_iter,
-        )
-
-    return _compile.jit(
-        jax.vmap(
-            jax.vmap(one_path, in_axes=(None, None, 0, 0, None)),
-            in_axes=(None, None, None, None, 0),
-        )
-    )
-
-
 class LogisticRegressionCV(_LogisticBase):
     r"""Logistic regression with ``C`` (and ``l1_ratio``) chosen by K-fold CV,
     scikit-learn's ``LogisticRegressionCV`` solved by jaxreg.
@@ -1494,26 +1469,13 @@ class LogisticRegressionCV(_LogisticBase):
         raw_sw = _check_sample_weight(_from_jax(sample_weight), X, dtype=X.dtype)
         foldid = _folds_from_cv(self.cv, X, y, classifier=True)
         K = int(foldid.max()) + 1
-        train = np.ones((K + 1, X.shape[0]))
-        train[:K] = foldid[None, :] != np.arange(K)[:, None]
-        W = train * sw[None, :]  # the folds, then the full data
-        totals = W.sum(axis=1)
-        if np.any(totals <= 0):
-            raise ValueError("every training fold needs a positive total sample_weight")
         # Increasing C is decreasing alpha: the path's warm-start direction.
         order = np.argsort(Cs)
-        alphas = 1.0 / (Cs[order][None, :] * totals[:, None])  # (K + 1, n_Cs)
         scorer = None if self.scoring is None else get_scorer(self.scoring)
         problems = self._targets(y)
         binary = len(problems) == 1
-        dtype = X.dtype
-        solve = _batched_logistic_paths(**self._path_options())
-        with _precision(dtype):
-            Xa = _as_jax(X)
-            paths = [
-                _numpy(solve(Xa, t.astype(dtype), W.astype(dtype), alphas.astype(dtype), ratios))
-                for t in problems
-            ]
+        with _precision(X.dtype):
+            paths = [self._fold_paths(X, t, sw, foldid, Cs[order], ratios) for t in problems]
         unsort = np.argsort(order)
         self.Cs_ = Cs
         self.l1_ratios_ = ratios
@@ -1521,7 +1483,9 @@ class LogisticRegressionCV(_LogisticBase):
         coefs, intercepts, C_, l1_ratio_, n_iter = [], [], [], [], []
         keys = self.classes_[1:] if binary else self.classes_
         for key, t, path in zip(keys, problems, paths, strict=True):
-            # path leaves: (L, K + 1, n_Cs, ...) on the sorted C grid.
+            # path leaves: (K + 1, L, n_Cs, ...) on the sorted C grid; here
+            # (L, K + 1, n_Cs, ...) on the given one.
+            path = jax.tree.map(lambda a: np.swapaxes(a, 0, 1), path)
             coef = path.coef[:, :, unsort]
             icpt = path.intercept[:, :, unsort]
             _warn_unconverged(path, "LogisticRegressionCV")
@@ -1567,17 +1531,42 @@ class LogisticRegressionCV(_LogisticBase):
         self.n_iter_ = np.stack(n_iter)
         return self
 
-    def _path_options(self):
-        pf = self.penalty_factor
-        if pf is not None:
-            pf = tuple(float(v) for v in np.ravel(np.asarray(pf, dtype=float)))
-        return dict(
-            fit_intercept=bool(self.fit_intercept),
-            penalty_factor=pf,
-            standardize=bool(self.standardize),
-            tol=float(self.tol),
-            max_iter=int(self.max_iter),
+    def _fold_paths(self, X, t, sw, foldid, Cs, ratios):
+        """Every fold's (and the full data's, last) logistic path along the
+        increasing ``Cs`` and the ``ratios``, by cross-validation's engine:
+        leaves ``(K + 1, L, n_Cs, ...)`` as numpy arrays.
+
+        scikit-learn's ``C`` multiplies a sum over the training rows: a
+        training fold of total weight ``T_k`` solves the mean-loss problem at
+        ``alpha = 1 / (C T_k)``, the full data's grid scaled by ``T / T_k``.
+        """
+        options = dict(
+            fit_intercept=self.fit_intercept,
+            sample_weight=sw,
+            penalty_factor=self.penalty_factor,
+            lower=None,
+            upper=None,
+            positive=False,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            standardize=self.standardize,
+            strategy="auto",
+            chunk_size=None,
+            n_alphas=len(Cs),
+            gram=False,
         )
+        inputs = checked_inputs(Logistic, _as_jax(X), t.astype(X.dtype), options)
+        dtype = inputs.dtype
+        folds = folds_of(X.shape[0], None, foldid, None, inputs.sample_weight, dtype)
+        totals = jnp.sum(folds.W, axis=1)
+        folds = folds._replace(alpha_scale=totals[-1] / totals)
+        alphas = jnp.asarray(1.0 / (Cs * float(totals[-1])), dtype)
+        alphas = jnp.broadcast_to(alphas, (len(ratios), len(Cs)))
+        spec = path_spec(Logistic, inputs, options, alphas)
+        hyper = make_hyper(inputs)
+        l1_ratios = jnp.asarray(ratios, dtype)
+        fits, _ = fold_fits(inputs.X, inputs.y, hyper, folds, alphas, l1_ratios, spec=spec)
+        return _numpy(fits)
 
     def _score(self, scorer, X, y, sample_weight, classes, coef, intercept):
         """A fold's held-out score, weighted by the (raw) sample weights as

@@ -145,7 +145,16 @@ def test_structural_metrics_can_fail(tmp_path):
 LAYERS = {
     "maths": {"prox", "penalties", "datafits", "result", "_validation", "_compile", "datasets"},
     "solvers": {"_certificate", "solvers", "_working_set"},
-    "engine": {"_spec", "_problem", "_implicit", "_engine", "_folds", "_ridge_cv"},
+    "engine": {
+        "_spec",
+        "_problem",
+        "_strategies",
+        "_implicit",
+        "_engine",
+        "_folds",
+        "_crossval",
+        "_ridge_cv",
+    },
     "public": {"models", "path", "cv", "tune"},
     "front": {"estimators", "optim", "plot", "cli", "__main__", "__init__"},
 }

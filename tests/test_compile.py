@@ -15,7 +15,7 @@ import pytest
 from _jaxreg_problems import regression
 
 import jaxreg
-from jaxreg import _compile, _validation, cv, path
+from jaxreg import _compile, _crossval, _validation, path
 from jaxreg._spec import Spec, datafit_of, make_hyper
 from jaxreg.datafits import Logistic, Quadratic
 
@@ -176,11 +176,11 @@ def test_quick_configurations():
     design = Spec(Quadratic, strategy="working_set", use_gram=False)
     X, y = np.ones((4, 2)), np.ones(4)
     path_quick = path._glm_path._variant(X, y, None, _hyper(X, y), spec=design)
-    cv_quick = cv._cv_glm._variant(X, y, _hyper(X, y), None, None, None, spec=design)
+    cv_quick = _crossval.cv_glm._variant(X, y, _hyper(X, y), None, None, None, spec=design)
     assert path_quick.endswith("+quick") and not cv_quick.endswith("+quick")
     for change in (dict(use_gram=True), dict(datafit=Logistic), dict(strategy="warm")):
         other = dataclasses.replace(design, **change)
-        assert cv._cv_glm._variant(X, y, _hyper(X, y), None, None, None, spec=other).endswith(
+        assert _crossval.cv_glm._variant(X, y, _hyper(X, y), None, None, None, spec=other).endswith(
             "+quick"
         )
     # The installed XLA knows the option (CI installs a current jaxlib): the

@@ -14,8 +14,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold
 
 import jaxreg
-from jaxreg import _validation
-from jaxreg import cv as cv_module
+from jaxreg import _crossval, _validation
 from jaxreg._folds import folds_of
 from jaxreg._spec import Spec, make_hyper
 from jaxreg.datafits import Quadratic, _weighted_gram
@@ -123,12 +122,12 @@ def test_one_compilation_for_the_whole_grid(caplog):
     with jax.log_compiles(True), caplog.at_level(logging.WARNING):
         jaxreg.cross_validate(X, y, "elastic_net", **kw)
     done = [r.getMessage() for r in caplog.records if "Finished XLA compilation" in r.getMessage()]
-    assert sum("jit(_cv_glm)" in m for m in done) == 1, done
+    assert sum("jit(cv_glm)" in m for m in done) == 1, done
     # Nothing else that solves was compiled: no per-fold or per-alpha programs.
-    assert not [m for m in done if "_solve" in m or "_path" in m or "_alpha_max" in m], done
-    before = cv_module._cv_glm._cache_size()
+    assert not [m for m in done if "solve_" in m or "_path" in m or "alpha_max" in m], done
+    before = _crossval.cv_glm._cache_size()
     jaxreg.cross_validate(X, y * 2.0, "elastic_net", seed=3, **kw)  # new data, same shapes
-    assert cv_module._cv_glm._cache_size() == before
+    assert _crossval.cv_glm._cache_size() == before
 
 
 def _all_shapes(jaxpr):
@@ -169,7 +168,7 @@ def test_no_per_fold_copy_of_X(shape):
     args = (inputs.X, inputs.y, hyper, folds, None, jnp.asarray([0.5, 1.0]))
     spec = Spec(Quadratic, standardize=True, use_gram=n > p, n_alphas=10, chunk_size=1)
     kw = dict(spec=spec)
-    jaxpr = jax.make_jaxpr(lambda *a: cv_module._cv_glm(*a, **kw))(*args)
+    jaxpr = jax.make_jaxpr(lambda *a: _crossval.cv_glm(*a, **kw))(*args)
     shapes = set(_all_shapes(jaxpr.jaxpr))
     per_fold_copies = {s for s in shapes if len(s) >= 3 and s[-2:] == (n, p)}
     assert not per_fold_copies, per_fold_copies
