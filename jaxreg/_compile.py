@@ -43,7 +43,7 @@ load the program instead of compiling it, and only the slower run would be
 left. So while one is set, the ``quick`` predicates are ignored.
 
 The measured kernel counts, compilation and run times behind these choices
-are in ``docs/benchmarks.md``, section "Compilation".
+are in ``docs/benchmarks.md``, "Measurements behind design choices".
 """
 
 from __future__ import annotations

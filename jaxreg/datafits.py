@@ -1,9 +1,29 @@
 """Datafits: the smooth part of the objective, as pytrees.
 
-A datafit knows its value and gradient at ``(beta, b)`` (``b`` the intercept,
-iterated only by datafits whose ``iterates_intercept`` is True), its Lipschitz
-constant, and the Fenchel-Young term of the duality gap at the dual point
-``kappa * (negative gradient of the loss in the linear predictor)``.
+The datafit protocol. The *class* tells the setup how to build an instance
+from the data and what the loss is, pointwise:
+
+* ``null_model(y, s, fit_intercept)`` -> :class:`NullModel`: the
+  intercept-only fit (what is moved out of the targets, the start of the
+  intercept, and the null loss that scales the relative tolerance);
+* ``build(design, y, s, null, fit_intercept)``: the instance on a
+  :class:`Design` with sample weights ``s`` summing to one;
+* ``pointwise(eta, y)``: the per-sample loss at linear predictors ``eta``
+  (for scoring and implicit differentiation: the instance's value must be
+  ``sum_i s_i pointwise(eta_i, y_i)``);
+* ``check_targets(y, sample_weight)``: raise a ``ValueError`` on targets the
+  loss does not accept (called on concrete inputs, before compiled work);
+* ``tol_floor_eps``: the tolerance floor in machine epsilons;
+* optionally ``from_gram(G, c, yy)`` (Gram mode) and ``coordinate_descent``
+  (the working-set solver's coordinate descent applies).
+
+An *instance* knows its value and gradient at ``(beta, b)`` (``b`` the
+intercept, iterated only by datafits whose ``iterates_intercept`` is True,
+which then also give ``best_intercept`` and ``intercept_lipschitz``), its
+Lipschitz constant, and the Fenchel-Young term of the duality gap at the dual
+point ``kappa * (negative gradient of the loss in the linear predictor)``.
+A quadratic datafit may add ``curvature`` (Hessian-vector products), which
+lets FISTA polish the support by conjugate gradients.
 
 Value and gradient depend on ``beta`` through one linear map, ``forward``
 (``X~ beta`` in design mode, ``G beta`` in Gram mode), and the ``*_at``
@@ -95,7 +115,7 @@ class Design:
             raw = self.X.T @ u
         else:
             # Written as a row vector times X: XLA's CPU backend computes
-            # ``X.T @ u`` several times slower (5000 x 500: 3.3 ms against 0.4).
+            # ``X.T @ u`` several times slower.
             raw = u @ self.X
         return (raw - self.mean * jnp.sum(u)) / self.scale
 
@@ -132,9 +152,9 @@ def _weighted_gram(A: Array, weights: Array) -> Array:
 
     Computed as ``Z' Z`` with ``Z = diag(sqrt(weights)) A``, by column blocks:
     the lower-left block is the transpose of the upper-right one, so the
-    product costs three quarters of the full one and is exactly symmetric
-    (5000 x 500: 25 ms instead of 30 ms on a 2-core CPU). The derivative is
-    defined directly (a zero weight would make the square root's infinite).
+    product costs three quarters of the full one and is exactly symmetric.
+    The derivative is defined directly (a zero weight would make the square
+    root's infinite).
     """
     p = A.shape[1]
     Z = jnp.sqrt(weights)[:, None] * A
@@ -430,9 +450,8 @@ class QuadraticGram:
         rounding, which is subtracted. ``mu = 0`` where the check fails (a
         singular or badly conditioned ``G``). About a Gram matrix's own cost
         times ``p / (3 n)``, plus a fixed cost: LAPACK's BLAS threads keep
-        spinning for a while after the factorization, which slowed the solve
-        that followed by 15 to 20 ms on a 2-core CPU (p = 500). No derivative
-        flows through it.
+        spinning for a while after the factorization and slow the solve that
+        follows. No derivative flows through it.
 
         ``portable`` (static): no LAPACK call, for programs sharded over
         several CPU devices (see :func:`_cholesky_succeeds`): the
