@@ -82,9 +82,14 @@ def _training_weights(foldid: np.ndarray, K: int, sw, dtype):
     train = np.ones((K + 1, foldid.shape[0]), dtype=bool)
     train[:K] = foldid[None, :] != np.arange(K)[:, None]
     sw_vals = v.concrete_values(sw)
-    if sw_vals is not None and np.any(np.asarray(train[:K], float) @ sw_vals <= 0):
+    if sw_vals is not None and v.reduce_values(_has_empty_fold, train[:K], sw_vals):
         raise ValueError("every training fold needs a positive total sample_weight")
     return jnp.asarray(train, dtype) * sw[None, :]
+
+
+def _has_empty_fold(xp, train, sw):
+    """Whether a training fold's total weight is not positive."""
+    return xp.any(train.astype(sw.dtype) @ sw <= 0)
 
 
 def _fold_indices(foldid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -3,10 +3,17 @@
 Checks on shapes always run. Checks that need values (finiteness, signs,
 ranges) run only on concrete inputs: under ``jit`` or ``vmap`` an argument is a
 tracer and those checks are skipped, as documented in each public function.
+
+A concrete JAX array is checked where it lives, by compiled reductions whose few
+scalar results alone come to the host: copying a large array off an
+accelerator only to look at it would cost more than the check. Other inputs
+(numpy arrays, lists, scalars) are checked with numpy, without a trip to the
+device.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 from typing import Any, NamedTuple
 
@@ -41,8 +48,78 @@ def float_dtype(X) -> jnp.dtype:
 
 
 def concrete_values(x):
-    """The value of a concrete input as a numpy array; None for a tracer."""
-    return np.asarray(x) if is_concrete(x) else None
+    """The values of a concrete input to check, None for a tracer: a JAX array
+    as it is (see :func:`reduce_values`), anything else as a numpy array."""
+    if not is_concrete(x):
+        return None
+    return x if isinstance(x, jax.Array) else np.asarray(x)
+
+
+@functools.cache
+def _compiled(fn):
+    return jax.jit(functools.partial(fn, jnp))
+
+
+def reduce_values(fn, *values):
+    """``fn(xp, *values)``, a scalar, with ``xp`` the array module of the values.
+
+    The values must be concrete (see :func:`concrete_values`). Where any is a
+    JAX array, ``fn`` runs compiled on the device and only its scalar result is
+    fetched; otherwise it runs with numpy. The evaluation is eager even when
+    the caller is being traced (a concrete array closed over by ``jit``), so
+    checks on concrete values still run there.
+    """
+    if any(isinstance(x, jax.Array) for x in values):
+        with jax.ensure_compile_time_eval():
+            return _compiled(fn)(*values).item()
+    return fn(np, *values).item()
+
+
+def _element(v, j):
+    """``v[j]`` of a concrete array, fetched alone, as a numpy scalar."""
+    with jax.ensure_compile_time_eval():
+        return np.asarray(jax.device_get(v[j]))[()]
+
+
+def _has_nan(xp, v):
+    return xp.any(xp.isnan(v))
+
+
+def _has_nonfinite(xp, v):
+    return xp.any(~xp.isfinite(v))
+
+
+def _has_negative(xp, v):
+    return xp.any(v < 0)
+
+
+def _has_positive_sum(xp, v):
+    return xp.sum(v) > 0
+
+
+def _first_crossed(xp, lo, hi):
+    """The first feature with ``lo > hi``, or -1."""
+    crossed = lo > hi
+    return xp.where(xp.any(crossed), xp.argmax(crossed), -1)
+
+
+def _not_binary(xp, y):
+    return xp.any((y != 0) & (y != 1))
+
+
+@jax.jit
+def _non_binary_values(y):
+    """Up to five distinct values of ``y`` other than 0 and 1 (it holds one at
+    least), in increasing order, padded with repeats: fixed-size, so the mask
+    never leaves the device (indexing by a boolean mask would fetch it)."""
+    bad = (y != 0) & (y != 1)
+    some = y[jnp.argmax(bad)]
+    return jnp.unique(jnp.where(bad, y, some), size=5, fill_value=some)
+
+
+def _has_both_classes(xp, y, w):
+    positive = True if w is None else w > 0
+    return xp.any((y == 1) & positive) & xp.any((y == 0) & positive)
 
 
 def _as_array_like(x):
@@ -61,8 +138,7 @@ def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
     if v is not None:
         if not np.issubdtype(v.dtype, np.number) and v.dtype != np.bool_:
             raise ValueError(f"{name} must be numeric, got dtype {v.dtype}")
-        bad = np.isnan(v) if allow_inf else ~np.isfinite(v)
-        if np.any(bad):
+        if reduce_values(_has_nan if allow_inf else _has_nonfinite, v):
             what = "NaN" if allow_inf else "NaN or infinite"
             raise ValueError(f"{name} contains {what} values")
     return jnp.asarray(x, dtype=dtype)
@@ -88,11 +164,10 @@ def check_sparse_design(X, dtype):
         )
     if any(s == 0 for s in X.shape):
         raise ValueError(f"X is empty (shape {tuple(X.shape)})")
-    data = concrete_values(X.data)
-    if data is not None:
-        if not np.all(np.isfinite(data)):
+    if is_concrete(X.data):
+        if reduce_values(_has_nonfinite, X.data):
             raise ValueError("X contains NaN or infinite values")
-        if concrete_values(X.indices) is not None:
+        if is_concrete(X.indices):
             X = X.sum_duplicates()
     return jsparse.BCOO((X.data.astype(dtype), X.indices), shape=X.shape)
 
@@ -153,9 +228,9 @@ def check_sample_weight(sample_weight, n: int, dtype):
         raise ValueError(f"sample_weight has length {sw.shape[0]} but X has {n} rows")
     v = concrete_values(sample_weight)
     if v is not None:
-        if np.any(v < 0):
+        if reduce_values(_has_negative, v):
             raise ValueError("sample_weight must be nonnegative")
-        if not np.sum(v) > 0:
+        if not reduce_values(_has_positive_sum, v):
             raise ValueError("sample_weight must have a positive sum")
     return sw
 
@@ -168,9 +243,9 @@ def check_penalty_factor(penalty_factor, p: int, dtype):
         raise ValueError(f"penalty_factor has length {pf.shape[0]} but X has {p} columns")
     v = concrete_values(penalty_factor)
     if v is not None:
-        if np.any(v < 0):
+        if reduce_values(_has_negative, v):
             raise ValueError("penalty_factor must be nonnegative")
-        if not np.sum(v) > 0:
+        if not reduce_values(_has_positive_sum, v):
             raise ValueError("penalty_factor must not be all zero")
     return pf
 
@@ -193,10 +268,13 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
     if positive:
         lo = jnp.maximum(lo, 0.0)
     vl, vh = concrete_values(lo), concrete_values(hi)
-    if vl is not None and vh is not None and np.any(vl > vh):
-        j = int(np.argmax(vl > vh))
-        extra = " (positive=True raises lower to 0)" if positive else ""
-        raise ValueError(f"lower > upper for feature {j}: {vl[j]} > {vh[j]}{extra}")
+    if vl is not None and vh is not None:
+        j = reduce_values(_first_crossed, vl, vh)
+        if j >= 0:
+            extra = " (positive=True raises lower to 0)" if positive else ""
+            raise ValueError(
+                f"lower > upper for feature {j}: {_element(vl, j)} > {_element(vh, j)}{extra}"
+            )
     return lo, hi
 
 
@@ -204,13 +282,19 @@ def check_binary(y, sample_weight):
     v = concrete_values(y)
     if v is None:
         return
-    if not np.all((v == 0) | (v == 1)):
-        bad = np.unique(v[(v != 0) & (v != 1)])[:5]
+    if reduce_values(_not_binary, v):
+        if isinstance(v, jax.Array):
+            with jax.ensure_compile_time_eval():
+                bad = np.unique(jax.device_get(_non_binary_values(v)))
+        else:
+            bad = np.unique(v[(v != 0) & (v != 1)])[:5]
         raise ValueError(f"y must contain only 0 and 1 for the logistic loss, found {bad}")
-    w = np.ones_like(v) if sample_weight is None else concrete_values(sample_weight)
-    if w is None:
-        return
-    if not (np.any((v == 1) & (w > 0)) and np.any((v == 0) & (w > 0))):
+    w = None
+    if sample_weight is not None:
+        w = concrete_values(sample_weight)
+        if w is None:
+            return
+    if not reduce_values(_has_both_classes, v, w):
         raise ValueError("y must contain both classes 0 and 1 (among positive-weight samples)")
 
 
@@ -230,7 +314,7 @@ def check_alphas(alphas, dtype, *, ndims=(1,)):
         raise ValueError(f"alphas must have shape {shapes}, got {jnp.shape(alphas)}")
     alphas = check_array(alphas, "alphas", jnp.ndim(alphas), dtype)
     vals = concrete_values(alphas)
-    if vals is not None and np.any(vals < 0):
+    if vals is not None and reduce_values(_has_negative, vals):
         raise ValueError("alphas must be nonnegative")
     return alphas
 
@@ -261,5 +345,6 @@ def inputs(X, y, *, sample_weight, penalty_factor, lower, upper, positive, tol, 
     lo, hi = check_bounds(lower, upper, positive, p, dtype)
     tol = check_scalar(tol, "tol", dtype, low=0.0, low_open=True)
     max_iter = check_max_iter(max_iter)
-    datafit.check_targets(y, sample_weight)
+    # The checked weights, already where y is, rather than the raw ones.
+    datafit.check_targets(y, None if sample_weight is None else sw)
     return Inputs(dtype, X, y, sw, pf, lo, hi, tol, max_iter)

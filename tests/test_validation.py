@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxreg
-from jaxreg import _engine
+from jaxreg import _engine, _folds
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((20, 4))
@@ -163,3 +164,75 @@ def test_value_checks_are_skipped_under_jit():
     assert int(fit.status) == 0
     with pytest.raises(ValueError, match="alpha must be a scalar"):
         jax.jit(lambda a: jaxreg.lasso(X, y, a))(np.ones(2))
+
+
+def _forbid_host_copies(monkeypatch):
+    """Fail on any copy of a JAX array of more than a few elements to a numpy
+    array: through numpy's constructors, or through ``__array__``, numpy's route
+    for arrays off the CPU (on the CPU numpy reads the buffer directly, so the
+    constructors are watched as well)."""
+    copies = []
+
+    def watch(owner, name):
+        original = getattr(owner, name)
+
+        def spy(a, *args, **kwargs):
+            if isinstance(a, jax.Array) and a.size > 5:
+                copies.append(f"{name} of shape {a.shape}")
+            return original(a, *args, **kwargs)
+
+        monkeypatch.setattr(owner, name, spy)
+
+    for name in ("asarray", "array", "asanyarray"):
+        watch(np, name)
+    watch(type(jnp.zeros(())), "__array__")
+    return copies
+
+
+def test_jax_inputs_are_checked_on_their_device(monkeypatch):
+    """A concrete JAX input is checked by reductions on its device: only a few
+    scalars (or the few offending values of a message) reach the host."""
+    data = np.random.default_rng(1)
+    Xh, yh = data.standard_normal((30, 8)), data.standard_normal(30)
+    Xj, yj, ybj = jnp.asarray(Xh), jnp.asarray(yh), jnp.asarray((yh > 0).astype(float))
+    swj, pfj = jnp.linspace(0.5, 1.5, 30), jnp.ones(8)
+    copies = _forbid_host_copies(monkeypatch)
+
+    bounds = dict(lower=-jnp.ones(8), upper=jnp.ones(8))
+    fit = jaxreg.lasso(Xj, yj, 0.1, sample_weight=swj, penalty_factor=pfj, **bounds)
+    assert int(fit.status) == 0
+    assert int(jaxreg.logistic(Xj, ybj, 0.01, sample_weight=swj).status) == 0
+    assert int(jaxreg.logistic(Xj, ybj, 0.01).status) == 0
+    assert _folds.folds_of(30, 3, None, 0, swj, swj.dtype).W.shape == (4, 30)
+    assert copies == []
+
+    fold0 = np.arange(30) % 3 == 0
+    bad = [
+        (lambda: jaxreg.lasso(Xj.at[3, 2].set(jnp.nan), yj, 0.1), "X contains NaN or infinite"),
+        (lambda: jaxreg.lasso(Xj, yj.at[5].set(jnp.inf), 0.1), "y contains NaN or infinite"),
+        (lambda: jaxreg.lasso(Xj, yj, 0.1, sample_weight=-swj), "sample_weight must be nonneg"),
+        (lambda: jaxreg.lasso(Xj, yj, 0.1, penalty_factor=0 * pfj), "must not be all zero"),
+        (
+            lambda: jaxreg.lasso(Xj, yj, 0.1, lower=jnp.zeros(8), upper=-jnp.arange(8.0)),
+            r"lower > upper for feature 1: 0\.0 > -1\.0",
+        ),
+        (
+            lambda: jaxreg.logistic(Xj, jnp.full(30, 2.0).at[0].set(-1.0), 0.1),
+            r"found \[-1\.  2\.\]",
+        ),
+        (lambda: jaxreg.logistic(Xj, 0 * ybj, 0.1), "y must contain both classes"),
+        (
+            lambda: _folds.folds_of(30, None, np.arange(30) % 3, 0, swj * fold0, swj.dtype),
+            "every training fold needs a positive total sample_weight",
+        ),
+    ]
+    for call, message in bad:
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert copies == []
+
+
+def test_concrete_jax_inputs_closed_over_by_jit_are_still_checked():
+    Xnan = jnp.asarray(with_nan(X, (0, 0)))
+    with pytest.raises(ValueError, match="X contains NaN or infinite"):
+        jax.jit(lambda a: jaxreg.lasso(Xnan, y, a))(0.1)
