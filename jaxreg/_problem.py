@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import Array
 from jax.experimental import sparse as jsparse
 
@@ -446,7 +445,11 @@ def needs_null_fit(pf) -> bool:
     """Whether ``alpha_max`` must fit the null model (static): unless the
     penalty factors are known (concrete) and all positive, when the null model
     is the cold start itself (zero coefficients, the intercept-only fit)."""
-    return not (v.is_concrete(pf) and bool(np.all(np.asarray(pf) > 0)))
+    return not (v.is_concrete(pf) and bool(v.reduce_values(_all_positive, pf)))
+
+
+def _all_positive(xp, pf):
+    return xp.all(pf > 0)
 
 
 def alpha_max(problem: Problem, max_iter, tol, null_fit: bool = True) -> Array:
