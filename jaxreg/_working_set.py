@@ -46,18 +46,18 @@ import jax.numpy as jnp
 from jax import Array
 from jax.experimental import sparse as jsparse
 
+from jaxreg._certificate import (
+    RUNNING,
+    Certificate,
+    certificate_from_grad,
+    certificate_parts,
+    meets_tolerance,
+)
 from jaxreg.datafits import Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.prox import prox_elastic_net
 from jaxreg.result import Status
-from jaxreg.solvers import (
-    _RUNNING,
-    Certificate,
-    _certificate_from_grad,
-    _certificate_parts,
-    _meets_tolerance,
-    fista,
-)
+from jaxreg.solvers import fista
 
 _MIN_SIZE = 64
 _GROWTH = 4
@@ -309,20 +309,20 @@ def _coordinate_descent(
         wr = datafit.weights * r
         rr = jnp.dot(wr, r)
         grad = -cols.rmatvec(wr)
-        return _certificate_parts(pen, datafit, 0.5 * rr, grad, jnp.zeros_like(b0), rr, w, step)
+        return certificate_parts(pen, datafit, 0.5 * rr, grad, jnp.zeros_like(b0), rr, w, step)
 
     def epoch(state):
         w, r, epochs, _ = state
         w, r = jax.lax.fori_loop(0, k, coordinate, (w, r))
         cert = certify(w, r)
         epochs = epochs + 1
-        status = jnp.where(epochs >= budget, Status.MAX_ITER, _RUNNING)
+        status = jnp.where(epochs >= budget, Status.MAX_ITER, RUNNING)
         status = jnp.where(jnp.isfinite(cert.gap), status, Status.NONFINITE)
-        done = _meets_tolerance(cert, gap_tol, lipschitz)
+        done = meets_tolerance(cert, gap_tol, lipschitz)
         return w, r, epochs, jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
 
-    init = (w0, r0, jnp.zeros((), jnp.int32), jnp.asarray(_RUNNING, jnp.int32))
-    w, _, epochs, status = jax.lax.while_loop(lambda s: s[-1] == _RUNNING, epoch, init)
+    init = (w0, r0, jnp.zeros((), jnp.int32), jnp.asarray(RUNNING, jnp.int32))
+    w, _, epochs, status = jax.lax.while_loop(lambda s: s[-1] == RUNNING, epoch, init)
     return w, epochs, status
 
 
@@ -375,7 +375,7 @@ def solve(
     sub_tol = _SUB_TOL * gap_tol
 
     def done(cert):
-        return _meets_tolerance(cert, gap_tol, lipschitz)
+        return meets_tolerance(cert, gap_tol, lipschitz)
 
     def gradient(u, beta):
         # The full gradient at a round's point (the one product with all the
@@ -529,15 +529,15 @@ def solve(
         cert = jax.lax.cond(
             jnp.asarray(refine) & (rounds == 0),
             lambda: state.cert,
-            lambda: _certificate_from_grad(datafit, penalty, u, grad, beta, b0, step),
+            lambda: certificate_from_grad(datafit, penalty, u, grad, beta, b0, step),
         )
         finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
-        status = jnp.where(sub_status == Status.CONVERGED, _RUNNING, sub_status)
+        status = jnp.where(sub_status == Status.CONVERGED, RUNNING, sub_status)
         # A converged subproblem whose full certificate fails has violators
         # outside its set: another round. Exhausted rounds count as max_iter.
-        status = jnp.where((status == _RUNNING) & (rounds >= _MAX_ROUNDS), Status.MAX_ITER, status)
+        status = jnp.where((status == RUNNING) & (rounds >= _MAX_ROUNDS), Status.MAX_ITER, status)
         status = jnp.where(
-            (status == _RUNNING) & (rounds > 0) & (n_iter >= max_iter), Status.MAX_ITER, status
+            (status == RUNNING) & (rounds > 0) & (n_iter >= max_iter), Status.MAX_ITER, status
         )
         status = jnp.where(finite | (rounds == 0), status, Status.NONFINITE)
         # With refine, the start is never returned as it is: one round runs.
@@ -546,7 +546,7 @@ def solve(
         state = state._replace(cert=cert, status=status)
         # (Under vmap this cond is a select: every pass, the last one too,
         # would run a round and discard it. The solver is not vmapped.)
-        return jax.lax.cond(status == _RUNNING, round_, lambda s: s, state)
+        return jax.lax.cond(status == RUNNING, round_, lambda s: s, state)
 
     def exact_start():
         u = datafit.forward(beta0)
@@ -563,8 +563,8 @@ def solve(
     cert0 = Certificate(*(jnp.zeros((), beta0.dtype) for _ in range(3)))
     converged = jnp.asarray(Status.CONVERGED, jnp.int32)
     init = _LoopState(
-        beta0, u0, cert0, grad0, zero, zero, jnp.asarray(_RUNNING, jnp.int32), converged
+        beta0, u0, cert0, grad0, zero, zero, jnp.asarray(RUNNING, jnp.int32), converged
     )
     # The loop runs while the last pass ran a round: its point is not yet certified.
-    out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
+    out = jax.lax.while_loop(lambda s: s.status == RUNNING, body, init)
     return out.beta, b0, out.n_iter, out.cert, out.status, (out.u, out.grad)

@@ -9,13 +9,13 @@ on traced values, so the solver vmaps into batched matrix products: under
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import Array
 
+from jaxreg._certificate import RUNNING, Certificate, certificate, certificate_at, meets_tolerance
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import Status
 
@@ -29,7 +29,6 @@ __all__ = [
     "ridge_svd",
 ]
 
-_RUNNING = -1
 # Share of each block of iterations given to conjugate-gradient steps on the
 # current support (quadratic datafits, blocks of at least _POLISH_MIN_BLOCK).
 _POLISH_SHARE = 0.3
@@ -41,84 +40,6 @@ _POLISH_JUMP = 0.1
 # A solve whose gap has not improved by 1% for this many checks, while already
 # within sqrt(eps) (relative) of the tolerance's scale, has hit rounding noise.
 _STALL_CHECKS = 100
-
-
-class Certificate(NamedTuple):
-    gap: Array
-    kkt: Array
-    objective: Array
-
-
-def certificate(datafit, penalty: ElasticNetPenalty, beta: Array, b: Array, step: Array):
-    r"""Duality gap, KKT residual and primal objective at ``(beta, b)``.
-
-    The dual point is the (rescaled) negative gradient of the loss in the linear
-    predictor; the gap is written as a sum of nonnegative Fenchel-Young terms,
-    one per sample and one per coefficient, so it has no cancellation.
-    Coordinates that are free (unpenalized and unbounded) and the intercept do
-    not enter the gap; the KKT residual certifies them.
-    """
-    return _certificate_at(datafit, penalty, datafit.forward(beta), beta, b, step)
-
-
-def _certificate_at(datafit, penalty, u: Array, beta: Array, b: Array, step: Array):
-    """:func:`certificate` given ``u = datafit.forward(beta)``."""
-    return _certificate_and_grad(datafit, penalty, u, beta, b, step)[0]
-
-
-def _certificate_and_grad(datafit, penalty, u: Array, beta: Array, b: Array, step: Array):
-    """:func:`certificate` given ``u = datafit.forward(beta)``, and the gradient in ``beta``."""
-    value, grad, grad_b, aux = datafit.value_and_grad_at(u, beta, b)
-    return _certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step), grad
-
-
-def _certificate_from_grad(datafit, penalty, u, grad, beta, b, step):
-    """:func:`certificate` given ``u`` and the gradient in ``beta``, for a datafit
-    whose intercept is not iterated: the gradient the datafit would compute is
-    unused, and compiled away with its product."""
-    value, _, _, aux = datafit.value_and_grad_at(u, beta, b)
-    return _certificate_parts(penalty, datafit, value, grad, jnp.zeros_like(b), aux, beta, step)
-
-
-def _certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step):
-    g = -grad
-    # Two valid dual rescalings: one that only tames coordinates unbounded in
-    # the gradient's direction, one that treats every box as absent (better when
-    # boxes are loose). The smaller gap is the certificate. Both are computed
-    # stacked, one pass over the coordinates for the two.
-    kappas = penalty.dual_scales(g)
-    penalty_fy = penalty.fenchel_young(beta, kappas[:, None] * g)
-    gap = jnp.minimum(
-        datafit.fenchel_young(aux, kappas[0]) + penalty_fy[0],
-        datafit.fenchel_young(aux, kappas[1]) + penalty_fy[1],
-    )
-    mu = getattr(datafit, "strong", None)
-    if mu is not None:
-        # A mu-strongly convex datafit f: the same objective is also
-        # (f - mu/2 |w|^2) + (h + mu/2 |w|^2), a convex datafit and a penalty
-        # with a finite conjugate. Its dual point needs no rescaling, so the
-        # datafit's Fenchel-Young term is zero and the gap is quadratic in the
-        # distance to the solution (the lasso's own gap is only linear in it).
-        # (mu = 0: no such split, and the formula below would not be a bound.)
-        split = dataclasses.replace(penalty, l2=penalty.l2 + mu)
-        gap = jnp.where(
-            mu > 0, jnp.minimum(gap, split.strong_fenchel_young(beta, g + mu * beta)), gap
-        )
-    kkt = penalty.kkt_residual(beta, g, step)
-    if datafit.iterates_intercept:
-        kkt = jnp.maximum(kkt, jnp.abs(grad_b))
-    return Certificate(gap, kkt, value + penalty.value(beta))
-
-
-def _meets_tolerance(cert: Certificate, gap_tol: Array, lipschitz: Array) -> Array:
-    """The stopping rule of every solver: the duality gap within ``gap_tol`` and
-    the KKT residual within ``sqrt(2 lipschitz gap_tol)``, the largest
-    prox-gradient mapping compatible with a suboptimality of ``gap_tol``.
-
-    Both sides must be finite: an overflowed gap is no certificate, even
-    against an overflowed tolerance (``inf <= inf``)."""
-    finite = jnp.isfinite(cert.gap) & jnp.isfinite(gap_tol)
-    return finite & (cert.gap <= gap_tol) & (cert.kkt <= jnp.sqrt(2.0 * lipschitz * gap_tol))
 
 
 class _State(NamedTuple):
@@ -280,10 +201,10 @@ def fista(
     polish_steps = _polish_steps(datafit, check_every, unrolled_blocks)
 
     def status_of(cert: Certificate, n_iter: Array, since_best: Array) -> Array:
-        done = _meets_tolerance(cert, gap_tol, lipschitz)
+        done = meets_tolerance(cert, gap_tol, lipschitz)
         finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
         stalled = (since_best >= _STALL_CHECKS) & (cert.gap <= stall_gap)
-        status = jnp.where(n_iter >= max_iter, Status.MAX_ITER, _RUNNING)
+        status = jnp.where(n_iter >= max_iter, Status.MAX_ITER, RUNNING)
         status = jnp.where(stalled, Status.STALLED, status)
         status = jnp.where(~finite, Status.NONFINITE, status)
         return jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
@@ -355,9 +276,9 @@ def fista(
             s = s._replace(u=u, u_ref=u, beta_ref=s.beta)
         n_iter = s.n_iter + check_every
         if polish_steps:
-            cert = _certificate_at(datafit, penalty, s.ux, s.x, s.b, step)
+            cert = certificate_at(datafit, penalty, s.ux, s.x, s.b, step)
         else:
-            cert = _certificate_at(datafit, penalty, s.u, s.beta, s.b, step)
+            cert = certificate_at(datafit, penalty, s.u, s.beta, s.b, step)
         improved = cert.gap < 0.99 * s.best_gap
         best_gap = jnp.where(improved, cert.gap, s.best_gap)
         since_best = jnp.where(improved, 0, s.since_best + 1)
@@ -375,12 +296,12 @@ def fista(
     if fit_b:
         b0 = datafit.best_intercept(u0, b0)
     if certify_start:
-        cert0 = _certificate_at(datafit, penalty, u0, beta0, b0, step)
-        status0 = jnp.where(refine, _RUNNING, status_of(cert0, zero_iter, zero_iter))
+        cert0 = certificate_at(datafit, penalty, u0, beta0, b0, step)
+        status0 = jnp.where(refine, RUNNING, status_of(cert0, zero_iter, zero_iter))
     else:
         # Placeholders: the first block certifies its own point.
         cert0 = Certificate(*(jnp.full((), jnp.inf, dtype) for _ in range(3)))
-        status0 = jnp.asarray(_RUNNING)
+        status0 = jnp.asarray(RUNNING)
     init = _State(
         beta0,
         b0,
@@ -401,12 +322,12 @@ def fista(
         u0 if polish_steps else jnp.zeros((0,), u0.dtype),
     )
     if unrolled_blocks is None:
-        out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
+        out = jax.lax.while_loop(lambda s: s.status == RUNNING, body, init)
     else:
 
         def scan_body(s: _State, _):
             new = body(s)
-            running = s.status == _RUNNING
+            running = s.status == RUNNING
             return jax.tree.map(lambda a, b: jnp.where(running, b, a), s, new), None
 
         out, _ = jax.lax.scan(scan_body, init, None, length=int(unrolled_blocks))
