@@ -24,7 +24,7 @@ from jaxreg import _working_set
 from jaxreg.datafits import Design, Logistic, Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult
-from jaxreg.solvers import fista
+from jaxreg.solvers import Start, fista
 
 # The stopping tolerance is floored at this many machine epsilons (relative to
 # the objective's scale): below it the gap is rounding noise and a float32
@@ -316,27 +316,33 @@ def solve(
     )
     image = None
     if use_ws:
-        solver = _working_set.solve
-        extra = dict(xt=xt, start=start)
+        out = _working_set.solve(
+            problem.datafit,
+            pen,
+            beta0,
+            b0,
+            problem.lipschitz,
+            problem.gap_tol,
+            max_iter,
+            gap_scale=problem.gap_scale,
+            check_every=check_every,
+            refine=refine,
+            xt=xt,
+            start=start,
+        )
+        beta, b, n_iter, cert, status, image = out
     else:
-        solver = fista
-        extra = dict(accelerate=accelerate, unrolled_blocks=unrolled_blocks)
-    out = solver(
-        problem.datafit,
-        pen,
-        beta0,
-        b0,
-        problem.lipschitz,
-        problem.gap_tol,
-        max_iter,
-        gap_scale=problem.gap_scale,
-        check_every=check_every,
-        refine=refine,
-        **extra,
-    )
-    beta, b, n_iter, cert, status = out[:5]
-    if use_ws:
-        image = out[5]
+        out = fista(
+            problem,
+            pen,
+            Start(beta0, b0),
+            max_iter,
+            accelerate=accelerate,
+            check_every=check_every,
+            unrolled_blocks=unrolled_blocks,
+            refine=refine,
+        )
+        beta, b, n_iter, cert, status = out.beta, out.b, out.n_iter, out.cert, out.status
     coef = beta / problem.x_scale
     dtype = coef.dtype
     if not problem.fit_intercept:

@@ -57,7 +57,7 @@ from jaxreg.datafits import Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.prox import prox_elastic_net
 from jaxreg.result import Status
-from jaxreg.solvers import fista
+from jaxreg.solvers import SolverProblem, Start, fista
 
 _MIN_SIZE = 64
 _GROWTH = 4
@@ -408,18 +408,15 @@ def solve(
             if isinstance(sub, QuadraticGram):
                 # FISTA is held to the full tolerance: a tighter one can fall into
                 # the range where its stall test stops it at the dtype's resolution.
-                bw, _, n_iter, _, status = fista(
-                    sub,
+                out = fista(
+                    SolverProblem(sub, lipschitz, gap_tol, gap_scale),
                     pen,
-                    bw,
-                    b0,
-                    lipschitz,
-                    gap_tol,
+                    Start(bw, b0),
                     budget,
-                    gap_scale=gap_scale,
                     check_every=check_every,
                     refine=refine_now,
                 )
+                bw, n_iter, status = out.beta, out.n_iter, out.status
             else:
                 # Coordinate descent; the subproblem's residual at its start is
                 # the full problem's.
@@ -490,20 +487,15 @@ def solve(
                 )
                 # Held to the full tolerance: a tighter one can fall into the
                 # range where its stall test stops it at the dtype's resolution.
-                b, _, it, _, status = fista(
-                    datafit,
+                out = fista(
+                    SolverProblem(datafit, lipschitz, gap_tol, gap_scale),
                     pen,
-                    beta,
-                    b0,
-                    lipschitz,
-                    gap_tol,
+                    Start(beta, b0, u),
                     max_iter - n_iter,
-                    gap_scale=gap_scale,
                     check_every=check_every,
-                    u0=u,
                     certify_start=False,
                 )
-                return b, datafit.forward(b), it, status
+                return out.beta, datafit.forward(out.beta), out.n_iter, out.status
 
             # Only a coordinate descent stopped by its epoch budget, with
             # iterations left, has something to finish.
