@@ -304,9 +304,10 @@ def solve(
     """
     pen = penalty(problem, alpha, l1_ratio)
     clipped = jnp.clip(beta0, pen.lower, pen.upper)
+    u0 = grad0 = valid = None
     if start is not None:
         # The image is beta0's: valid only if the bounds left it unchanged.
-        start = (start[0], start[1], start[2] & jnp.all(clipped == beta0))
+        u0, grad0, valid = start[0], start[1], start[2] & jnp.all(clipped == beta0)
     beta0 = clipped
     use_ws = (
         working_set
@@ -314,23 +315,16 @@ def solve(
         and unrolled_blocks is None
         and _working_set.applies(problem.datafit)
     )
-    image = None
     if use_ws:
         out = _working_set.solve(
-            problem.datafit,
+            problem,
             pen,
-            beta0,
-            b0,
-            problem.lipschitz,
-            problem.gap_tol,
+            Start(beta0, b0, u0, grad0, valid),
             max_iter,
-            gap_scale=problem.gap_scale,
             check_every=check_every,
             refine=refine,
             xt=xt,
-            start=start,
         )
-        beta, b, n_iter, cert, status, image = out
     else:
         out = fista(
             problem,
@@ -342,7 +336,7 @@ def solve(
             unrolled_blocks=unrolled_blocks,
             refine=refine,
         )
-        beta, b, n_iter, cert, status = out.beta, out.b, out.n_iter, out.cert, out.status
+    beta, b, n_iter, cert, status, image = out
     coef = beta / problem.x_scale
     dtype = coef.dtype
     if not problem.fit_intercept:
