@@ -367,6 +367,7 @@ class _WorkingSet(NamedTuple):
 
 
 def _context(problem, penalty, start: Start, max_iter, refine, xt, check_every) -> _WorkingSet:
+    """The solve's context: the ladder of set sizes and the arrays its passes read."""
     if xt is None:
         xt = transposed(problem.datafit)
     p = start.beta.shape[0]
@@ -578,6 +579,7 @@ def _pass(ctx: _WorkingSet, rungs: list, state: _LoopState) -> _LoopState:
 
 
 def _exact_start(ctx: _WorkingSet, beta0: Array):
+    """The image and gradient at ``beta0``, computed: two full products."""
     u = ctx.problem.datafit.forward(beta0)
     return u, _gradient(ctx, u, beta0)
 

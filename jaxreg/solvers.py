@@ -5,6 +5,11 @@ The proximal-gradient solver is a ``lax.while_loop`` whose body runs
 optimality certificate (duality gap and KKT residual). There is no branching
 on traced values, so the solver vmaps into batched matrix products: under
 ``vmap`` a finished lane is frozen by the loop's select while the others go on.
+
+A penalized solver takes ``(problem, penalty, start)``: a
+:class:`SolverProblem` (or any object with its attributes), the penalty, read
+only through its methods, and a :class:`Start`; it returns a
+:class:`SolverResult`.
 """
 
 from __future__ import annotations
@@ -179,6 +184,7 @@ class _Fista(NamedTuple):
 def _fista_context(
     problem, penalty, dtype, max_iter, accelerate: bool, check_every: int, unrolled_blocks
 ) -> _Fista:
+    """The solve's context: its step sizes, stall threshold and static options."""
     datafit = problem.datafit
     fit_b = datafit.iterates_intercept
     scale = problem.gap_tol if problem.gap_scale is None else problem.gap_scale
@@ -203,6 +209,8 @@ def _fista_context(
 
 
 def _fista_status(ctx: _Fista, cert: Certificate, n_iter: Array, since_best: Array) -> Array:
+    """The status after a certificate: converged, out of iterations, stalled
+    at the dtype's resolution, non-finite, or still running."""
     done = meets_tolerance(cert, ctx.gap_tol, ctx.lipschitz)
     finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
     stalled = (since_best >= _STALL_CHECKS) & (cert.gap <= ctx.stall_gap)
@@ -213,6 +221,8 @@ def _fista_status(ctx: _Fista, cert: Certificate, n_iter: Array, since_best: Arr
 
 
 def _fista_step(ctx: _Fista, _, s: _State) -> _State:
+    """One proximal-gradient iteration (with momentum and adaptive restart
+    when accelerated)."""
     datafit, step = ctx.datafit, ctx.step
     grad, grad_b = datafit.grad_at(s.uz, s.zb)
     beta = ctx.penalty.prox(s.z - step * grad, step)
@@ -238,6 +248,8 @@ def _fista_step(ctx: _Fista, _, s: _State) -> _State:
 
 
 def _refit_intercept(ctx: _Fista, s: _State) -> _State:
+    """The intercept's exact minimizer at the current image, for a datafit
+    that iterates it."""
     if not ctx.fit_b:
         return s
     b = ctx.datafit.best_intercept(s.u, s.b)
@@ -316,6 +328,7 @@ def _start_image(datafit, start: Start) -> Array:
 
 
 def _fista_init(ctx: _Fista, start: Start, refine, certify_start: bool) -> _State:
+    """The loop's initial state at the start, its intercept refitted."""
     beta0, dtype = start.beta, start.beta.dtype
     zero_iter = jnp.zeros((), jnp.int32)
     u0 = _start_image(ctx.datafit, start)
