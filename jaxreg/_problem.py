@@ -24,7 +24,7 @@ from jaxreg import _working_set
 from jaxreg.datafits import Design, QuadraticGram, _weighted_gram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult
-from jaxreg.solvers import fista
+from jaxreg.solvers import Start, fista
 
 
 def tol_floor(dtype, datafit) -> float:
@@ -386,9 +386,10 @@ def solve(
     """
     pen = penalty(problem, alpha, l1_ratio)
     clipped = jnp.clip(beta0, pen.lower, pen.upper)
+    u0 = grad0 = valid = None
     if start is not None:
         # The image is beta0's: valid only if the bounds left it unchanged.
-        start = (start[0], start[1], start[2] & jnp.all(clipped == beta0))
+        u0, grad0, valid = start[0], start[1], start[2] & jnp.all(clipped == beta0)
     beta0 = clipped
     use_ws = (
         working_set
@@ -396,29 +397,28 @@ def solve(
         and unrolled_blocks is None
         and _working_set.applies(problem.datafit)
     )
-    image = None
     if use_ws:
-        solver = _working_set.solve
-        extra = dict(xt=xt, start=start)
+        out = _working_set.solve(
+            problem,
+            pen,
+            Start(beta0, b0, u0, grad0, valid),
+            max_iter,
+            check_every=check_every,
+            refine=refine,
+            xt=xt,
+        )
     else:
-        solver = fista
-        extra = dict(accelerate=accelerate, unrolled_blocks=unrolled_blocks)
-    out = solver(
-        problem.datafit,
-        pen,
-        beta0,
-        b0,
-        problem.lipschitz,
-        problem.gap_tol,
-        max_iter,
-        gap_scale=problem.gap_scale,
-        check_every=check_every,
-        refine=refine,
-        **extra,
-    )
-    beta, b, n_iter, cert, status = out[:5]
-    if use_ws:
-        image = out[5]
+        out = fista(
+            problem,
+            pen,
+            Start(beta0, b0),
+            max_iter,
+            accelerate=accelerate,
+            check_every=check_every,
+            unrolled_blocks=unrolled_blocks,
+            refine=refine,
+        )
+    beta, b, n_iter, cert, status, image = out
     result = FitResult(
         *original_scale(problem, beta, b),
         n_iter,

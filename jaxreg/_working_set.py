@@ -39,25 +39,26 @@ solves: the CPU path and CV strategies.
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.experimental import sparse as jsparse
 
+from jaxreg._certificate import (
+    RUNNING,
+    Certificate,
+    certificate_from_grad,
+    certificate_parts,
+    meets_tolerance,
+)
 from jaxreg.datafits import Quadratic, QuadraticGram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.prox import prox_elastic_net
 from jaxreg.result import Status
-from jaxreg.solvers import (
-    _RUNNING,
-    Certificate,
-    _certificate_from_grad,
-    _certificate_parts,
-    _meets_tolerance,
-    fista,
-)
+from jaxreg.solvers import SolverProblem, SolverResult, Start, fista
 
 _MIN_SIZE = 64
 _GROWTH = 4
@@ -309,20 +310,20 @@ def _coordinate_descent(
         wr = datafit.weights * r
         rr = jnp.dot(wr, r)
         grad = -cols.rmatvec(wr)
-        return _certificate_parts(pen, datafit, 0.5 * rr, grad, jnp.zeros_like(b0), rr, w, step)
+        return certificate_parts(pen, datafit, 0.5 * rr, grad, jnp.zeros_like(b0), rr, w, step)
 
     def epoch(state):
         w, r, epochs, _ = state
         w, r = jax.lax.fori_loop(0, k, coordinate, (w, r))
         cert = certify(w, r)
         epochs = epochs + 1
-        status = jnp.where(epochs >= budget, Status.MAX_ITER, _RUNNING)
+        status = jnp.where(epochs >= budget, Status.MAX_ITER, RUNNING)
         status = jnp.where(jnp.isfinite(cert.gap), status, Status.NONFINITE)
-        done = _meets_tolerance(cert, gap_tol, lipschitz)
+        done = meets_tolerance(cert, gap_tol, lipschitz)
         return w, r, epochs, jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
 
-    init = (w0, r0, jnp.zeros((), jnp.int32), jnp.asarray(_RUNNING, jnp.int32))
-    w, _, epochs, status = jax.lax.while_loop(lambda s: s[-1] == _RUNNING, epoch, init)
+    init = (w0, r0, jnp.zeros((), jnp.int32), jnp.asarray(RUNNING, jnp.int32))
+    w, _, epochs, status = jax.lax.while_loop(lambda s: s[-1] == RUNNING, epoch, init)
     return w, epochs, status
 
 
@@ -340,231 +341,292 @@ class _LoopState(NamedTuple):
     sub_status: Array
 
 
-def solve(
-    datafit,
-    penalty: ElasticNetPenalty,
-    beta0: Array,
-    b0: Array,
-    lipschitz: Array,
-    gap_tol: Array,
-    max_iter: Array,
-    *,
-    gap_scale: Array,
-    check_every: int = 10,
-    refine: Array | bool = False,
-    xt: Columns | None = None,
-    start: tuple[Array, Array, Array] | None = None,
-):
-    """Minimize the squared-loss objective by working sets (see the module docstring).
+class _WorkingSet(NamedTuple):
+    """What the passes of one working-set solve read: the problem (its datafit,
+    ``lipschitz``, ``gap_tol`` and ``gap_scale``), the penalty and the other
+    arrays (traced), and the ladder of set sizes (Python values, bound with
+    ``functools.partial`` and never traced)."""
 
-    Same arguments as :func:`~jaxreg.solvers.fista` (the intercept is not
-    iterated for the squared loss); returns its ``(beta, b, n_iter,
-    certificate, status)`` and ``(u, grad)``, the datafit's image and gradient
-    at ``beta``. ``n_iter`` counts the proximal-gradient iterations and
-    coordinate-descent epochs of all subproblems. ``xt``: the design prepared
-    for column gathers (design mode; from :func:`transposed`, computed once
-    for a whole path). ``start``: ``(u0, grad0, valid)``, the image and
-    gradient at ``beta0`` when a path has them by linearity (used where
-    ``valid`` holds; computed otherwise, two full products).
-    """
-    if xt is None:
-        xt = transposed(datafit)
-    p = beta0.shape[0]
-    ladder = sizes(p, xt.Zt.shape[1] if xt is not None else None)
-    step = 1.0 / lipschitz
-    sub_tol = _SUB_TOL * gap_tol
-
-    def done(cert):
-        return _meets_tolerance(cert, gap_tol, lipschitz)
-
-    def gradient(u, beta):
-        # The full gradient at a round's point (the one product with all the
-        # data per round). In design mode from the transposed copy the
-        # columns are gathered from, not from X: the round then reads one
-        # copy of the design instead of two, which keeps more of it in cache
-        # (the 500 x 5000 copies are 20 MB each). The padding row's entry is
-        # dropped.
-        if xt is None:
-            return datafit.value_and_grad_at(u, beta, b0)[1]
-        return -(xt.Zt @ (datafit.weights * (datafit.y - u)))[:p]
-
-    def working_set(beta, grad):
-        # The set: every column that must be in it and every violator; the
-        # rung is the smallest size that holds it, and the positions past the
-        # set are pinned at zero.
-        scores, must = _scores(penalty, beta, grad)
-        in_set = must | (scores > 1.0)
-        k = jnp.sum(in_set)
-        rung = jnp.minimum(jnp.sum(jnp.asarray(ladder) < k), len(ladder) - 1)
-        return rung.astype(jnp.int32), in_set, k.astype(jnp.int32)
-
-    def solve_on(m: int):
-        def run(beta, u, idx, coords, k, budget, refine_now):
-            # The first m entries of the gathered set: its columns, then padding.
-            idx, coords = idx[:m], coords[:, :m]
-            bw, pen = _unstack(coords)
-            sub, rows = _restrict(datafit, idx, bw, beta, u, xt)
-
-            if isinstance(sub, QuadraticGram):
-                # FISTA is held to the full tolerance: a tighter one can fall into
-                # the range where its stall test stops it at the dtype's resolution.
-                bw, _, n_iter, _, status = fista(
-                    sub,
-                    pen,
-                    bw,
-                    b0,
-                    lipschitz,
-                    gap_tol,
-                    budget,
-                    gap_scale=gap_scale,
-                    check_every=check_every,
-                    refine=refine_now,
-                )
-            else:
-                # Coordinate descent; the subproblem's residual at its start is
-                # the full problem's.
-                bw, n_iter, status = _coordinate_descent(
-                    datafit,
-                    sub,
-                    coords,
-                    bw,
-                    datafit.y - u,
-                    b0,
-                    lipschitz,
-                    sub_tol,
-                    jnp.minimum(budget, _CD_EPOCHS),
-                    k,
-                )
-            # Every nonzero is in the set: the image is a fresh product with
-            # the set's rows (never one kept up to date by increments, whose
-            # rounding drifts, in float32 visibly). The set's values go back
-            # padded to full size, scattered once outside the per-size code.
-            return jnp.pad(bw, (0, gathered - m)), bw @ rows, n_iter, status
-
-        return run
-
-    direct = xt is not None and len(ladder) > 1
+    problem: Any
+    penalty: ElasticNetPenalty
+    b0: Array
+    step: Array
+    sub_tol: Array
+    max_iter: Array
+    refine: Array | bool
+    xt: Columns | None
+    p: int
+    ladder: tuple[int, ...]
+    # Design mode with smaller rungs: the rung p is the FISTA finish itself.
+    direct: bool
     # How many of the set's columns a round gathers: all of them, unless
     # sets larger than the top rung below p go to the FISTA finish (which
     # pins the columns outside the set by the set's mask, not its indices).
-    gathered = ladder[-2] if direct else p
-    rungs = [solve_on(m) for m in (ladder[:-1] if direct else ladder)]
-    if direct:
+    gathered: int
+    check_every: int
+
+
+def _context(problem, penalty, start: Start, max_iter, refine, xt, check_every) -> _WorkingSet:
+    """The solve's context: the ladder of set sizes and the arrays its passes read."""
+    if xt is None:
+        xt = transposed(problem.datafit)
+    p = start.beta.shape[0]
+    ladder = sizes(p, xt.Zt.shape[1] if xt is not None else None)
+    direct = xt is not None and len(ladder) > 1
+    return _WorkingSet(
+        problem=problem,
+        penalty=penalty,
+        b0=start.b,
+        step=1.0 / problem.lipschitz,
+        sub_tol=_SUB_TOL * problem.gap_tol,
+        max_iter=max_iter,
+        refine=refine,
+        xt=xt,
+        p=p,
+        ladder=ladder,
+        direct=direct,
+        gathered=ladder[-2] if direct else p,
+        check_every=check_every,
+    )
+
+
+def _gradient(ctx: _WorkingSet, u: Array, beta: Array) -> Array:
+    # The full gradient at a round's point (the one product with all the
+    # data per round). In design mode from the transposed copy the
+    # columns are gathered from, not from X: the round then reads one
+    # copy of the design instead of two, which keeps more of it in cache
+    # (the 500 x 5000 copies are 20 MB each). The padding row's entry is
+    # dropped.
+    datafit = ctx.problem.datafit
+    if ctx.xt is None:
+        return datafit.value_and_grad_at(u, beta, ctx.b0)[1]
+    return -(ctx.xt.Zt @ (datafit.weights * (datafit.y - u)))[: ctx.p]
+
+
+def _choose_set(ctx: _WorkingSet, beta: Array, grad: Array):
+    # The set: every column that must be in it and every violator; the
+    # rung is the smallest size that holds it, and the positions past the
+    # set are pinned at zero.
+    scores, must = _scores(ctx.penalty, beta, grad)
+    in_set = must | (scores > 1.0)
+    k = jnp.sum(in_set)
+    rung = jnp.minimum(jnp.sum(jnp.asarray(ctx.ladder) < k), len(ctx.ladder) - 1)
+    return rung.astype(jnp.int32), in_set, k.astype(jnp.int32)
+
+
+def _solve_on(ctx: _WorkingSet, m: int, beta, u, idx, coords, k, budget, refine_now):
+    """The rung of size ``m``: solve the subproblem on the set's first ``m``
+    entries. Returns the set's values padded to ``gathered`` entries, the
+    image at the assembled point, the iterations and the subproblem's status."""
+    datafit, problem = ctx.problem.datafit, ctx.problem
+    # The first m entries of the gathered set: its columns, then padding.
+    idx, coords = idx[:m], coords[:, :m]
+    bw, pen = _unstack(coords)
+    sub, rows = _restrict(datafit, idx, bw, beta, u, ctx.xt)
+
+    if isinstance(sub, QuadraticGram):
+        # FISTA is held to the full tolerance: a tighter one can fall into
+        # the range where its stall test stops it at the dtype's resolution.
+        sub_problem = SolverProblem(sub, problem.lipschitz, problem.gap_tol, problem.gap_scale)
+        out = fista(
+            sub_problem,
+            pen,
+            Start(bw, ctx.b0),
+            budget,
+            check_every=ctx.check_every,
+            refine=refine_now,
+        )
+        bw, n_iter, status = out.beta, out.n_iter, out.status
+    else:
+        # Coordinate descent; the subproblem's residual at its start is
+        # the full problem's.
+        bw, n_iter, status = _coordinate_descent(
+            datafit,
+            sub,
+            coords,
+            bw,
+            datafit.y - u,
+            ctx.b0,
+            problem.lipschitz,
+            ctx.sub_tol,
+            jnp.minimum(budget, _CD_EPOCHS),
+            k,
+        )
+    # Every nonzero is in the set: the image is a fresh product with
+    # the set's rows (never one kept up to date by increments, whose
+    # rounding drifts, in float32 visibly). The set's values go back
+    # padded to full size, scattered once outside the per-size code.
+    return jnp.pad(bw, (0, ctx.gathered - m)), bw @ rows, n_iter, status
+
+
+def _too_large(beta, u, idx, coords, k, budget, refine_now):
+    """The rung ``p`` in design mode with smaller rungs: nothing solved here,
+    the set goes to the FISTA finish (status ``MAX_ITER``)."""
+    return coords[0], u, jnp.zeros((), jnp.int32), jnp.asarray(Status.MAX_ITER, jnp.int32)
+
+
+def _rungs(ctx: _WorkingSet) -> list:
+    """The branches of the switch over set sizes, one per rung."""
+    rungs = [
+        functools.partial(_solve_on, ctx, m)
+        for m in (ctx.ladder[:-1] if ctx.direct else ctx.ladder)
+    ]
+    if ctx.direct:
         # Design mode: a set larger than every rung below p goes straight to
         # the FISTA finish (the full problem, the columns outside the set
         # pinned at zero), which is compiled anyway, rather than to coordinate
         # descent compiled once more at size p. On such sets (an elastic net
         # with a small l1_ratio on a wide design) FISTA with its support
         # polish is also the faster of the two, by several times.
-        def too_large(beta, u, idx, coords, k, budget, refine_now):
-            return coords[0], u, jnp.zeros((), jnp.int32), jnp.asarray(Status.MAX_ITER, jnp.int32)
+        rungs.append(_too_large)
+    return rungs
 
-        rungs.append(too_large)
 
-    def round_(state):
-        # One round: pick the set, solve on it, and the image and gradient at
-        # the assembled point (the certificate is the next pass's).
-        beta, u, grad, n_iter, rounds = state.beta, state.u, state.grad, state.n_iter, state.rounds
-        rung, in_set, k = working_set(beta, grad)
-        idx, coords = _gather(penalty, beta, in_set, k, gathered, None if xt is None else xt.norms)
-        bw, u, it, sub_status = jax.lax.switch(
-            rung, rungs, beta, u, idx, coords, k, max_iter - n_iter, refine & (rounds == 0)
+def _finish(ctx: _WorkingSet, beta: Array, u: Array, in_set: Array, n_iter: Array):
+    """FISTA on the full problem from ``beta``, the columns outside the set
+    pinned at zero (see :func:`_round`)."""
+    penalty = ctx.penalty
+    pen = dataclasses.replace(
+        penalty,
+        lower=jnp.where(in_set, penalty.lower, 0.0),
+        upper=jnp.where(in_set, penalty.upper, 0.0),
+    )
+    # Held to the full tolerance: a tighter one can fall into the
+    # range where its stall test stops it at the dtype's resolution.
+    out = fista(
+        ctx.problem,
+        pen,
+        Start(beta, ctx.b0, u),
+        ctx.max_iter - n_iter,
+        check_every=ctx.check_every,
+        certify_start=False,
+    )
+    return out.beta, ctx.problem.datafit.forward(out.beta), out.n_iter, out.status
+
+
+def _round(ctx: _WorkingSet, rungs: list, state: _LoopState) -> _LoopState:
+    # One round: pick the set, solve on it, and the image and gradient at
+    # the assembled point (the certificate is the next pass's).
+    beta, u, grad, n_iter, rounds = state.beta, state.u, state.grad, state.n_iter, state.rounds
+    rung, in_set, k = _choose_set(ctx, beta, grad)
+    norms = None if ctx.xt is None else ctx.xt.norms
+    idx, coords = _gather(ctx.penalty, beta, in_set, k, ctx.gathered, norms)
+    bw, u, it, sub_status = jax.lax.switch(
+        rung, rungs, beta, u, idx, coords, k, ctx.max_iter - n_iter, ctx.refine & (rounds == 0)
+    )
+    beta = beta.at[idx].set(bw, mode="drop")
+    n_iter = n_iter + it
+    if isinstance(ctx.problem.datafit, Quadratic):
+        # Where coordinate descent crawls (a support about as large as the
+        # number of samples is badly conditioned), FISTA, whose rate depends
+        # on the square root of the conditioning, finishes from where it
+        # stopped: on the full problem with every column outside the set
+        # pinned at zero, compiled once rather than once per rung. It runs
+        # only where its start falls short (a subproblem left unsolved, or
+        # a set sent straight here, larger than every rung below p), so it
+        # skips the start's certificate and runs at least one block: a
+        # path's extrapolated start is refined there too.
+        # Only a coordinate descent stopped by its epoch budget, with
+        # iterations left, has something to finish.
+        beta, u, it, sub_status = jax.lax.cond(
+            (sub_status == Status.MAX_ITER) & (n_iter < ctx.max_iter),
+            functools.partial(_finish, ctx, beta, u, in_set, n_iter),
+            lambda: (beta, u, jnp.zeros((), jnp.int32), sub_status),
         )
-        beta = beta.at[idx].set(bw, mode="drop")
         n_iter = n_iter + it
-        if isinstance(datafit, Quadratic):
-            # Where coordinate descent crawls (a support about as large as the
-            # number of samples is badly conditioned), FISTA, whose rate depends
-            # on the square root of the conditioning, finishes from where it
-            # stopped: on the full problem with every column outside the set
-            # pinned at zero, compiled once rather than once per rung. It runs
-            # only where its start falls short (a subproblem left unsolved, or
-            # a set sent straight here, larger than every rung below p), so it
-            # skips the start's certificate and runs at least one block: a
-            # path's extrapolated start is refined there too.
-            def finish():
-                pen = dataclasses.replace(
-                    penalty,
-                    lower=jnp.where(in_set, penalty.lower, 0.0),
-                    upper=jnp.where(in_set, penalty.upper, 0.0),
-                )
-                # Held to the full tolerance: a tighter one can fall into the
-                # range where its stall test stops it at the dtype's resolution.
-                b, _, it, _, status = fista(
-                    datafit,
-                    pen,
-                    beta,
-                    b0,
-                    lipschitz,
-                    gap_tol,
-                    max_iter - n_iter,
-                    gap_scale=gap_scale,
-                    check_every=check_every,
-                    u0=u,
-                    certify_start=False,
-                )
-                return b, datafit.forward(b), it, status
+    grad = _gradient(ctx, u, beta)
+    return state._replace(
+        beta=beta, u=u, grad=grad, n_iter=n_iter, rounds=rounds + 1, sub_status=sub_status
+    )
 
-            # Only a coordinate descent stopped by its epoch budget, with
-            # iterations left, has something to finish.
-            beta, u, it, sub_status = jax.lax.cond(
-                (sub_status == Status.MAX_ITER) & (n_iter < max_iter),
-                finish,
-                lambda: (beta, u, jnp.zeros((), jnp.int32), sub_status),
-            )
-            n_iter = n_iter + it
-        grad = gradient(u, beta)
-        return state._replace(
-            beta=beta, u=u, grad=grad, n_iter=n_iter, rounds=rounds + 1, sub_status=sub_status
-        )
 
-    def body(state):
-        # Certify the current point (the start, or the last round's result);
-        # if it falls short, run a round. The certificate is compiled once,
-        # for the start and for every round.
-        beta, u, grad, n_iter, rounds = state.beta, state.u, state.grad, state.n_iter, state.rounds
-        sub_status = state.sub_status
-        # With refine, the start is never returned as it is (one round runs),
-        # so its certificate is skipped: a pass over all the coordinates.
-        cert = jax.lax.cond(
-            jnp.asarray(refine) & (rounds == 0),
-            lambda: state.cert,
-            lambda: _certificate_from_grad(datafit, penalty, u, grad, beta, b0, step),
-        )
-        finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
-        status = jnp.where(sub_status == Status.CONVERGED, _RUNNING, sub_status)
-        # A converged subproblem whose full certificate fails has violators
-        # outside its set: another round. Exhausted rounds count as max_iter.
-        status = jnp.where((status == _RUNNING) & (rounds >= _MAX_ROUNDS), Status.MAX_ITER, status)
-        status = jnp.where(
-            (status == _RUNNING) & (rounds > 0) & (n_iter >= max_iter), Status.MAX_ITER, status
-        )
-        status = jnp.where(finite | (rounds == 0), status, Status.NONFINITE)
-        # With refine, the start is never returned as it is: one round runs.
-        met = done(cert) & ~(jnp.asarray(refine) & (rounds == 0))
-        status = jnp.where(met, Status.CONVERGED, status).astype(jnp.int32)
-        state = state._replace(cert=cert, status=status)
-        # (Under vmap this cond is a select: every pass, the last one too,
-        # would run a round and discard it. The solver is not vmapped.)
-        return jax.lax.cond(status == _RUNNING, round_, lambda s: s, state)
+def _pass(ctx: _WorkingSet, rungs: list, state: _LoopState) -> _LoopState:
+    # Certify the current point (the start, or the last round's result);
+    # if it falls short, run a round. The certificate is compiled once,
+    # for the start and for every round.
+    beta, u, grad, n_iter, rounds = state.beta, state.u, state.grad, state.n_iter, state.rounds
+    sub_status = state.sub_status
+    problem = ctx.problem
+    # With refine, the start is never returned as it is (one round runs),
+    # so its certificate is skipped: a pass over all the coordinates.
+    cert = jax.lax.cond(
+        jnp.asarray(ctx.refine) & (rounds == 0),
+        lambda: state.cert,
+        lambda: certificate_from_grad(
+            problem.datafit, ctx.penalty, u, grad, beta, ctx.b0, ctx.step
+        ),
+    )
+    finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
+    status = jnp.where(sub_status == Status.CONVERGED, RUNNING, sub_status)
+    # A converged subproblem whose full certificate fails has violators
+    # outside its set: another round. Exhausted rounds count as max_iter.
+    status = jnp.where((status == RUNNING) & (rounds >= _MAX_ROUNDS), Status.MAX_ITER, status)
+    status = jnp.where(
+        (status == RUNNING) & (rounds > 0) & (n_iter >= ctx.max_iter), Status.MAX_ITER, status
+    )
+    status = jnp.where(finite | (rounds == 0), status, Status.NONFINITE)
+    # With refine, the start is never returned as it is: one round runs.
+    met = meets_tolerance(cert, problem.gap_tol, problem.lipschitz) & ~(
+        jnp.asarray(ctx.refine) & (rounds == 0)
+    )
+    status = jnp.where(met, Status.CONVERGED, status).astype(jnp.int32)
+    state = state._replace(cert=cert, status=status)
+    # (Under vmap this cond is a select: every pass, the last one too,
+    # would run a round and discard it. The solver is not vmapped.)
+    return jax.lax.cond(
+        status == RUNNING, functools.partial(_round, ctx, rungs), lambda s: s, state
+    )
 
-    def exact_start():
-        u = datafit.forward(beta0)
-        return u, gradient(u, beta0)
 
+def _exact_start(ctx: _WorkingSet, beta0: Array):
+    """The image and gradient at ``beta0``, computed: two full products."""
+    u = ctx.problem.datafit.forward(beta0)
+    return u, _gradient(ctx, u, beta0)
+
+
+def solve(
+    problem,
+    penalty: ElasticNetPenalty,
+    start: Start,
+    max_iter: Array,
+    *,
+    check_every: int = 10,
+    refine: Array | bool = False,
+    xt: Columns | None = None,
+) -> SolverResult:
+    """Minimize the squared-loss objective by working sets (see the module docstring).
+
+    Same arguments as :func:`~jaxreg.solvers.fista` (the intercept is not
+    iterated for the squared loss); returns its :class:`~jaxreg.solvers.SolverResult`
+    with ``image``, ``(u, grad)``, the datafit's image and gradient at
+    ``beta``. ``n_iter`` counts the proximal-gradient iterations and
+    coordinate-descent epochs of all subproblems. ``xt``: the design prepared
+    for column gathers (design mode; from :func:`transposed`, computed once
+    for a whole path). ``start.u`` and ``start.grad``: the image and gradient
+    at ``start.beta`` when a path has them by linearity (used where
+    ``start.valid`` holds, or always when it is ``None``; computed when not
+    given, two full products).
+    """
+    ctx = _context(problem, penalty, start, max_iter, refine, xt, check_every)
+    rungs = _rungs(ctx)
+    beta0 = start.beta
     # The image and gradient at the start (given, or two products): compiled
     # once whichever branch runs.
-    if start is None:
-        u0, grad0 = exact_start()
+    if start.u is None or start.grad is None:
+        u0, grad0 = _exact_start(ctx, beta0)
+    elif start.valid is None:
+        u0, grad0 = start.u, start.grad
     else:
-        u0, grad0 = jax.lax.cond(start[2], lambda: start[:2], exact_start)
+        exact = functools.partial(_exact_start, ctx, beta0)
+        u0, grad0 = jax.lax.cond(start.valid, lambda: (start.u, start.grad), exact)
     zero = jnp.zeros((), jnp.int32)
     # Placeholders until the first pass certifies the start.
     cert0 = Certificate(*(jnp.zeros((), beta0.dtype) for _ in range(3)))
     converged = jnp.asarray(Status.CONVERGED, jnp.int32)
     init = _LoopState(
-        beta0, u0, cert0, grad0, zero, zero, jnp.asarray(_RUNNING, jnp.int32), converged
+        beta0, u0, cert0, grad0, zero, zero, jnp.asarray(RUNNING, jnp.int32), converged
     )
     # The loop runs while the last pass ran a round: its point is not yet certified.
-    out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
-    return out.beta, b0, out.n_iter, out.cert, out.status, (out.u, out.grad)
+    body = functools.partial(_pass, ctx, rungs)
+    out = jax.lax.while_loop(lambda s: s.status == RUNNING, body, init)
+    return SolverResult(out.beta, start.b, out.n_iter, out.cert, out.status, (out.u, out.grad))

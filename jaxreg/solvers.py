@@ -5,21 +5,30 @@ The proximal-gradient solver is a ``lax.while_loop`` whose body runs
 optimality certificate (duality gap and KKT residual). There is no branching
 on traced values, so the solver vmaps into batched matrix products: under
 ``vmap`` a finished lane is frozen by the loop's select while the others go on.
+
+A penalized solver takes ``(problem, penalty, start)``: a
+:class:`SolverProblem` (or any object with its attributes), the penalty, read
+only through its methods, and a :class:`Start`; it returns a
+:class:`SolverResult`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import NamedTuple
+import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import Array
 
+from jaxreg._certificate import RUNNING, Certificate, certificate, certificate_at, meets_tolerance
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import Status
 
 __all__ = [
+    "SolverProblem",
+    "SolverResult",
+    "Start",
     "certificate",
     "conjugate_gradient",
     "fista",
@@ -29,7 +38,6 @@ __all__ = [
     "ridge_svd",
 ]
 
-_RUNNING = -1
 # Share of each block of iterations given to conjugate-gradient steps on the
 # current support (quadratic datafits, blocks of at least _POLISH_MIN_BLOCK).
 _POLISH_SHARE = 0.3
@@ -43,82 +51,44 @@ _POLISH_JUMP = 0.1
 _STALL_CHECKS = 100
 
 
-class Certificate(NamedTuple):
-    gap: Array
-    kkt: Array
-    objective: Array
+class SolverProblem(NamedTuple):
+    """What a solver reads of a problem: the datafit, the Lipschitz constant of
+    its gradient, the duality-gap tolerance and the objective's scale (the
+    stall test's unit; ``None``: that of ``gap_tol``). The engine's prepared
+    problem has the same attributes and is passed as it is."""
+
+    datafit: Any
+    lipschitz: Array
+    gap_tol: Array
+    gap_scale: Array | None = None
 
 
-def certificate(datafit, penalty: ElasticNetPenalty, beta: Array, b: Array, step: Array):
-    r"""Duality gap, KKT residual and primal objective at ``(beta, b)``.
+class Start(NamedTuple):
+    """A solver's starting point ``(beta, b)``. ``u``: its image
+    ``datafit.forward(beta)`` when the caller has it; ``grad``: the datafit's
+    gradient in ``beta`` there; ``valid``: a traced boolean, whether ``u`` and
+    ``grad`` may be used (``None``: they may, where given)."""
 
-    The dual point is the (rescaled) negative gradient of the loss in the linear
-    predictor; the gap is written as a sum of nonnegative Fenchel-Young terms,
-    one per sample and one per coefficient, so it has no cancellation.
-    Coordinates that are free (unpenalized and unbounded) and the intercept do
-    not enter the gap; the KKT residual certifies them.
-    """
-    return _certificate_at(datafit, penalty, datafit.forward(beta), beta, b, step)
-
-
-def _certificate_at(datafit, penalty, u: Array, beta: Array, b: Array, step: Array):
-    """:func:`certificate` given ``u = datafit.forward(beta)``."""
-    return _certificate_and_grad(datafit, penalty, u, beta, b, step)[0]
+    beta: Array
+    b: Array
+    u: Array | None = None
+    grad: Array | None = None
+    valid: Array | None = None
 
 
-def _certificate_and_grad(datafit, penalty, u: Array, beta: Array, b: Array, step: Array):
-    """:func:`certificate` given ``u = datafit.forward(beta)``, and the gradient in ``beta``."""
-    value, grad, grad_b, aux = datafit.value_and_grad_at(u, beta, b)
-    return _certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step), grad
+class SolverResult(NamedTuple):
+    """A solver's answer: the coefficients ``beta`` and intercept ``b``, the
+    iterations spent, the :class:`Certificate` of the point returned and its
+    :class:`~jaxreg.result.Status`. ``image``: ``(u, grad)``, the datafit's
+    image and gradient at ``beta``, where the solver has them (the working-set
+    solver; ``None`` otherwise)."""
 
-
-def _certificate_from_grad(datafit, penalty, u, grad, beta, b, step):
-    """:func:`certificate` given ``u`` and the gradient in ``beta``, for a datafit
-    whose intercept is not iterated: the gradient the datafit would compute is
-    unused, and compiled away with its product."""
-    value, _, _, aux = datafit.value_and_grad_at(u, beta, b)
-    return _certificate_parts(penalty, datafit, value, grad, jnp.zeros_like(b), aux, beta, step)
-
-
-def _certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step):
-    g = -grad
-    # Two valid dual rescalings: one that only tames coordinates unbounded in
-    # the gradient's direction, one that treats every box as absent (better when
-    # boxes are loose). The smaller gap is the certificate. Both are computed
-    # stacked, one pass over the coordinates for the two.
-    kappas = penalty.dual_scales(g)
-    penalty_fy = penalty.fenchel_young(beta, kappas[:, None] * g)
-    gap = jnp.minimum(
-        datafit.fenchel_young(aux, kappas[0]) + penalty_fy[0],
-        datafit.fenchel_young(aux, kappas[1]) + penalty_fy[1],
-    )
-    mu = getattr(datafit, "strong", None)
-    if mu is not None:
-        # A mu-strongly convex datafit f: the same objective is also
-        # (f - mu/2 |w|^2) + (h + mu/2 |w|^2), a convex datafit and a penalty
-        # with a finite conjugate. Its dual point needs no rescaling, so the
-        # datafit's Fenchel-Young term is zero and the gap is quadratic in the
-        # distance to the solution (the lasso's own gap is only linear in it).
-        # (mu = 0: no such split, and the formula below would not be a bound.)
-        split = dataclasses.replace(penalty, l2=penalty.l2 + mu)
-        gap = jnp.where(
-            mu > 0, jnp.minimum(gap, split.strong_fenchel_young(beta, g + mu * beta)), gap
-        )
-    kkt = penalty.kkt_residual(beta, g, step)
-    if datafit.iterates_intercept:
-        kkt = jnp.maximum(kkt, jnp.abs(grad_b))
-    return Certificate(gap, kkt, value + penalty.value(beta))
-
-
-def _meets_tolerance(cert: Certificate, gap_tol: Array, lipschitz: Array) -> Array:
-    """The stopping rule of every solver: the duality gap within ``gap_tol`` and
-    the KKT residual within ``sqrt(2 lipschitz gap_tol)``, the largest
-    prox-gradient mapping compatible with a suboptimality of ``gap_tol``.
-
-    Both sides must be finite: an overflowed gap is no certificate, even
-    against an overflowed tolerance (``inf <= inf``)."""
-    finite = jnp.isfinite(cert.gap) & jnp.isfinite(gap_tol)
-    return finite & (cert.gap <= gap_tol) & (cert.kkt <= jnp.sqrt(2.0 * lipschitz * gap_tol))
+    beta: Array
+    b: Array
+    n_iter: Array
+    cert: Certificate
+    status: Array
+    image: tuple[Array, Array] | None = None
 
 
 class _State(NamedTuple):
@@ -191,23 +161,229 @@ def _cg_update(x, r, d, rr, Ad):
     return x, r, d, rr_new, a
 
 
+class _Fista(NamedTuple):
+    """What the blocks of one proximal-gradient solve read: the problem's
+    arrays (traced) and the solve's static options (Python values, bound with
+    ``functools.partial`` and never traced)."""
+
+    datafit: Any
+    penalty: ElasticNetPenalty
+    step: Array
+    step_b: Array | float  # the intercept's step (0 when it is not iterated)
+    gap_tol: Array
+    lipschitz: Array
+    stall_gap: Array
+    max_iter: Array
+    fit_b: bool
+    accelerate: bool
+    mixed: bool
+    polish_steps: int
+    check_every: int
+
+
+def _fista_context(
+    problem, penalty, dtype, max_iter, accelerate: bool, check_every: int, unrolled_blocks
+) -> _Fista:
+    """The solve's context: its step sizes, stall threshold and static options."""
+    datafit = problem.datafit
+    fit_b = datafit.iterates_intercept
+    scale = problem.gap_tol if problem.gap_scale is None else problem.gap_scale
+    return _Fista(
+        datafit=datafit,
+        penalty=penalty,
+        step=1.0 / problem.lipschitz,
+        step_b=1.0 / datafit.intercept_lipschitz if fit_b else 0.0,
+        gap_tol=problem.gap_tol,
+        lipschitz=problem.lipschitz,
+        stall_gap=jnp.sqrt(jnp.finfo(dtype).eps) * scale,
+        max_iter=max_iter,
+        fit_b=fit_b,
+        accelerate=accelerate,
+        # Mixed precision (a float64 Gram matrix with a float32 copy): products in
+        # float32 on the step from the last exact image. Not when unrolled, whose
+        # derivative would go through the rounded products.
+        mixed=getattr(datafit, "mixed", False) and unrolled_blocks is None,
+        polish_steps=_polish_steps(datafit, check_every, unrolled_blocks),
+        check_every=check_every,
+    )
+
+
+def _fista_status(ctx: _Fista, cert: Certificate, n_iter: Array, since_best: Array) -> Array:
+    """The status after a certificate: converged, out of iterations, stalled
+    at the dtype's resolution, non-finite, or still running."""
+    done = meets_tolerance(cert, ctx.gap_tol, ctx.lipschitz)
+    finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
+    stalled = (since_best >= _STALL_CHECKS) & (cert.gap <= ctx.stall_gap)
+    status = jnp.where(n_iter >= ctx.max_iter, Status.MAX_ITER, RUNNING)
+    status = jnp.where(stalled, Status.STALLED, status)
+    status = jnp.where(~finite, Status.NONFINITE, status)
+    return jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
+
+
+def _fista_step(ctx: _Fista, _, s: _State) -> _State:
+    """One proximal-gradient iteration (with momentum and adaptive restart
+    when accelerated)."""
+    datafit, step = ctx.datafit, ctx.step
+    grad, grad_b = datafit.grad_at(s.uz, s.zb)
+    beta = ctx.penalty.prox(s.z - step * grad, step)
+    b = s.zb - ctx.step_b * grad_b if ctx.fit_b else s.zb
+    # The one product with the data per iteration: the image of the new
+    # iterate, which the next step (through uz) and the certificate share.
+    if ctx.mixed:
+        u = s.u_ref + datafit.forward_increment(beta - s.beta_ref)
+    else:
+        u = datafit.forward(beta)
+    if not ctx.accelerate:
+        return s._replace(beta=beta, b=b, u=u, z=beta, zb=b, uz=u)
+    t = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * s.t * s.t))
+    momentum = (s.t - 1.0) / t
+    # Restart when the momentum direction opposes the prox-gradient step.
+    restart = jnp.dot(s.z - beta, beta - s.beta) + (s.zb - b) * (b - s.b) > 0
+    momentum = jnp.where(restart, 0.0, momentum)
+    t = jnp.where(restart, jnp.ones_like(t), t)
+    z = beta + momentum * (beta - s.beta)
+    zb = b + momentum * (b - s.b)
+    uz = u + momentum * (u - s.u)
+    return s._replace(beta=beta, b=b, u=u, z=z, zb=zb, uz=uz, t=t)
+
+
+def _refit_intercept(ctx: _Fista, s: _State) -> _State:
+    """The intercept's exact minimizer at the current image, for a datafit
+    that iterates it."""
+    if not ctx.fit_b:
+        return s
+    b = ctx.datafit.best_intercept(s.u, s.b)
+    return s._replace(b=b, zb=b)
+
+
+def _polish_block(ctx: _Fista, s: _State) -> _State:
+    """The end of a block with support polishing: the certified point, and the
+    iterate's jump there where the steps converge fast."""
+    datafit, penalty = ctx.datafit, ctx.penalty
+    # The certified point: conjugate gradients on the support from the
+    # iterate, which itself goes on undisturbed (its momentum intact).
+    x, ux, shrink = _support_polish(datafit, penalty, s.beta, s.u, s.b, ctx.polish_steps, ctx.mixed)
+    # Certified where it improves on the iterate within the bounds.
+    value = lambda u, w: datafit.value_and_grad_at(u, w, s.b)[0] + penalty.value(w)  # noqa: E731
+    new = value(ux, x)
+    valid = (
+        (new < value(s.u, s.beta))
+        & jnp.isfinite(new)
+        & jnp.all(x >= penalty.lower)
+        & jnp.all(x <= penalty.upper)
+    )
+    x, ux = jnp.where(valid, x, s.beta), jnp.where(valid, ux, s.u)
+    if ctx.mixed:
+        # Exact image for the certificate; the next block is anchored there.
+        ux = datafit.forward(x)
+        s = s._replace(u_ref=ux, beta_ref=x)
+    s = s._replace(x=x, ux=ux)
+    # Where the steps converge fast (a well-conditioned support), the
+    # iterate jumps to their end point and restarts its momentum.
+    jump = valid & (shrink <= _POLISH_JUMP)
+    pick = lambda a, c: jnp.where(jump, a, c)  # noqa: E731
+    return s._replace(
+        beta=pick(x, s.beta),
+        u=pick(ux, s.u),
+        z=pick(x, s.z),
+        uz=pick(ux, s.uz),
+        t=pick(jnp.ones_like(s.t), s.t),
+    )
+
+
+def _fista_block(ctx: _Fista, s: _State) -> _State:
+    """One block: ``check_every`` iterations, then the certificate."""
+    steps = ctx.check_every - ctx.polish_steps
+    s = _refit_intercept(ctx, jax.lax.fori_loop(0, steps, functools.partial(_fista_step, ctx), s))
+    if ctx.polish_steps:
+        s = _polish_block(ctx, s)
+    elif ctx.mixed:
+        # The certificate needs the exact image; the next block is anchored at it.
+        u = ctx.datafit.forward(s.beta)
+        s = s._replace(u=u, u_ref=u, beta_ref=s.beta)
+    n_iter = s.n_iter + ctx.check_every
+    if ctx.polish_steps:
+        cert = certificate_at(ctx.datafit, ctx.penalty, s.ux, s.x, s.b, ctx.step)
+    else:
+        cert = certificate_at(ctx.datafit, ctx.penalty, s.u, s.beta, s.b, ctx.step)
+    improved = cert.gap < 0.99 * s.best_gap
+    best_gap = jnp.where(improved, cert.gap, s.best_gap)
+    since_best = jnp.where(improved, 0, s.since_best + 1)
+    return s._replace(
+        n_iter=n_iter,
+        cert=cert,
+        status=_fista_status(ctx, cert, n_iter, since_best),
+        best_gap=best_gap,
+        since_best=since_best,
+    )
+
+
+def _start_image(datafit, start: Start) -> Array:
+    """``datafit.forward(start.beta)``: the start's own where given and valid."""
+    if start.u is None:
+        return datafit.forward(start.beta)
+    if start.valid is None:
+        return start.u
+    return jax.lax.cond(start.valid, lambda: start.u, lambda: datafit.forward(start.beta))
+
+
+def _fista_init(ctx: _Fista, start: Start, refine, certify_start: bool) -> _State:
+    """The loop's initial state at the start, its intercept refitted."""
+    beta0, dtype = start.beta, start.beta.dtype
+    zero_iter = jnp.zeros((), jnp.int32)
+    u0 = _start_image(ctx.datafit, start)
+    b0 = ctx.datafit.best_intercept(u0, start.b) if ctx.fit_b else start.b
+    if certify_start:
+        cert0 = certificate_at(ctx.datafit, ctx.penalty, u0, beta0, b0, ctx.step)
+        status0 = jnp.where(refine, RUNNING, _fista_status(ctx, cert0, zero_iter, zero_iter))
+    else:
+        # Placeholders: the first block certifies its own point.
+        cert0 = Certificate(*(jnp.full((), jnp.inf, dtype) for _ in range(3)))
+        status0 = jnp.asarray(RUNNING)
+    return _State(
+        beta0,
+        b0,
+        u0,
+        beta0,
+        b0,
+        u0,
+        jnp.ones((), dtype),
+        zero_iter,
+        cert0,
+        status0.astype(jnp.int32),
+        cert0.gap,
+        zero_iter,
+        # Only mixed precision reads the anchor: carry nothing otherwise.
+        beta0 if ctx.mixed else jnp.zeros((0,), dtype),
+        u0 if ctx.mixed else jnp.zeros((0,), u0.dtype),
+        beta0 if ctx.polish_steps else jnp.zeros((0,), dtype),
+        u0 if ctx.polish_steps else jnp.zeros((0,), u0.dtype),
+    )
+
+
+def _is_running(s) -> Array:
+    return s.status == RUNNING
+
+
+def _frozen_block(block, s: _State, _):
+    """A block under ``lax.scan``: a finished solve stays as it is."""
+    new = block(s)
+    running = s.status == RUNNING
+    return jax.tree.map(lambda a, b: jnp.where(running, b, a), s, new), None
+
+
 def fista(
-    datafit,
+    problem: SolverProblem,
     penalty: ElasticNetPenalty,
-    beta0: Array,
-    b0: Array,
-    lipschitz: Array,
-    gap_tol: Array,
+    start: Start,
     max_iter: Array,
     *,
-    gap_scale: Array | None = None,
     accelerate: bool = True,
     check_every: int = 10,
     unrolled_blocks: int | None = None,
     refine: Array | bool = False,
-    u0: Array | None = None,
     certify_start: bool = True,
-):
+) -> SolverResult:
     r"""Minimize ``datafit(beta, b) + penalty(beta)`` by proximal gradient.
 
     FISTA (``accelerate=True``) with the gradient-based adaptive restart of
@@ -249,18 +425,28 @@ def fista(
     meets the tolerance (a path's extrapolated warm start otherwise leaves
     visible tolerance-sized steps along the path).
 
-    ``u0``: the image ``datafit.forward(beta0)`` when the caller has it (not
-    recomputed). ``certify_start=False`` (static) skips the certificate of
-    the start: at least one block runs, as with ``refine``, and none of the
-    start's certificate is compiled (a caller that knows its start falls
-    short, such as the working-set solver's finish).
+    ``certify_start=False`` (static) skips the certificate of the start: at
+    least one block runs, as with ``refine``, and none of the start's
+    certificate is compiled (a caller that knows its start falls short, such
+    as the working-set solver's finish).
 
     With ``unrolled_blocks`` set, the loop is a ``lax.scan`` over that many
     blocks of ``check_every`` iterations, frozen once finished: the same
     iterates, but reverse-mode differentiable (what ``diff="unrolled"`` uses).
 
+    Args:
+      problem: the datafit, its ``lipschitz`` constant, the gap tolerance
+        ``gap_tol`` and the objective's scale ``gap_scale`` (``None``: that of
+        ``gap_tol``); a :class:`SolverProblem`, or any object with these
+        attributes.
+      penalty: the penalty, read through its prox and certificate methods.
+      start: the starting point; ``start.u``, its image
+        ``datafit.forward(start.beta)``, is used where given (and
+        ``start.valid`` holds, when given) instead of a product.
+      max_iter: the iteration budget (traced).
+
     Returns:
-      ``(beta, b, n_iter, certificate, status)``.
+      A :class:`SolverResult` (no ``image``).
 
     References:
       Beck and Teboulle, A fast iterative shrinkage-thresholding algorithm for
@@ -268,150 +454,19 @@ def fista(
       O'Donoghue and Candes, Adaptive restart for accelerated gradient schemes,
       Found. Comput. Math. 15, 2015.
     """
-    dtype = beta0.dtype
-    step = 1.0 / lipschitz
-    fit_b = datafit.iterates_intercept
-    step_b = 1.0 / datafit.intercept_lipschitz if fit_b else 0.0
-    stall_gap = jnp.sqrt(jnp.finfo(dtype).eps) * (gap_tol if gap_scale is None else gap_scale)
-    # Mixed precision (a float64 Gram matrix with a float32 copy): products in
-    # float32 on the step from the last exact image. Not when unrolled, whose
-    # derivative would go through the rounded products.
-    mixed = getattr(datafit, "mixed", False) and unrolled_blocks is None
-    polish_steps = _polish_steps(datafit, check_every, unrolled_blocks)
-
-    def status_of(cert: Certificate, n_iter: Array, since_best: Array) -> Array:
-        done = _meets_tolerance(cert, gap_tol, lipschitz)
-        finite = jnp.isfinite(cert.gap) & jnp.isfinite(cert.kkt)
-        stalled = (since_best >= _STALL_CHECKS) & (cert.gap <= stall_gap)
-        status = jnp.where(n_iter >= max_iter, Status.MAX_ITER, _RUNNING)
-        status = jnp.where(stalled, Status.STALLED, status)
-        status = jnp.where(~finite, Status.NONFINITE, status)
-        return jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
-
-    def step_fn(_, s: _State) -> _State:
-        grad, grad_b = datafit.grad_at(s.uz, s.zb)
-        beta = penalty.prox(s.z - step * grad, step)
-        b = s.zb - step_b * grad_b if fit_b else s.zb
-        # The one product with the data per iteration: the image of the new
-        # iterate, which the next step (through uz) and the certificate share.
-        if mixed:
-            u = s.u_ref + datafit.forward_increment(beta - s.beta_ref)
-        else:
-            u = datafit.forward(beta)
-        if not accelerate:
-            return s._replace(beta=beta, b=b, u=u, z=beta, zb=b, uz=u)
-        t = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * s.t * s.t))
-        momentum = (s.t - 1.0) / t
-        # Restart when the momentum direction opposes the prox-gradient step.
-        restart = jnp.dot(s.z - beta, beta - s.beta) + (s.zb - b) * (b - s.b) > 0
-        momentum = jnp.where(restart, 0.0, momentum)
-        t = jnp.where(restart, jnp.ones_like(t), t)
-        z = beta + momentum * (beta - s.beta)
-        zb = b + momentum * (b - s.b)
-        uz = u + momentum * (u - s.u)
-        return s._replace(beta=beta, b=b, u=u, z=z, zb=zb, uz=uz, t=t)
-
-    def refit_intercept(s: _State) -> _State:
-        if not fit_b:
-            return s
-        b = datafit.best_intercept(s.u, s.b)
-        return s._replace(b=b, zb=b)
-
-    def body(s: _State) -> _State:
-        s = refit_intercept(jax.lax.fori_loop(0, check_every - polish_steps, step_fn, s))
-        if polish_steps:
-            # The certified point: conjugate gradients on the support from the
-            # iterate, which itself goes on undisturbed (its momentum intact).
-            x, ux, shrink = _support_polish(datafit, penalty, s.beta, s.u, s.b, polish_steps, mixed)
-            # Certified where it improves on the iterate within the bounds.
-            value = lambda u, w: datafit.value_and_grad_at(u, w, s.b)[0] + penalty.value(w)  # noqa: E731
-            new = value(ux, x)
-            valid = (
-                (new < value(s.u, s.beta))
-                & jnp.isfinite(new)
-                & jnp.all(x >= penalty.lower)
-                & jnp.all(x <= penalty.upper)
-            )
-            x, ux = jnp.where(valid, x, s.beta), jnp.where(valid, ux, s.u)
-            if mixed:
-                # Exact image for the certificate; the next block is anchored there.
-                ux = datafit.forward(x)
-                s = s._replace(u_ref=ux, beta_ref=x)
-            s = s._replace(x=x, ux=ux)
-            # Where the steps converge fast (a well-conditioned support), the
-            # iterate jumps to their end point and restarts its momentum.
-            jump = valid & (shrink <= _POLISH_JUMP)
-            pick = lambda a, c: jnp.where(jump, a, c)  # noqa: E731
-            s = s._replace(
-                beta=pick(x, s.beta),
-                u=pick(ux, s.u),
-                z=pick(x, s.z),
-                uz=pick(ux, s.uz),
-                t=pick(jnp.ones_like(s.t), s.t),
-            )
-        elif mixed:
-            # The certificate needs the exact image; the next block is anchored at it.
-            u = datafit.forward(s.beta)
-            s = s._replace(u=u, u_ref=u, beta_ref=s.beta)
-        n_iter = s.n_iter + check_every
-        if polish_steps:
-            cert = _certificate_at(datafit, penalty, s.ux, s.x, s.b, step)
-        else:
-            cert = _certificate_at(datafit, penalty, s.u, s.beta, s.b, step)
-        improved = cert.gap < 0.99 * s.best_gap
-        best_gap = jnp.where(improved, cert.gap, s.best_gap)
-        since_best = jnp.where(improved, 0, s.since_best + 1)
-        return s._replace(
-            n_iter=n_iter,
-            cert=cert,
-            status=status_of(cert, n_iter, since_best),
-            best_gap=best_gap,
-            since_best=since_best,
-        )
-
-    zero_iter = jnp.zeros((), jnp.int32)
-    if u0 is None:
-        u0 = datafit.forward(beta0)
-    if fit_b:
-        b0 = datafit.best_intercept(u0, b0)
-    if certify_start:
-        cert0 = _certificate_at(datafit, penalty, u0, beta0, b0, step)
-        status0 = jnp.where(refine, _RUNNING, status_of(cert0, zero_iter, zero_iter))
-    else:
-        # Placeholders: the first block certifies its own point.
-        cert0 = Certificate(*(jnp.full((), jnp.inf, dtype) for _ in range(3)))
-        status0 = jnp.asarray(_RUNNING)
-    init = _State(
-        beta0,
-        b0,
-        u0,
-        beta0,
-        b0,
-        u0,
-        jnp.ones((), dtype),
-        zero_iter,
-        cert0,
-        status0.astype(jnp.int32),
-        cert0.gap,
-        zero_iter,
-        # Only mixed precision reads the anchor: carry nothing otherwise.
-        beta0 if mixed else jnp.zeros((0,), dtype),
-        u0 if mixed else jnp.zeros((0,), u0.dtype),
-        beta0 if polish_steps else jnp.zeros((0,), dtype),
-        u0 if polish_steps else jnp.zeros((0,), u0.dtype),
+    dtype = start.beta.dtype
+    ctx = _fista_context(
+        problem, penalty, dtype, max_iter, accelerate, check_every, unrolled_blocks
     )
+    init = _fista_init(ctx, start, refine, certify_start)
+    block = functools.partial(_fista_block, ctx)
     if unrolled_blocks is None:
-        out = jax.lax.while_loop(lambda s: s.status == _RUNNING, body, init)
+        out = jax.lax.while_loop(_is_running, block, init)
     else:
-
-        def scan_body(s: _State, _):
-            new = body(s)
-            running = s.status == _RUNNING
-            return jax.tree.map(lambda a, b: jnp.where(running, b, a), s, new), None
-
-        out, _ = jax.lax.scan(scan_body, init, None, length=int(unrolled_blocks))
-    beta = out.x if polish_steps else out.beta
-    return beta, out.b, out.n_iter, out.cert, out.status
+        body = functools.partial(_frozen_block, block)
+        out, _ = jax.lax.scan(body, init, None, length=int(unrolled_blocks))
+    beta = out.x if ctx.polish_steps else out.beta
+    return SolverResult(beta, out.b, out.n_iter, out.cert, out.status)
 
 
 def ridge_cholesky(G: Array, c: Array, reg: Array) -> Array:
@@ -474,9 +529,8 @@ def thin_svd(A: Array) -> tuple[Array, Array, Array]:
     """Thin SVD ``A = U diag(sigma) Vt``, computed on the tall orientation.
 
     LAPACK's divide-and-conquer SVD of a wide matrix runs about twice as long
-    as that of its transpose (500 x 5000 float64 on a 2-core CPU: 0.77 to
-    0.88 s against 0.37 to 0.44 s), so a wide ``A`` is decomposed as ``A'``
-    and the factors swapped.
+    as that of its transpose, so a wide ``A`` is decomposed as ``A'`` and the
+    factors swapped.
     """
     if A.shape[0] >= A.shape[1]:
         return jnp.linalg.svd(A, full_matrices=False)

@@ -376,10 +376,10 @@ def test_wide_ridge_gcv_matches_the_hat_matrix():
 
 @pytest.mark.parametrize("shape", [(50, 8), (8, 50), (12, 12)])
 def test_thin_svd_matches_lapack_either_orientation(shape):
-    from jaxreg.solvers import _thin_svd
+    from jaxreg.solvers import thin_svd
 
     A = np.random.default_rng(4).standard_normal(shape)
-    U, sig, Vt = (np.asarray(a) for a in _thin_svd(jnp.asarray(A)))
+    U, sig, Vt = (np.asarray(a) for a in thin_svd(jnp.asarray(A)))
     k = min(shape)
     assert U.shape == (shape[0], k) and Vt.shape == (k, shape[1])
     np.testing.assert_allclose(sig, np.linalg.svd(A, compute_uv=False), rtol=1e-12)

@@ -56,9 +56,15 @@ def test_mixed_fista_reaches_float64_accuracy(l1_ratio):
     for mixed in (False, True):
         df = QuadraticGram.build(G, c, yy) if mixed else QuadraticGram(G, c, yy)
         assert df.mixed == mixed
-        beta, _, n_iter, cert, status = jax.jit(
-            lambda d: solvers.fista(d, pen, jnp.zeros(p), jnp.zeros(()), lip, gap_tol, 50_000)
+        fit = jax.jit(
+            lambda d: solvers.fista(
+                solvers.SolverProblem(d, lip, gap_tol),
+                pen,
+                solvers.Start(jnp.zeros(p), jnp.zeros(())),
+                50_000,
+            )
         )(df)
+        beta, n_iter, status = fit.beta, fit.n_iter, fit.status
         assert int(status) == jaxreg.Status.CONVERGED, (mixed, int(status))
         # The certificate is the float64 one: recompute it from scratch.
         exact = solvers.certificate(QuadraticGram(G, c, yy), pen, beta, jnp.zeros(()), 1 / lip)

@@ -80,7 +80,11 @@ def _fista(df, pen, p, gap_tol, check_every=10):
         lip = float(df.lipschitz())
     return jax.jit(
         lambda d: solvers.fista(
-            d, pen, jnp.zeros(p), jnp.zeros(()), lip, gap_tol, 100_000, check_every=check_every
+            solvers.SolverProblem(d, lip, gap_tol),
+            pen,
+            solvers.Start(jnp.zeros(p), jnp.zeros(())),
+            100_000,
+            check_every=check_every,
         )
     )(df)
 
@@ -99,17 +103,17 @@ def test_polish_same_solution_fewer_iterations(mode, l1_ratio, monkeypatch):
     jax.clear_caches()
     plain = _fista(df, pen, p, gap_tol)
     for out in (with_polish, plain):
-        assert int(out[4]) == 0 and float(out[3].gap) <= gap_tol
+        assert int(out.status) == 0 and float(out.cert.gap) <= gap_tol
     # Both are within sqrt(2 gap / mu) of the solution (mu: strong convexity).
     mu = np.linalg.eigvalsh(X.T @ X / n)[0] + alpha * (1 - l1_ratio)
     bound = 2 * np.sqrt(2 * gap_tol / mu)
-    assert np.linalg.norm(np.asarray(with_polish[0]) - np.asarray(plain[0])) <= bound
+    assert np.linalg.norm(np.asarray(with_polish.beta) - np.asarray(plain.beta)) <= bound
     # The lasso's gap at a prox-gradient iterate is loose (linear in the error):
     # the polish must shorten the solve. The elastic net's is already tight.
     if l1_ratio == 1.0:
-        assert int(with_polish[2]) < int(plain[2])
+        assert int(with_polish.n_iter) < int(plain.n_iter)
     else:
-        assert int(with_polish[2]) <= int(plain[2])
+        assert int(with_polish.n_iter) <= int(plain.n_iter)
 
 
 def test_polish_keeps_bounds():

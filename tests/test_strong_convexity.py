@@ -119,8 +119,11 @@ def test_split_gap_bounds_the_suboptimality(l1_ratio, box, factors):
     pen = _penalty(p, alpha * l1_ratio, alpha * (1 - l1_ratio), lower, upper, pf)
     lip = float(np.linalg.eigvalsh(np.asarray(df.G))[-1])
     # The solution, certified by the plain gap alone.
-    w_star, _, _, cert, status = solvers.fista(
-        plain, pen, jnp.zeros(p), jnp.zeros(()), lip, 1e-15 * float(df.yy), 200_000
+    w_star, _, _, cert, status, _ = solvers.fista(
+        solvers.SolverProblem(plain, lip, 1e-15 * float(df.yy)),
+        pen,
+        solvers.Start(jnp.zeros(p), jnp.zeros(())),
+        200_000,
     )
     assert int(status) == jaxreg.Status.CONVERGED
     p_star = _objective(X, y, np.asarray(w_star), l1, l2) - float(cert.gap)

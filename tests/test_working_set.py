@@ -240,29 +240,21 @@ def test_solve_loop_certifies_its_start_and_its_answer(gram):
     @jax.jit
     def run(beta0, refine):
         return _working_set.solve(
-            df,
-            pen,
-            beta0,
-            problem.b0,
-            problem.lipschitz,
-            problem.gap_tol,
-            jnp.asarray(10_000),
-            gap_scale=problem.gap_scale,
-            refine=refine,
+            problem, pen, solvers.Start(beta0, problem.b0), jnp.asarray(10_000), refine=refine
         )
 
     beta, _, n_iter, cert, status, (u, grad) = run(jnp.zeros(p), False)
     assert int(status) == Status.CONVERGED and int(n_iter) > 0
     for refine in (False, True):
         out = run(beta, refine)
-        assert int(out[4]) == Status.CONVERGED
-        assert (int(out[2]) > 0) if refine else (int(out[2]) == 0)
+        assert int(out.status) == Status.CONVERGED
+        assert (int(out.n_iter) > 0) if refine else (int(out.n_iter) == 0)
         if not refine:
-            np.testing.assert_array_equal(out[0], beta)
+            np.testing.assert_array_equal(out.beta, beta)
         step = 1.0 / problem.lipschitz
-        ref = solvers.certificate(df, pen, out[0], problem.b0, step)
+        ref = solvers.certificate(df, pen, out.beta, problem.b0, step)
         # The two gaps differ by rounding of the O(1) objectives.
-        np.testing.assert_allclose(out[3].gap, ref.gap, rtol=1e-6, atol=1e-13)
-        np.testing.assert_allclose(out[3].objective, ref.objective, rtol=1e-12)
-        ref_grad = df.value_and_grad(out[0], problem.b0)[1]
-        np.testing.assert_allclose(out[5][1], ref_grad, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(out.cert.gap, ref.gap, rtol=1e-6, atol=1e-13)
+        np.testing.assert_allclose(out.cert.objective, ref.objective, rtol=1e-12)
+        ref_grad = df.value_and_grad(out.beta, problem.b0)[1]
+        np.testing.assert_allclose(out.image[1], ref_grad, rtol=1e-9, atol=1e-12)
