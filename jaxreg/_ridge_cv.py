@@ -69,10 +69,38 @@ def _kfold(X, y, hyper: Hyper, folds: Folds, alphas, spec: Spec):
     return scores, fold_weights(folds)
 
 
-def _decomposition(data, alphas, root_w, root_f):
+def _kernel_eigh(A, u0):
+    """Eigendecomposition of the kernel ``A A'``, restricted to the complement
+    of the unit vector ``u0`` when given (``A' u0 = 0``: the intercept's
+    direction ``sqrt(w)`` of a weighted-centered ``A``).
+
+    The intercept's direction is removed exactly, by a Householder reflection
+    ``H`` mapping ``u0`` to ``-e1``, rather than kept in the basis and its
+    share ``s_i`` subtracted from each leverage afterwards: that subtraction
+    cancels where the other directions are strongly damped (a small alpha),
+    and magnifies the eigenvectors' rounding into the leave-one-out errors.
+    """
+    K = A @ A.T
+    if u0 is None:
+        lam, U = jnp.linalg.eigh(K)
+        return jnp.maximum(lam, 0.0), U
+    n = K.shape[0]
+    v = u0.at[0].add(1.0)  # u0 >= 0: no cancellation in u0 + e1
+    c = 2.0 / jnp.dot(v, v)
+    Kv = K @ v
+    # H K H with H = I - c v v', then its block off the first row and column.
+    HKH = K - c * (jnp.outer(v, Kv) + jnp.outer(Kv, v)) + c * c * jnp.dot(v, Kv) * jnp.outer(v, v)
+    lam, V = jnp.linalg.eigh(HKH[1:, 1:])
+    # The basis H[:, 1:] V, orthogonal to u0.
+    U = jnp.concatenate([jnp.zeros((1, n - 1), V.dtype), V]) - c * jnp.outer(v, v[1:] @ V)
+    return jnp.maximum(lam, 0.0), U
+
+
+def _decomposition(data, alphas, root_w, root_f, fit_intercept: bool):
     """Every alpha's fit from one decomposition: ``beta`` (A, p), the
     spectrum ``lam``, the basis ``U`` and ``U' S^1/2 yc``, and whether ``U``
-    is the complete eigenbasis of the weighted samples (the kernel route)."""
+    is the eigenbasis of the weighted samples (the kernel route; complete, or
+    with an intercept complete but for the intercept's direction)."""
     dtype = data.yc.dtype
     A = None if v.is_sparse(data.design.X) else root_w[:, None] * data.design.X / root_f
     kernel = A is not None and A.shape[0] < A.shape[1] and dtype == jnp.float64
@@ -83,8 +111,8 @@ def _decomposition(data, alphas, root_w, root_f):
         # rounding grows with sigma_max^2 / alpha rather than with its
         # square root, which float64 can spare at the alphas in use and
         # float32 cannot; every point is certified afterwards.
-        lam, U = jnp.linalg.eigh(A @ A.T)
-        lam = jnp.maximum(lam, 0.0)
+        u0 = root_w / jnp.linalg.norm(root_w) if fit_intercept else None
+        lam, U = _kernel_eigh(A, u0)
         uty = U.T @ (root_w * data.yc)
         beta = (((uty / (lam + alphas[:, None])) @ U.T) @ A) / root_f  # (A, p)
         return beta, lam, U, uty, True
@@ -100,7 +128,7 @@ def _leave_one_out(X, y, hyper: Hyper, alphas, spec: Spec, mode: str):
     sw = hyper.sample_weight
     data = ridge_data(X, y, sw, hyper.penalty_factor, spec.fit_intercept, spec.standardize)
     root_w, root_f = jnp.sqrt(sw), jnp.sqrt(data.pf)
-    beta, lam, U, uty, kernel = _decomposition(data, alphas, root_w, root_f)
+    beta, lam, U, uty, kernel = _decomposition(data, alphas, root_w, root_f, spec.fit_intercept)
 
     def direct():
         return data.yc[None, :] - data.design.matmat(beta.T).T  # (A, n)
@@ -128,7 +156,7 @@ def _leave_one_out(X, y, hyper: Hyper, alphas, spec: Spec, mode: str):
     else:
         resid = direct()
         free = 1.0 - (lam / (lam + alphas[:, None])) @ (U * U).T
-    if spec.fit_intercept:
+    if spec.fit_intercept and not kernel:
         free = free - data.s[None, :]
     if mode == "loo":
         errors = resid / free
