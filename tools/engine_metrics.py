@@ -32,7 +32,11 @@ def _body_lines(node: ast.AST) -> int:
     """Lines of a function, its docstring excluded."""
     body = node.body
     start = node.lineno
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(getattr(body[0], "value", None), ast.Constant)
+    ):
         if isinstance(body[0].value.value, str):
             doc = body[0]
             return (node.end_lineno - start + 1) - (doc.end_lineno - doc.lineno + 1)
@@ -82,7 +86,11 @@ def measure():
                     if isinstance(t, ast.Name):
                         defined.setdefault(t.id, mod)
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("jaxreg"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("jaxreg")
+            ):
                 for alias in node.names:
                     if alias.name.startswith("_") and not alias.name.startswith("__"):
                         used.append((mod, node.module, alias.name))
@@ -92,7 +100,11 @@ def measure():
     cross = set()
     for mod, owner, name in used:
         home = defined.get(name)
-        if home is not None and home != mod and (owner == home or owner.split(".")[-1] == home.split(".")[-1]):
+        if (
+            home is not None
+            and home != mod
+            and (owner == home or owner.split(".")[-1] == home.split(".")[-1])
+        ):
             cross.add(f"{home}.{name}")
     return functions, loss_compares, sorted(cross)
 
