@@ -10,6 +10,8 @@ from sklearn.linear_model import enet_path
 
 import jaxreg
 from jaxreg import _working_set
+from jaxreg._spec import Spec
+from jaxreg.datafits import Logistic, Quadratic
 from jaxreg.path import default_strategy
 
 
@@ -32,10 +34,11 @@ def test_size_ladder():
 
 def test_auto_strategy():
     X = np.zeros((10, 200))
-    assert _working_set.suits("squared", False, X)
-    assert not _working_set.suits("squared", True, X)  # Gram mode: chunked FISTA
-    assert not _working_set.suits("logistic", False, X)
-    assert not _working_set.suits("squared", False, np.zeros((10, 100)))
+    design = Spec(Quadratic, use_gram=False)
+    assert _working_set.suits(design, X)
+    assert not _working_set.suits(Spec(Quadratic, use_gram=True), X)  # Gram mode: chunked FISTA
+    assert not _working_set.suits(Spec(Logistic), X)
+    assert not _working_set.suits(design, np.zeros((10, 100)))
     expected = "vmap" if jax.default_backend() in ("gpu", "tpu") else "working_set"
     assert default_strategy("auto", None, working_set=True)[0] == expected
     assert default_strategy("working_set", 3) == ("working_set", 3)
@@ -207,9 +210,10 @@ def test_start_image_is_used_only_where_valid():
         assert int(other.status) == jaxreg.Status.CONVERGED
         np.testing.assert_allclose(other.coef, exact.coef, atol=1e-12, rtol=0)
         np.testing.assert_allclose(other.gap, exact.gap, atol=1e-15, rtol=1e-6)
-    # Another trajectory (so a start marked valid is read, not recomputed) to
-    # another point within the same certified tolerance.
-    assert int(trusted.n_iter) != int(exact.n_iter)
+    # Another trajectory (so a start marked valid is read, not recomputed: a
+    # recomputed one would repeat the exact run bit for bit) to another point
+    # within the same certified tolerance.
+    assert (int(trusted.n_iter), float(trusted.kkt)) != (int(exact.n_iter), float(exact.kkt))
     assert int(trusted.status) == jaxreg.Status.CONVERGED
     assert float(trusted.gap) <= float(trusted.gap_tol)
     np.testing.assert_allclose(trusted.objective, exact.objective, rtol=1e-9)
