@@ -64,15 +64,23 @@ def reduce_values(fn, *values):
     """``fn(xp, *values)``, a scalar, with ``xp`` the array module of the values.
 
     The values must be concrete (see :func:`concrete_values`). Where any is a
-    JAX array, ``fn`` runs compiled on the device and only its scalar result is
-    fetched; otherwise it runs with numpy. The evaluation is eager even when
-    the caller is being traced (a concrete array closed over by ``jit``), so
-    checks on concrete values still run there.
+    JAX array off the host, ``fn`` runs compiled on its device and only its
+    scalar result is fetched; otherwise it runs with numpy, on host arrays
+    viewed in place (a JAX array on the CPU shares its buffer with numpy:
+    neither a copy nor a compilation, which would cost a small fit's first
+    call more than the check). The evaluation is eager even when the caller
+    is being traced (a concrete array closed over by ``jit``), so checks on
+    concrete values still run there.
     """
-    if any(isinstance(x, jax.Array) for x in values):
+    if any(isinstance(x, jax.Array) and not _on_host(x) for x in values):
         with jax.ensure_compile_time_eval():
             return _compiled(fn)(*values).item()
-    return fn(np, *values).item()
+    return fn(np, *(None if x is None else np.asarray(x) for x in values)).item()
+
+
+def _on_host(x) -> bool:
+    """Whether a concrete JAX array lives in host memory (a CPU device)."""
+    return all(d.platform == "cpu" for d in x.devices())
 
 
 def _element(v, j):
