@@ -55,14 +55,13 @@ def alpha_max_squared(X, y, sw=None, fit_intercept=True):
     return np.max(np.abs(Xc.T @ (s * yc)))
 
 
-def prepared_problem(X, y, *, loss="squared", use_gram=False, tol=1e-10, **options):
-    """The engine's prepared problem for ``(X, y)`` (``options``: fit_intercept,
-    standardize, sample_weight, penalty_factor), as a single fit builds it."""
-    from jaxreg import _problem, _validation
-    from jaxreg._spec import Spec, datafit_of, make_hyper
+def engine_inputs(X, y, *, loss="squared", tol=1e-10, max_iter=10_000, **options):
+    """The engine's validated inputs for ``(X, y)`` (``options``: sample_weight,
+    penalty_factor), as a public call builds them."""
+    from jaxreg import _validation
+    from jaxreg._spec import datafit_of
 
-    datafit = datafit_of(loss)
-    inputs = _validation.inputs(
+    return _validation.inputs(
         X,
         y,
         sample_weight=options.get("sample_weight"),
@@ -71,11 +70,20 @@ def prepared_problem(X, y, *, loss="squared", use_gram=False, tol=1e-10, **optio
         upper=None,
         positive=False,
         tol=tol,
-        max_iter=10_000,
-        datafit=datafit,
+        max_iter=max_iter,
+        datafit=datafit_of(loss),
     )
+
+
+def prepared_problem(X, y, *, loss="squared", use_gram=False, tol=1e-10, **options):
+    """The engine's prepared problem for ``(X, y)`` (``options``: fit_intercept,
+    standardize, sample_weight, penalty_factor), as a single fit builds it."""
+    from jaxreg import _problem
+    from jaxreg._spec import Spec, datafit_of, make_hyper
+
+    inputs = engine_inputs(X, y, loss=loss, tol=tol, **options)
     spec = Spec(
-        datafit,
+        datafit_of(loss),
         fit_intercept=options.get("fit_intercept", True),
         standardize=options.get("standardize", False),
         use_gram=use_gram,

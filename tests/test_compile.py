@@ -12,10 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _jaxreg_problems import regression
+from _jaxreg_problems import engine_inputs, regression
 
 import jaxreg
-from jaxreg import _compile, _crossval, _validation, path
+from jaxreg import _compile, _crossval, path
 from jaxreg._spec import Spec, datafit_of, make_hyper
 from jaxreg.datafits import Logistic, Quadratic
 
@@ -23,18 +23,7 @@ CPU = jax.default_backend() == "cpu"
 
 
 def _hyper(X, y, **kw):
-    inputs = _validation.inputs(
-        X,
-        y,
-        sample_weight=None,
-        penalty_factor=None,
-        lower=None,
-        upper=None,
-        positive=False,
-        tol=1e-8,
-        max_iter=1000,
-        datafit=Quadratic,
-    )
+    inputs = engine_inputs(X, y, tol=1e-8, max_iter=1000)
     return make_hyper(inputs, l1_ratio=1.0, eps=1e-2)
 
 
@@ -286,18 +275,7 @@ def test_alpha_max_without_the_null_fit_matches_it(loss):
     sw = np.linspace(0.5, 1.5, 50)
     pf = np.linspace(0.5, 2.0, 8)
     for fit_intercept in (True, False):
-        inputs = _validation.inputs(
-            X,
-            y,
-            sample_weight=sw,
-            penalty_factor=pf,
-            lower=None,
-            upper=None,
-            positive=False,
-            tol=1e-12,
-            max_iter=10_000,
-            datafit=datafit_of(loss),
-        )
+        inputs = engine_inputs(X, y, loss=loss, tol=1e-12, sample_weight=sw, penalty_factor=pf)
         spec = Spec(datafit_of(loss), fit_intercept=fit_intercept, standardize=True)
         problem = _problem.setup(spec, make_hyper(inputs), inputs.X, inputs.y)
         fitted = _problem.alpha_max(problem, 10_000, jnp.asarray(1e-12), null_fit=True)

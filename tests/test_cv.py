@@ -8,13 +8,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _jaxreg_problems import classification, regression
+from _jaxreg_problems import classification, engine_inputs, regression
 from sklearn.linear_model import ElasticNetCV, LassoCV
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import KFold
 
 import jaxreg
-from jaxreg import _crossval, _validation
+from jaxreg import _crossval
 from jaxreg._folds import folds_of
 from jaxreg._spec import Spec, make_hyper
 from jaxreg.datafits import Quadratic, _weighted_gram
@@ -152,18 +152,7 @@ def test_no_per_fold_copy_of_X(shape):
     n, p = shape
     X, y, _ = regression(n, p, "random", seed=7)
     folds = folds_of(n, 5, None, 0, jnp.ones(n), jnp.float64)
-    inputs = _validation.inputs(
-        X,
-        y,
-        sample_weight=None,
-        penalty_factor=None,
-        lower=None,
-        upper=None,
-        positive=False,
-        tol=1e-4,
-        max_iter=100,
-        datafit=Quadratic,
-    )
+    inputs = engine_inputs(X, y, tol=1e-4, max_iter=100)
     hyper = make_hyper(inputs, eps=1e-3)
     args = (inputs.X, inputs.y, hyper, folds, None, jnp.asarray([0.5, 1.0]))
     spec = Spec(Quadratic, standardize=True, use_gram=n > p, n_alphas=10, chunk_size=1)
