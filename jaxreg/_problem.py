@@ -215,18 +215,24 @@ def spread(X, W: Array, fit_intercept: bool) -> Spread:
         # One globally centered copy of X (not one per row): the per-row
         # offsets D are then small, which keeps the Gram downdates accurate.
         mu = S[-1] @ X
-        Xh = X - mu
-        D = S @ Xh
-    else:
-        # A sparse X is never centered: its row means stay implicit in D.
-        mu = jnp.zeros((p,), dtype)
-        Xh = X
-        D = _left_product(S, X) if fit_intercept else jnp.zeros((W.shape[0], p), dtype)
+        sq = S @ jnp.square(X - mu)
+        # Zeroing the globally constant columns (zero in every product
+        # anyway) also orders the centered copy after the squares' product,
+        # so the two n x p temporaries share one buffer.
+        Xh = jnp.where(constant_columns(X, sq[-1]), 0.0, X - mu)
+        # The last row's offsets are zero by construction of mu: only the
+        # other rows cost a product with the centered copy.
+        D = jnp.concatenate([S[:-1] @ Xh, jnp.zeros((1, p), dtype)])
+        var = sq - D * D
+        return Spread(mu, Xh, D, var, constant_columns(X, var), S, totals)
+    # A sparse X is never centered: its row means stay implicit in D.
+    mu = jnp.zeros((p,), dtype)
+    D = _left_product(S, X) if fit_intercept else jnp.zeros((W.shape[0], p), dtype)
     if sparse:
         var = jax.vmap(lambda s_k, d_k: sparse_variance(X, s_k, d_k))(S, D)
     else:
-        var = S @ (Xh * Xh) - D * D
-    return Spread(mu, Xh, D, var, constant_columns(X, var), S, totals)
+        var = S @ (X * X) - D * D
+    return Spread(mu, X, D, var, constant_columns(X, var), S, totals)
 
 
 def _left_product(A, X):
