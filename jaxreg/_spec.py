@@ -20,9 +20,10 @@ import dataclasses
 from typing import Any
 
 import jax
-import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
+from jaxreg._validation import as_array
 from jaxreg.datafits import Logistic, Quadratic
 
 # The public loss names and the datafit classes behind them: the only place
@@ -146,13 +147,13 @@ def make_hyper(inputs, alpha=0.0, l1_ratio=1.0, eps=1e-3) -> Hyper:
     """Hyperparameters from validated inputs (see :func:`jaxreg._validation.inputs`)."""
     dtype = inputs.dtype
     return Hyper(
-        alpha=jnp.asarray(alpha, dtype),
-        l1_ratio=jnp.asarray(l1_ratio, dtype),
+        alpha=as_array(alpha, dtype),
+        l1_ratio=as_array(l1_ratio, dtype),
         sample_weight=inputs.sample_weight,
         penalty_factor=inputs.penalty_factor,
         lower=inputs.lower,
         upper=inputs.upper,
         tol=inputs.tol,
-        max_iter=jnp.asarray(inputs.max_iter, jnp.int32),
-        eps=jnp.asarray(eps, dtype),
+        max_iter=as_array(inputs.max_iter, np.int32),
+        eps=as_array(eps, dtype),
     )

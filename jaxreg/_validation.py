@@ -47,6 +47,15 @@ def float_dtype(X) -> jnp.dtype:
     return jnp.zeros(()).dtype
 
 
+def as_array(x, dtype):
+    """``x`` as an array of ``dtype``: JAX arrays and tracers stay JAX; host
+    values become numpy arrays, so converting them compiles no device kernel
+    (each new shape would compile one)."""
+    if isinstance(x, jax.Array):
+        return jnp.asarray(x, dtype)
+    return np.asarray(x, dtype)
+
+
 def concrete_values(x):
     """The values of a concrete input to check, None for a tracer: a JAX array
     as it is (see :func:`reduce_values`), anything else as a numpy array."""
@@ -205,7 +214,7 @@ def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
             raise ValueError(f"{name} must be {op} {low}, got {v}")
         if high is not None and v > high:
             raise ValueError(f"{name} must be <= {high}, got {v}")
-    return jnp.asarray(x, dtype=dtype)
+    return as_array(x, dtype)
 
 
 # Iteration counts are int32 inside the compiled solvers.
@@ -230,7 +239,9 @@ def check_max_iter(max_iter) -> int:
 
 def check_sample_weight(sample_weight, n: int, dtype):
     if sample_weight is None:
-        return jnp.ones((n,), dtype)
+        # Defaults are host arrays: creating them on the device would
+        # compile a fill kernel for every new shape.
+        return np.ones((n,), dtype)
     sw = check_array(sample_weight, "sample_weight", 1, dtype)
     if sw.shape[0] != n:
         raise ValueError(f"sample_weight has length {sw.shape[0]} but X has {n} rows")
@@ -245,7 +256,7 @@ def check_sample_weight(sample_weight, n: int, dtype):
 
 def check_penalty_factor(penalty_factor, p: int, dtype):
     if penalty_factor is None:
-        return jnp.ones((p,), dtype)
+        return np.ones((p,), dtype)
     pf = check_array(penalty_factor, "penalty_factor", 1, dtype)
     if pf.shape[0] != p:
         raise ValueError(f"penalty_factor has length {pf.shape[0]} but X has {p} columns")
@@ -263,7 +274,7 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
 
     def one(b, name, default):
         if b is None:
-            return jnp.full((p,), default, dtype)
+            return np.full((p,), default, dtype)
         b = _as_array_like(b)
         if jnp.ndim(b) == 0:
             b = jnp.full((p,), b, dtype) if is_concrete(b) else jnp.broadcast_to(b, (p,))
