@@ -19,8 +19,8 @@ import jax.numpy as jnp
 from jax import Array
 from jax.experimental import sparse as jsparse
 
+from jaxreg import _prox_newton, _working_set
 from jaxreg import _validation as v
-from jaxreg import _working_set
 from jaxreg.datafits import Design, QuadraticGram, _weighted_gram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult
@@ -386,7 +386,9 @@ def solve(
     early-exit loop. ``working_set``: the working-set solver where it applies
     (squared loss, dense or Gram; not batched under ``vmap``), with ``xt`` its
     per-path precomputation when the caller has it and ``start`` the image
-    and gradient at ``beta0`` (see :func:`jaxreg._working_set.solve`). With
+    and gradient at ``beta0`` (see :func:`jaxreg._working_set.solve`); a
+    datafit with curvature weights gets proximal Newton on working sets
+    instead (:func:`jaxreg._prox_newton.solve`). With
     ``return_image`` (static), also returns ``(u, grad)`` at the solution
     (working set only; None otherwise).
     """
@@ -401,9 +403,11 @@ def solve(
         working_set
         and accelerate
         and unrolled_blocks is None
-        and _working_set.applies(problem.datafit)
+        and (_working_set.applies(problem.datafit) or _prox_newton.applies(problem.datafit))
     )
-    if use_ws:
+    if use_ws and _prox_newton.applies(problem.datafit):
+        out = _prox_newton.solve(problem, pen, Start(beta0, b0), max_iter, refine=refine, xt=xt)
+    elif use_ws:
         out = _working_set.solve(
             problem,
             pen,

@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from jaxreg import _problem, _working_set
+from jaxreg import _problem, _prox_newton, _working_set
 from jaxreg._spec import Spec
 from jaxreg.result import FitResult, Status
 
@@ -136,7 +136,11 @@ def _working_set_path(problem, alphas, l1_ratio, max_iter, spec: Spec, stop=None
     """
     # The solver gathers columns of the design: once transposed for the whole
     # path, each gather copies contiguous rows.
-    xt = _working_set.transposed(problem.datafit)
+    datafit = problem.datafit
+    if _prox_newton.applies(datafit):
+        xt = _prox_newton.transposed(datafit)
+    else:
+        xt = _working_set.transposed(datafit)
     beta0, b0 = _problem.cold_start(problem)
 
     def step_one(carry, alpha):

@@ -123,11 +123,14 @@ def suits(spec, X) -> bool:
     """Whether ``strategy="auto"`` picks the working set on a CPU: a datafit
     with coordinate descent on a dense design in design mode (in Gram mode the
     chunked FISTA of the ``"warm"`` strategy is as fast and compiles less)."""
+    # Proximal Newton pays on few columns too: its outer steps converge
+    # fast whatever the design's conditioning.
+    second_order = hasattr(spec.datafit, "second_order")
     return (
         getattr(spec.datafit, "coordinate_descent", False)
         and not spec.use_gram
         and not isinstance(X, jsparse.BCOO)
-        and X.shape[1] > _MIN_COLUMNS
+        and (X.shape[1] > _MIN_COLUMNS or second_order)
     )
 
 

@@ -15,7 +15,9 @@ from the data and what the loss is, pointwise:
   loss does not accept (called on concrete inputs, before compiled work);
 * ``tol_floor_eps``: the tolerance floor in machine epsilons;
 * optionally ``from_gram(G, c, yy)`` (Gram mode) and ``coordinate_descent``
-  (the working-set solver's coordinate descent applies).
+  (working sets with coordinate descent apply: on the datafit itself for
+  the squared loss, on its quadratic model for a datafit with
+  ``second_order``).
 
 An *instance* knows its value and gradient at ``(beta, b)`` (``b`` the
 intercept, iterated only by datafits whose ``iterates_intercept`` is True,
@@ -23,7 +25,11 @@ which then also give ``best_intercept`` and ``intercept_lipschitz``), its
 Lipschitz constant, and the Fenchel-Young term of the duality gap at the dual
 point ``kappa * (negative gradient of the loss in the linear predictor)``.
 A quadratic datafit may add ``curvature`` (Hessian-vector products), which
-lets FISTA polish the support by conjugate gradients.
+lets FISTA polish the support by conjugate gradients. A datafit that is a sum
+of per-sample losses of the linear predictor ``z = X~ beta + b`` may add
+``loss_at(z)`` and ``second_order(z)`` (the per-sample gradient and
+curvature weights in ``z``): the proximal Newton working-set solver
+(:mod:`jaxreg._prox_newton`) then applies.
 
 Value and gradient depend on ``beta`` through one linear map, ``forward``
 (``X~ beta`` in design mode, ``G beta`` in Gram mode), and the ``*_at``
@@ -537,7 +543,7 @@ class Logistic:
     # The logistic gradient sums terms of mixed sign over samples and resolves
     # about ten times less than least squares.
     tol_floor_eps = 100.0
-    coordinate_descent = False
+    coordinate_descent = True
 
     @staticmethod
     def pointwise(eta: Array, y: Array) -> Array:
@@ -607,6 +613,17 @@ class Logistic:
         zeros = (pn + (1.0 - kappa) * p) * jax.nn.softplus(log_rest + z) + p * klogk
         terms = self.y * ones + (1.0 - self.y) * zeros
         return jnp.dot(self.weights, jnp.maximum(terms, 0.0))
+
+    def loss_at(self, z: Array) -> Array:
+        """The loss at the linear predictor ``z = X~ beta + b``."""
+        return jnp.dot(self.weights, self.pointwise(z, self.y))
+
+    def second_order(self, z: Array):
+        """Per-sample gradient ``s (p - y)`` and curvature ``s p (1 - p)`` of
+        the loss in the linear predictor ``z`` (``p = sigmoid(z)``): what a
+        Newton-type step needs."""
+        p, pn = jax.nn.sigmoid(z), jax.nn.sigmoid(-z)
+        return self.weights * (p - self.y), self.weights * (p * pn)
 
     def best_intercept(self, u: Array, b: Array, steps: int = 8) -> Array:
         """The intercept minimizing the loss for fixed ``u = X~ beta`` (safeguarded Newton).

@@ -37,7 +37,7 @@ def test_auto_strategy():
     design = Spec(Quadratic, use_gram=False)
     assert _working_set.suits(design, X)
     assert not _working_set.suits(Spec(Quadratic, use_gram=True), X)  # Gram mode: chunked FISTA
-    assert not _working_set.suits(Spec(Logistic), X)
+    assert _working_set.suits(Spec(Logistic), X)  # proximal Newton (see test_prox_newton.py)
     assert not _working_set.suits(design, np.zeros((10, 100)))
     expected = "vmap" if jax.default_backend() in ("gpu", "tpu") else "working_set"
     assert default_strategy("auto", None, working_set=True)[0] == expected
