@@ -73,8 +73,8 @@ def folds_of(n: int, cv, foldid, seed, sw, dtype) -> Folds:
     foldid = make_folds(n, cv, seed=seed) if foldid is None else check_foldid(foldid, n)
     held_idx, held_valid = _fold_indices(foldid)
     W = _training_weights(foldid, held_idx.shape[0], sw, dtype)
-    scale = np.ones((W.shape[0],), dtype)
-    return Folds(W, held_idx, held_valid, scale)
+    scale = v.as_array(np.ones((W.shape[0],)), dtype)
+    return Folds(W, jnp.asarray(held_idx), jnp.asarray(held_valid), scale)
 
 
 def _training_weights(foldid: np.ndarray, K: int, sw, dtype):
@@ -84,7 +84,11 @@ def _training_weights(foldid: np.ndarray, K: int, sw, dtype):
     sw_vals = v.concrete_values(sw)
     if sw_vals is not None and v.reduce_values(_has_empty_fold, train[:K], sw_vals):
         raise ValueError("every training fold needs a positive total sample_weight")
-    return v.as_array(train, dtype) * sw[None, :]
+    if not isinstance(sw, jax.Array):
+        # Host weights stay on the host: an eager product would compile a
+        # kernel per shape.
+        return v.as_array(train * np.asarray(sw)[None, :], dtype)
+    return jnp.asarray(train, dtype) * sw[None, :]
 
 
 def _has_empty_fold(xp, train, sw):

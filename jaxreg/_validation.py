@@ -48,9 +48,10 @@ def float_dtype(X) -> jnp.dtype:
 
 
 def as_array(x, dtype):
-    """``x`` as an array of ``dtype``: JAX arrays and tracers stay JAX; host
-    values become numpy arrays, so converting them compiles no device kernel
-    (each new shape would compile one)."""
+    """``x`` as an array of ``dtype``: JAX arrays and tracers stay JAX arrays,
+    host values stay on the host as numpy arrays (the compiled call transfers
+    them). Converting, filling or even transferring them eagerly compiles a
+    small device program for every new shape."""
     if isinstance(x, jax.Array):
         return jnp.asarray(x, dtype)
     return np.asarray(x, dtype)
@@ -158,7 +159,7 @@ def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
         if reduce_values(_has_nan if allow_inf else _has_nonfinite, v):
             what = "NaN" if allow_inf else "NaN or infinite"
             raise ValueError(f"{name} contains {what} values")
-    return jnp.asarray(x, dtype=dtype)
+    return as_array(x, dtype)
 
 
 def check_sparse_design(X, dtype):
@@ -239,9 +240,7 @@ def check_max_iter(max_iter) -> int:
 
 def check_sample_weight(sample_weight, n: int, dtype):
     if sample_weight is None:
-        # Defaults are host arrays: creating them on the device would
-        # compile a fill kernel for every new shape.
-        return np.ones((n,), dtype)
+        return as_array(np.ones((n,)), dtype)
     sw = check_array(sample_weight, "sample_weight", 1, dtype)
     if sw.shape[0] != n:
         raise ValueError(f"sample_weight has length {sw.shape[0]} but X has {n} rows")
@@ -256,7 +255,7 @@ def check_sample_weight(sample_weight, n: int, dtype):
 
 def check_penalty_factor(penalty_factor, p: int, dtype):
     if penalty_factor is None:
-        return np.ones((p,), dtype)
+        return as_array(np.ones((p,)), dtype)
     pf = check_array(penalty_factor, "penalty_factor", 1, dtype)
     if pf.shape[0] != p:
         raise ValueError(f"penalty_factor has length {pf.shape[0]} but X has {p} columns")
@@ -274,7 +273,7 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
 
     def one(b, name, default):
         if b is None:
-            return np.full((p,), default, dtype)
+            return as_array(np.full((p,), default), dtype)
         b = _as_array_like(b)
         if jnp.ndim(b) == 0:
             b = jnp.full((p,), b, dtype) if is_concrete(b) else jnp.broadcast_to(b, (p,))

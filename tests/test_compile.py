@@ -153,8 +153,10 @@ def test_working_set_programs_compile_without_loop_motion():
         assert bool(np.all(fits.converged))
     design = Spec(Quadratic, strategy="working_set", use_gram=False)
     assert path.coordinate_descent(dict(spec=design))
-    # Working sets that run FISTA (Gram mode, the logistic loss) keep the pass.
-    for change in (dict(use_gram=True), dict(datafit=Logistic), dict(strategy="vmap")):
+    # The logistic loss's working sets run coordinate descent on Newton models.
+    assert path.coordinate_descent(dict(spec=dataclasses.replace(design, datafit=Logistic)))
+    # Working sets that run FISTA (Gram mode) and the other strategies keep the pass.
+    for change in (dict(use_gram=True), dict(strategy="vmap")):
         assert not path.coordinate_descent(dict(spec=dataclasses.replace(design, **change)))
 
 
@@ -167,7 +169,11 @@ def test_quick_configurations():
     path_quick = path._glm_path._variant(X, y, None, _hyper(X, y), spec=design)
     cv_quick = _crossval.cv_glm._variant(X, y, _hyper(X, y), None, None, None, spec=design)
     assert path_quick.endswith("+quick") and not cv_quick.endswith("+quick")
-    for change in (dict(use_gram=True), dict(datafit=Logistic), dict(strategy="warm")):
+    logistic = dataclasses.replace(design, datafit=Logistic)
+    assert not _crossval.cv_glm._variant(
+        X, y, _hyper(X, y), None, None, None, spec=logistic
+    ).endswith("+quick")
+    for change in (dict(use_gram=True), dict(strategy="warm")):
         other = dataclasses.replace(design, **change)
         assert _crossval.cv_glm._variant(X, y, _hyper(X, y), None, None, None, spec=other).endswith(
             "+quick"
