@@ -74,7 +74,7 @@ def folds_of(n: int, cv, foldid, seed, sw, dtype) -> Folds:
     held_idx, held_valid = _fold_indices(foldid)
     W = _training_weights(foldid, held_idx.shape[0], sw, dtype)
     scale = v.as_array(np.ones((W.shape[0],)), dtype)
-    return Folds(W, jnp.asarray(held_idx), jnp.asarray(held_valid), scale)
+    return Folds(W, held_idx, held_valid, scale)
 
 
 def _training_weights(foldid: np.ndarray, K: int, sw, dtype):

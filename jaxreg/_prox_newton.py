@@ -101,7 +101,7 @@ def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
     ``H``: the curvature weights. Returns the model's point on the set, the
     intercept's step, the step's image ``q = X~_set d + db`` and the sweeps
     (over the whole set or over its nonzeros: each counts as an epoch)."""
-    bw, pen = _working_set._unstack(coords)
+    bw, pen = _working_set.unstack(coords)
     h = (Zt * Zt) @ H
     safe = jnp.where(h > 0, h, 1.0)
     l1, l2 = pen.l1 / safe, pen.l2 / safe
@@ -155,7 +155,7 @@ def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
         def body(inner):
             w, db, q, sweeps, _ = inner
             nonzero = (w != 0) & in_range
-            order = _working_set._set_indices(nonzero, m)
+            order = _working_set.set_indices(nonzero, m)
             w, db, q, moved = sweep(w, db, q, order, jnp.sum(nonzero))
             return w, db, q, sweeps + 1, moved
 
@@ -228,7 +228,7 @@ def _on_rung(ctx: _Context, m: int, beta, b, u, idx, coords, k, tol):
     datafit = ctx.problem.datafit
     idx, coords = idx[:m], coords[:, :m]
     Zt = ctx.Zt.at[idx].get(mode="promise_in_bounds")
-    bw, pen = _working_set._unstack(coords)
+    bw, pen = _working_set.unstack(coords)
     z = u + b
     r, H = datafit.second_order(z)
     g = Zt @ r
@@ -265,11 +265,11 @@ def _pass(ctx: _Context, rungs, refine, state: _State) -> _State:
 
 
 def _step(ctx: _Context, rungs, state: _State) -> _State:
-    scores, must = _working_set._scores(ctx.penalty, state.beta, state.grad)
+    scores, must = _working_set.set_scores(ctx.penalty, state.beta, state.grad)
     in_set = must | (scores > 1.0)
     k = jnp.sum(in_set).astype(jnp.int32)
     rung = jnp.minimum(jnp.sum(jnp.asarray(ctx.ladder) < k), len(ctx.ladder) - 1)
-    idx, coords = _working_set._gather(ctx.penalty, state.beta, in_set, k, ctx.ladder[-1])
+    idx, coords = _working_set.gather(ctx.penalty, state.beta, in_set, k, ctx.ladder[-1])
     # The floor is the rounding of the gradient itself: below it the model's
     # residual cannot be resolved.
     noise = _MODEL_FLOOR * jnp.finfo(state.grad.dtype).eps * jnp.max(jnp.abs(state.grad))

@@ -177,7 +177,7 @@ def transposed(datafit) -> Columns | None:
     return None
 
 
-def _set_indices(in_set: Array, size: int) -> Array:
+def set_indices(in_set: Array, size: int) -> Array:
     """The first ``size`` columns of the set in order, then ``p`` (padding).
 
     Each column's rank in the set is a prefix sum of the mask; the columns
@@ -189,9 +189,7 @@ def _set_indices(in_set: Array, size: int) -> Array:
     return jnp.full((size,), p, jnp.int32).at[slot].set(jnp.arange(p, dtype=jnp.int32), mode="drop")
 
 
-def _gather(
-    penalty: ElasticNetPenalty, beta: Array, in_set: Array, k: Array, size: int, norms=None
-):
+def gather(penalty: ElasticNetPenalty, beta: Array, in_set: Array, k: Array, size: int, norms=None):
     """The set's indices and its per-coordinate data, ``size`` entries.
 
     Returns ``idx`` (the set's first ``size`` columns in order, then ``p``,
@@ -203,7 +201,7 @@ def _gather(
     steps with). Computed once per round, outside the per-size code: a rung
     of size ``m`` slices the first ``m`` columns, one slice for all rows.
     """
-    idx = _set_indices(in_set, size)
+    idx = set_indices(in_set, size)
     stacked = jnp.stack([beta, penalty.l1, penalty.l2, penalty.lower, penalty.upper])
     bw, l1, l2, lower, upper = stacked.at[:, idx].get(mode="fill", fill_value=0)
     pinned = jnp.arange(size) >= k
@@ -215,8 +213,8 @@ def _gather(
     return idx, jnp.stack(rows)
 
 
-def _unstack(coords: Array):
-    """``(beta, penalty)`` of a subproblem from its stacked rows (see :func:`_gather`)."""
+def unstack(coords: Array):
+    """``(beta, penalty)`` of a subproblem from its stacked rows (see :func:`gather`)."""
     return coords[0], ElasticNetPenalty(
         l1=coords[1], l2=coords[2], lower=coords[3], upper=coords[4]
     )
@@ -247,7 +245,7 @@ def _restrict(datafit, idx: Array, bw: Array, beta: Array, u: Array, xt):
     return cols, cols.Zt
 
 
-def _scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
+def set_scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
     """Priority of each column for the working set: infinite for the ones that
     must be in it (nonzero or unpenalized), else the ratio of the gradient in a
     direction the bounds allow to the L1 weight (above 1: a KKT violation)."""
@@ -279,7 +277,7 @@ def _coordinate_descent(
     is checked after every epoch. Only the first ``k`` coordinates are visited
     (the others are pinned at zero by their bounds). ``datafit`` is the full
     problem's (its weights and loss), ``cols`` the gathered columns,
-    ``coords`` their stacked data from :func:`_gather` (penalty, curvatures
+    ``coords`` their stacked data from :func:`gather` (penalty, curvatures
     ``h`` and the penalty weights divided by them) and ``r0`` the residual at
     ``w0``. Returns ``(w, epochs, status)``.
     """
@@ -309,7 +307,7 @@ def _coordinate_descent(
     def certify(w, r):
         # The subproblem's certificate from its residual (what its datafit
         # would compute from the image, without forming the image).
-        _, pen = _unstack(coords)
+        _, pen = unstack(coords)
         wr = datafit.weights * r
         rr = jnp.dot(wr, r)
         grad = -cols.rmatvec(wr)
@@ -410,7 +408,7 @@ def _choose_set(ctx: _WorkingSet, beta: Array, grad: Array):
     # The set: every column that must be in it and every violator; the
     # rung is the smallest size that holds it, and the positions past the
     # set are pinned at zero.
-    scores, must = _scores(ctx.penalty, beta, grad)
+    scores, must = set_scores(ctx.penalty, beta, grad)
     in_set = must | (scores > 1.0)
     k = jnp.sum(in_set)
     rung = jnp.minimum(jnp.sum(jnp.asarray(ctx.ladder) < k), len(ctx.ladder) - 1)
@@ -424,7 +422,7 @@ def _solve_on(ctx: _WorkingSet, m: int, beta, u, idx, coords, k, budget, refine_
     datafit, problem = ctx.problem.datafit, ctx.problem
     # The first m entries of the gathered set: its columns, then padding.
     idx, coords = idx[:m], coords[:, :m]
-    bw, pen = _unstack(coords)
+    bw, pen = unstack(coords)
     sub, rows = _restrict(datafit, idx, bw, beta, u, ctx.xt)
 
     if isinstance(sub, QuadraticGram):
@@ -513,7 +511,7 @@ def _round(ctx: _WorkingSet, rungs: list, state: _LoopState) -> _LoopState:
     beta, u, grad, n_iter, rounds = state.beta, state.u, state.grad, state.n_iter, state.rounds
     rung, in_set, k = _choose_set(ctx, beta, grad)
     norms = None if ctx.xt is None else ctx.xt.norms
-    idx, coords = _gather(ctx.penalty, beta, in_set, k, ctx.gathered, norms)
+    idx, coords = gather(ctx.penalty, beta, in_set, k, ctx.gathered, norms)
     bw, u, it, sub_status = jax.lax.switch(
         rung, rungs, beta, u, idx, coords, k, ctx.max_iter - n_iter, ctx.refine & (rounds == 0)
     )
