@@ -5,7 +5,7 @@ per-sample losses (the logistic loss). Each outer iteration, at the point
 ``z = X~ beta + b``,
 
 1. takes the full gradient and certifies the point by its duality gap (the
-   same certificate and stopping rule as every solver);
+   certificate and stopping rule every solver uses);
 2. picks a working set: every nonzero or unpenalized column and every column
    that violates its optimality condition;
 3. builds the quadratic model of ``f`` there, with the per-sample curvature
@@ -93,6 +93,7 @@ class _State(NamedTuple):
     n_iter: Array
     rounds: Array
     status: Array
+    stalled: Array  # the last step found no decrease
 
 
 def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
@@ -180,7 +181,8 @@ def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
         return (state[3] < _MAX_EPOCHS) & (state[4] > tol)
 
     zero = jnp.zeros((), bw.dtype)
-    init = (bw, zero, jnp.zeros((n,), bw.dtype), jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf))
+    inf = jnp.asarray(jnp.inf, bw.dtype)
+    init = (bw, zero, jnp.zeros((n,), bw.dtype), jnp.zeros((), jnp.int32), inf)
     w, db, q, epochs, _ = jax.lax.while_loop(running, epoch, init)
     return w, db, q, epochs
 
@@ -216,12 +218,12 @@ def _line_search(ctx: _Context, datafit, z, pen, bw, w, q, db, g, grad_b):
         return (halvings < _MAX_HALVINGS) & ~enough
 
     one = jnp.ones((), z.dtype)
-    t, _, halvings = jax.lax.while_loop(insufficient, shorter, (one, objective(one), 0))
-    # No decrease at all (the point is optimal to rounding): stay.
-    return jnp.where(halvings >= _MAX_HALVINGS, 0.0, t)
+    t, value, halvings = jax.lax.while_loop(insufficient, shorter, (one, objective(one), 0))
+    # No acceptable step after every halving: stay (the caller stops).
+    return jnp.where(insufficient((t, value, halvings - 1)), 0.0, t)
 
 
-def _on_rung(ctx: _Context, m: int, beta, b, u, idx, coords, k, tol):
+def _on_rung(ctx: _Context, m: int, beta, b, u, grad, idx, coords, k, tol):
     """One outer step on a set of at most ``m`` columns: the model minimized
     by coordinate descent, then the line search. Returns the set's new values
     padded to the largest rung, the intercept, the image and the epochs."""
@@ -231,15 +233,20 @@ def _on_rung(ctx: _Context, m: int, beta, b, u, idx, coords, k, tol):
     bw, pen = _working_set.unstack(coords)
     z = u + b
     r, H = datafit.second_order(z)
-    g = Zt @ r
+    # The loss gradient on the set: the full one's entries (padding: zero).
+    g = grad.at[idx].get(mode="fill", fill_value=0)
     grad_b = jnp.sum(r)
     w, db, q, epochs = _model_descent(ctx, Zt, coords, g, grad_b, H, k, tol)
     t = _line_search(ctx, datafit, z, pen, bw, w, q, db, g, grad_b)
-    new = bw + t * (w - bw)
+    # No acceptable step (t = 0): stay exactly where we are, even if the
+    # model's point is not finite.
+    moved = t > 0
+    new = jnp.where(moved, bw + t * (w - bw), bw)
+    b = jnp.where(moved, b + t * db, b)
     # Every nonzero is in the set: the image is a fresh product with the
     # set's columns (never one kept up to date by increments).
     top = ctx.ladder[-1]
-    return jnp.pad(new, (0, top - m)), b + t * db, new @ Zt, epochs
+    return jnp.pad(new, (0, top - m)), b, new @ Zt, epochs, moved
 
 
 def _certify(ctx: _Context, beta, b, u):
@@ -258,6 +265,9 @@ def _pass(ctx: _Context, rungs, refine, state: _State) -> _State:
     met = meets_tolerance(cert, problem.gap_tol, problem.lipschitz) & ~(jnp.asarray(refine) & first)
     status = jnp.where(state.n_iter >= ctx.max_iter, Status.MAX_ITER, RUNNING)
     status = jnp.where(state.rounds >= _MAX_ROUNDS, Status.MAX_ITER, status)
+    # No step lowers the objective, yet the certificate falls short: the
+    # point is at the dtype's resolution.
+    status = jnp.where(state.stalled, Status.STALLED, status)
     status = jnp.where(finite, status, Status.NONFINITE)
     status = jnp.where(met, Status.CONVERGED, status).astype(jnp.int32)
     state = state._replace(cert=cert, grad=grad, grad_b=grad_b, status=status)
@@ -274,12 +284,17 @@ def _step(ctx: _Context, rungs, state: _State) -> _State:
     # residual cannot be resolved.
     noise = _MODEL_FLOOR * jnp.finfo(state.grad.dtype).eps * jnp.max(jnp.abs(state.grad))
     tol = jnp.maximum(_MODEL_SHARE * state.cert.kkt, noise)
-    new, b, u, epochs = jax.lax.switch(
-        rung, rungs, state.beta, state.b, state.u, idx, coords, k, tol
+    new, b, u, epochs, moved = jax.lax.switch(
+        rung, rungs, state.beta, state.b, state.u, state.grad, idx, coords, k, tol
     )
     beta = state.beta.at[idx].set(new, mode="drop")
     return state._replace(
-        beta=beta, b=b, u=u, n_iter=state.n_iter + epochs, rounds=state.rounds + 1
+        beta=beta,
+        b=b,
+        u=u,
+        n_iter=state.n_iter + epochs,
+        rounds=state.rounds + 1,
+        stalled=~moved,
     )
 
 
@@ -295,11 +310,17 @@ def solve(
     """Minimize ``datafit(beta, b) + penalty(beta)`` by proximal Newton steps
     on working sets (see the module docstring).
 
-    Same arguments as :func:`~jaxreg.solvers.fista`; ``xt``: the design from
-    :func:`transposed` when the caller has it (a path computes it once).
-    ``n_iter`` counts the coordinate-descent epochs of all models. Stops on the
-    duality gap of the full problem, with the same rule and statuses as FISTA
-    (``MAX_ITER`` also after 200 outer steps).
+    ``problem``, ``penalty``, ``start``, ``max_iter`` and ``refine`` as for
+    :func:`~jaxreg.solvers.fista`; ``xt``: the design from :func:`transposed`
+    when the caller has it (a path computes it once). ``n_iter`` counts the
+    coordinate-descent sweeps of all models (over a whole set or over its
+    nonzeros), checked against ``max_iter`` between outer steps. Stops on the
+    full problem's duality gap and KKT residual by FISTA's rule
+    (:func:`~jaxreg._certificate.meets_tolerance`), at the iterate's own
+    intercept; ``MAX_ITER`` after ``max_iter`` sweeps or 200 outer steps,
+    ``STALLED`` when no step along the model's direction lowers the
+    objective while the certificate still falls short, ``NONFINITE`` on a
+    non-finite certificate.
     """
     datafit = problem.datafit
     if xt is None:
@@ -331,6 +352,7 @@ def solve(
         zero,
         zero,
         jnp.asarray(RUNNING, jnp.int32),
+        jnp.asarray(False),
     )
     body = functools.partial(_pass, ctx, rungs, refine)
     out = jax.lax.while_loop(lambda s: s.status == RUNNING, body, init)

@@ -208,6 +208,9 @@ def _cv_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
     spec = dataclasses.replace(
         spec, scoring=scoring, mesh=mesh, full_path=bool(options["full_path"])
     )
+    if mesh is not None and options["strategy"] == "auto" and spec.strategy == "working_set":
+        # Working sets run the folds one after another: a mesh spreads a batch.
+        spec = dataclasses.replace(spec, strategy="warm")
     # Batched fold paths share each check: checking often costs little there.
     check_every = options["check_every"]
     check_every = (

@@ -229,7 +229,8 @@ def tune(
     pf = inputs.penalty_factor
     if "penalty_factor" in params and bool(jnp.any(pf <= 0)):
         raise ValueError("penalty_factor must be positive to tune it (it is tuned in log scale)")
-    splits = _splits(datafit, inputs, options)
+    # On the device once: every descent step reads them.
+    splits = jax.device_put(_splits(datafit, inputs, options))
     spec = _engine.glm_spec(datafit, inputs, {**options, "check_every": 10})
     if ridge:
         spec = dataclasses.replace(spec, ridge_solver="cholesky" if n >= p else "dual")

@@ -166,3 +166,20 @@ def test_max_iter_is_reported():
     path = jaxreg.logistic_path(X, y, n_alphas=5, tol=1e-12, max_iter=2, strategy="working_set")
     assert not bool(path.converged.all())
     assert int(np.max(np.asarray(path.status))) == jaxreg.Status.MAX_ITER
+
+
+def test_a_step_the_line_search_rejects_stops_the_solve_where_it_is(monkeypatch):
+    # With no halvings allowed, the overshooting full step from a far start is
+    # rejected: the solver stays exactly at its start and reports STALLED
+    # (not a loop of identical rounds, nor a non-finite point).
+    monkeypatch.setattr(_prox_newton, "_MAX_HALVINGS", 0)
+    X, y, _ = classification(200, 10, "random", seed=4, k=3)
+    prob = prepared_problem(X, y, loss="logistic", tol=1e-12)
+    top = float(jaxreg.alpha_max(X, y, loss="logistic"))
+    pen = _problem.penalty(prob, 0.05 * top, 1.0)
+    beta0, b0 = _problem.cold_start(prob)
+    start = Start(beta0 + 8.0, b0 - 5.0)
+    out = _prox_newton.solve(prob, pen, start, jnp.asarray(10**5))
+    assert int(out.status) == jaxreg.Status.STALLED
+    np.testing.assert_array_equal(out.beta, start.beta)
+    np.testing.assert_array_equal(out.b, start.b)
