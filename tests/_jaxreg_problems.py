@@ -89,3 +89,35 @@ def prepared_problem(X, y, *, loss="squared", use_gram=False, tol=1e-10, **optio
         use_gram=use_gram,
     )
     return _problem.setup(spec, make_hyper(inputs), inputs.X, inputs.y)
+
+
+# Option sets the solver tests run a path under (see :func:`option_kwargs`).
+OPTION_SETS = [
+    dict(standardize=True),
+    dict(positive=True),
+    dict(lower=-0.3, upper=0.5),
+    dict(penalty_factor="first free"),
+    dict(sample_weight=True),
+    dict(fit_intercept=False),
+]
+
+
+def option_kwargs(options: dict, p: int, sw, free: int = 1) -> dict:
+    """Keyword arguments of a path from one of :data:`OPTION_SETS`:
+    ``penalty_factor="first free"`` leaves the first ``free`` columns
+    unpenalized and ``sample_weight=True`` takes the weights ``sw``."""
+    kw = dict(options)
+    if kw.get("penalty_factor") == "first free":
+        kw["penalty_factor"] = np.r_[np.zeros(free), np.ones(p - free)]
+    if kw.get("sample_weight"):
+        kw["sample_weight"] = sw
+    return kw
+
+
+def assert_option_constraints(coef, kw: dict) -> None:
+    """The coefficients respect the option set's sign constraint or bounds."""
+    coef = np.asarray(coef)
+    if "positive" in kw:
+        assert float(np.min(coef)) >= 0.0
+    if "lower" in kw:
+        assert float(np.min(coef)) >= kw["lower"] and float(np.max(coef)) <= kw["upper"]

@@ -7,7 +7,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from _jaxreg_problems import classification, prepared_problem
+from _jaxreg_problems import (
+    OPTION_SETS,
+    assert_option_constraints,
+    classification,
+    option_kwargs,
+    prepared_problem,
+)
 from sklearn.linear_model import LogisticRegression
 
 import jaxreg
@@ -53,26 +59,14 @@ def test_one_solve_is_certified_and_matches_fista(shape):
         assert int(out.n_iter) < int(ref.n_iter)
 
 
-OPTIONS = [
-    dict(),
-    dict(standardize=True),
-    dict(positive=True),
-    dict(lower=-0.3, upper=0.5),
-    dict(penalty_factor="first free"),
-    dict(sample_weight=True),
-    dict(fit_intercept=False),
-]
+OPTIONS = [dict(), *OPTION_SETS]
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: next(iter(o), "plain"))
 @pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
 def test_path_options_match_fista(options, l1_ratio):
     X, y, sw = classification(90, 200, "corr", seed=5, k=6, weights=True)
-    kw = dict(options)
-    if kw.get("penalty_factor") == "first free":
-        kw["penalty_factor"] = np.r_[0.0, np.ones(199)]
-    if kw.get("sample_weight"):
-        kw["sample_weight"] = sw
+    kw = option_kwargs(options, X.shape[1], sw)
     common = dict(n_alphas=20, eps=2e-2, tol=1e-12, **kw)
     pn = jaxreg.logistic_path(X, y, l1_ratio, strategy="working_set", **common)
     ref = jaxreg.logistic_path(X, y, l1_ratio, strategy="warm", chunk_size=1, **common)
@@ -81,10 +75,7 @@ def test_path_options_match_fista(options, l1_ratio):
     np.testing.assert_allclose(pn.objective, ref.objective, rtol=1e-9)
     np.testing.assert_allclose(pn.coef, ref.coef, atol=1e-4, rtol=0)
     np.testing.assert_allclose(pn.intercept, ref.intercept, atol=1e-4, rtol=0)
-    if "positive" in kw:
-        assert float(np.min(pn.coef)) >= 0.0
-    if "lower" in kw:
-        assert float(np.min(pn.coef)) >= -0.3 and float(np.max(pn.coef)) <= 0.5
+    assert_option_constraints(pn.coef, kw)
     if "penalty_factor" in kw:
         assert bool(np.all(np.asarray(pn.coef)[:, 0] != 0))
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
-from _jaxreg_problems import prepared_problem, regression
+from _jaxreg_problems import (
+    OPTION_SETS,
+    assert_option_constraints,
+    option_kwargs,
+    prepared_problem,
+    regression,
+)
 from sklearn.linear_model import enet_path
 
 import jaxreg
@@ -62,24 +68,13 @@ def test_matches_sklearn(shape, gram, l1_ratio):
     np.testing.assert_allclose(path.intercept, intercepts, atol=1e-6, rtol=0)
 
 
-OPTIONS = [
-    dict(standardize=True),
-    dict(positive=True),
-    dict(lower=-0.3, upper=0.5),
-    dict(penalty_factor="first free"),
-    dict(sample_weight=True),
-    dict(fit_intercept=False),
-]
+OPTIONS = OPTION_SETS
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: next(iter(o)))
 def test_options_match_fista(options):
     X, y, sw = regression(70, 260, "random", seed=12, k=6, weights=True)
-    kw = dict(options)
-    if kw.get("penalty_factor") == "first free":
-        kw["penalty_factor"] = np.r_[0.0, 0.0, np.ones(258)]
-    if kw.get("sample_weight"):
-        kw["sample_weight"] = sw
+    kw = option_kwargs(options, X.shape[1], sw, free=2)
     common = dict(n_alphas=25, eps=2e-2, tol=1e-14, **kw)
     ws = jaxreg.enet_path(X, y, 0.8, strategy="working_set", **common)
     ref = jaxreg.enet_path(X, y, 0.8, strategy="warm", chunk_size=1, **common)
@@ -90,10 +85,7 @@ def test_options_match_fista(options):
     np.testing.assert_allclose(ws.objective, ref.objective, rtol=1e-10)
     np.testing.assert_allclose(ws.coef, ref.coef, atol=1e-5, rtol=0)
     np.testing.assert_allclose(ws.intercept, ref.intercept, atol=1e-5, rtol=0)
-    if "positive" in kw:
-        assert float(np.min(ws.coef)) >= 0.0
-    if "lower" in kw:
-        assert float(np.min(ws.coef)) >= -0.3 and float(np.max(ws.coef)) <= 0.5
+    assert_option_constraints(ws.coef, kw)
 
 
 def test_cold_start_climbs_the_ladder():
