@@ -208,14 +208,17 @@ _PATH_ARGS = """
       upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
       standardize: fit on standardized columns, as in :func:`~jaxreg.{single}`.
       tol: stopping tolerance on the duality gap, as in :func:`~jaxreg.{single}`.
-      max_iter: maximum number of proximal-gradient iterations per grid point.
+      max_iter: maximum number of iterations per grid point (proximal-gradient
+        iterations, or coordinate-descent sweeps on a working set).
       strategy: ``"vmap"`` (cold starts, one batch), ``"warm"`` (continuation
         over chunks of the grid), ``"working_set"`` (continuation one point at
-        a time, each solved on a working set of columns: coordinate descent in
-        design mode, FISTA in Gram mode; the squared loss only, other losses
-        run plain continuation) or ``"auto"``: on GPU and TPU ``"vmap"``; on
-        CPU ``"working_set"`` for the squared loss on a dense design in design
-        mode (``n <= p`` or ``gram=False``), else ``"warm"``. Under an outer
+        a time, each solved on a working set of columns: for the squared loss
+        coordinate descent in design mode, FISTA in Gram mode; for the
+        logistic loss proximal Newton steps; a sparse design runs plain
+        continuation) or ``"auto"``: on GPU and TPU ``"vmap"``; on CPU
+        ``"working_set"`` for the squared loss on a dense design in design
+        mode (``n <= p`` or ``gram=False``) and for the logistic loss on a
+        dense design, else ``"warm"``. Under an outer
         ``vmap`` pass ``"warm"`` or ``"vmap"``: a vmapped working-set solve
         evaluates every set size.
       chunk_size: grid points per chunk for the warm strategy (default 4; 1 is
