@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 
@@ -57,20 +58,50 @@ def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
     """The static spec of a public GLM call from its keyword arguments."""
     check_every = v.check_count(options.get("check_every", 10), "check_every")
     solver = options.get("solver", "fista")
-    v.check_choice(solver, "solver", ("fista", "ista"))
+    v.check_choice(solver, "solver", ("auto", "fista", "ista", "newton"))
     gram = options.get("gram", False)
     use_gram = hasattr(datafit, "from_gram") and use_gram_for(gram, inputs.X)
+    unrolled = unrolled_blocks(options.get("diff", "implicit"), inputs.max_iter, check_every)
     return Spec(
         datafit=datafit,
         fit_intercept=bool(options["fit_intercept"]),
         standardize=bool(options["standardize"]),
         use_gram=use_gram,
-        accelerate=solver == "fista",
+        accelerate=solver != "ista",
         check_every=check_every,
-        unrolled_blocks=unrolled_blocks(
-            options.get("diff", "implicit"), inputs.max_iter, check_every
-        ),
+        unrolled_blocks=unrolled,
+        newton=_newton(solver, datafit, inputs, options, unrolled),
         **static,
+    )
+
+
+def _newton(solver: str, datafit, inputs: v.Inputs, options: dict, unrolled) -> bool:
+    """Whether a single fit runs proximal Newton. ``"auto"`` picks it on a
+    CPU for a datafit with curvature weights on a dense design, when every
+    input is concrete: under a caller's ``vmap`` (traced inputs) a batched
+    working-set solve would run every set size, so FISTA batches instead."""
+    second_order = hasattr(datafit, "second_order")
+    if solver == "newton":
+        if not second_order:
+            raise ValueError("solver='newton' needs a loss with curvature weights (logistic)")
+        if v.is_sparse(inputs.X):
+            raise ValueError("solver='newton' needs a dense X; use solver='fista'")
+        if unrolled is not None:
+            raise ValueError("solver='newton' cannot be unrolled; use diff='implicit'")
+        return True
+    if solver != "auto" or not second_order or unrolled is not None:
+        return False
+    values = (
+        inputs.X,
+        inputs.y,
+        inputs.sample_weight,
+        options.get("alpha"),
+        options.get("l1_ratio"),
+    )
+    return (
+        jax.default_backend() == "cpu"
+        and not v.is_sparse(inputs.X)
+        and all(v.is_concrete(a) for a in values)
     )
 
 

@@ -208,7 +208,7 @@ def logistic(
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
-    solver: Literal["fista", "ista"] = "fista",
+    solver: Literal["auto", "fista", "ista", "newton"] = "auto",
     check_every: int = 10,
     diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
@@ -241,7 +241,17 @@ logistic.__doc__ = (
         raises_extra=", labels other than 0 and 1 or a single class",
         floor=100,
         diff_args="``l1_ratio``, ",
-    ).replace('      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.\n', "")
+    )
+    .replace('      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.\n', "")
+    .replace(
+        '      solver: ``"fista"`` (accelerated, with adaptive restart) or ``"ista"``.\n',
+        '      solver: ``"newton"`` (proximal Newton on working sets: coordinate\n'
+        "        descent on the loss's quadratic model, then a line search; a dense X\n"
+        '        only), ``"fista"`` (accelerated, with adaptive restart), ``"ista"``\n'
+        '        or ``"auto"`` (default): ``"newton"`` on a CPU for a dense X when\n'
+        '        every input is concrete, else ``"fista"`` (under a caller\'s\n'
+        "        ``jit``, ``vmap`` or ``grad``, FISTA batches and traces as one loop).\n",
+    )
     + """
     Example:
       >>> import numpy as np, jaxreg

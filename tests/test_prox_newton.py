@@ -174,3 +174,54 @@ def test_a_step_the_line_search_rejects_stops_the_solve_where_it_is(monkeypatch)
     assert int(out.status) == jaxreg.Status.STALLED
     np.testing.assert_array_equal(out.beta, start.beta)
     np.testing.assert_array_equal(out.b, start.b)
+
+
+def test_single_fit_newton_matches_fista_and_auto_picks_it_on_concrete_inputs():
+    X, y, sw = classification(150, 30, "corr", seed=12, k=4, weights=True)
+    top = float(jaxreg.alpha_max(X, y, loss="logistic", sample_weight=sw))
+    kw = dict(sample_weight=sw, tol=1e-12, l1_ratio=0.7)
+    newton = jaxreg.logistic(X, y, 0.05 * top, solver="newton", **kw)
+    ref = jaxreg.logistic(X, y, 0.05 * top, solver="fista", **kw)
+    assert int(newton.status) == int(ref.status) == jaxreg.Status.CONVERGED
+    assert float(newton.gap) <= float(newton.gap_tol)
+    np.testing.assert_allclose(newton.objective, ref.objective, rtol=1e-10)
+    np.testing.assert_allclose(newton.coef, ref.coef, atol=1e-5)
+    auto = jaxreg.logistic(X, y, 0.05 * top, **kw)
+    expected = newton if jax.default_backend() == "cpu" else ref
+    assert int(auto.n_iter) == int(expected.n_iter)
+
+    # Traced inputs (a caller's jit or vmap): FISTA, which batches.
+    alphas = jnp.array([0.05, 0.1, 0.2]) * top
+    batched = jax.vmap(lambda a: jaxreg.logistic(X, y, a, **kw))(alphas)
+    for i, a in enumerate(alphas):
+        one = jaxreg.logistic(X, y, float(a), solver="fista", **kw)
+        assert int(batched.n_iter[i]) == int(one.n_iter)
+        np.testing.assert_allclose(batched.coef[i], one.coef, atol=1e-9)
+
+
+def test_single_fit_newton_gradient_matches_finite_differences():
+    X, y, _ = classification(120, 12, "corr", seed=13, k=4)
+    top = float(jaxreg.alpha_max(X, y, loss="logistic"))
+
+    def loss(a, solver):
+        fit = jaxreg.logistic(X, y, a, 0.8, tol=1e-13, solver=solver)
+        return jnp.sum(fit.coef**2) + fit.intercept
+
+    a = 0.1 * top
+    g_newton = float(jax.grad(loss)(a, "newton"))
+    h = 1e-6 * top
+    fd = (float(loss(a + h, "newton")) - float(loss(a - h, "newton"))) / (2 * h)
+    np.testing.assert_allclose(g_newton, fd, rtol=1e-5)
+    np.testing.assert_allclose(g_newton, float(jax.grad(loss)(a, "fista")), rtol=1e-6)
+
+
+def test_newton_solver_errors():
+    X, y, _ = classification(40, 5, seed=14)
+    with pytest.raises(ValueError, match="curvature weights"):
+        jaxreg.lasso(X, y, 0.1, solver="newton")
+    with pytest.raises(ValueError, match="dense X"):
+        jaxreg.logistic(jax.experimental.sparse.BCOO.fromdense(X), y, 0.1, solver="newton")
+    with pytest.raises(ValueError, match="unrolled"):
+        jaxreg.logistic(X, y, 0.1, solver="newton", diff="unrolled", max_iter=100)
+    with pytest.raises(ValueError, match="solver"):
+        jaxreg.logistic(X, y, 0.1, solver="newtonian")
