@@ -208,7 +208,7 @@ def logistic(
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
-    solver: Literal["auto", "fista", "ista", "newton"] = "auto",
+    solver: Literal["auto", "fista", "ista", "newton"] = "fista",
     check_every: int = 10,
     diff: Literal["implicit", "unrolled"] = "implicit",
 ) -> FitResult:
@@ -247,8 +247,8 @@ logistic.__doc__ = (
         '      solver: ``"fista"`` (accelerated, with adaptive restart) or ``"ista"``.\n',
         '      solver: ``"newton"`` (proximal Newton on working sets: coordinate\n'
         "        descent on the loss's quadratic model, then a line search; a dense X\n"
-        '        only), ``"fista"`` (accelerated, with adaptive restart), ``"ista"``\n'
-        '        or ``"auto"`` (default): ``"newton"`` on a CPU for a dense X when\n'
+        '        only), ``"fista"`` (default; accelerated, with adaptive restart),\n'
+        '        ``"ista"`` or ``"auto"``: ``"newton"`` on a CPU for a dense X when\n'
         '        every input is concrete, else ``"fista"`` (under a caller\'s\n'
         "        ``jit``, ``vmap`` or ``grad``, FISTA batches and traces as one loop).\n",
     )
