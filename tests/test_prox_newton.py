@@ -101,7 +101,15 @@ def test_path_matches_sklearn(fit_intercept):
         ).fit(X, y)
         np.testing.assert_allclose(coef, ref.coef_[0], atol=1e-5, rtol=0)
         if fit_intercept:
-            np.testing.assert_allclose(b, ref.intercept_[0], atol=1e-5)
+            # saga's unpenalized intercept converges slowest (it stopped 7e-4
+            # off on one installation): the certified answer must be at least
+            # as good on the objective, and close.
+            np.testing.assert_allclose(b, ref.intercept_[0], atol=1e-3)
+            z, z_ref = X @ coef + b, X @ ref.coef_[0] + ref.intercept_[0]
+            a = float(alpha)
+            ours = np.mean(np.logaddexp(0, z) - y * z) + a * np.abs(np.asarray(coef)).sum()
+            theirs = np.mean(np.logaddexp(0, z_ref) - y * z_ref) + a * np.abs(ref.coef_[0]).sum()
+            assert ours <= theirs + 1e-12
 
 
 def test_ill_conditioned_design_converges_in_few_passes():
