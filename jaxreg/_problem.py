@@ -399,15 +399,11 @@ def solve(
         # The image is beta0's: valid only if the bounds left it unchanged.
         u0, grad0, valid = start[0], start[1], start[2] & jnp.all(clipped == beta0)
     beta0 = clipped
-    use_ws = (
-        working_set
-        and accelerate
-        and unrolled_blocks is None
-        and (_working_set.applies(problem.datafit) or _prox_newton.applies(problem.datafit))
-    )
-    if use_ws and _prox_newton.applies(problem.datafit):
+    use_ws = working_set and accelerate and unrolled_blocks is None
+    newton = use_ws and _prox_newton.applies(problem.datafit)
+    if newton:
         out = _prox_newton.solve(problem, pen, Start(beta0, b0), max_iter, refine=refine, xt=xt)
-    elif use_ws:
+    elif use_ws and _working_set.applies(problem.datafit):
         out = _working_set.solve(
             problem,
             pen,

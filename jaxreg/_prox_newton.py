@@ -66,12 +66,10 @@ def applies(datafit) -> bool:
 
 
 def transposed(datafit) -> _working_set.Columns:
-    """The design centered, scaled and transposed (each column a contiguous
-    row), a zero row appended at index ``p`` (the padding index); computed
-    once per path. (``norms`` is unused here: the curvature weights change.)"""
-    d = datafit.design
-    Zt = ((d.X - d.mean) / d.scale).T
-    Zt = jnp.concatenate([Zt, jnp.zeros((1, Zt.shape[1]), Zt.dtype)])
+    """The design prepared for column gathers, once per path (see
+    :func:`jaxreg._working_set.padded_columns`; ``norms`` is unused here:
+    the curvature weights change every step)."""
+    Zt = _working_set.padded_columns(datafit.design)
     return _working_set.Columns(Zt, jnp.zeros((0,), Zt.dtype))
 
 
@@ -189,7 +187,7 @@ def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
     return w, db, q, epochs
 
 
-def _line_search(ctx: _Context, datafit, z, pen, bw, w, q, db, g, grad_b):
+def _line_search(datafit, z, pen, bw, w, q, db, g, grad_b):
     """The step length along ``(w - bw, db)``: backtracking from 1 until the
     true objective falls by an Armijo share of the model's predicted decrease.
     Only the set's coefficients move, so the penalty is evaluated on them."""
@@ -239,7 +237,7 @@ def _on_rung(ctx: _Context, m: int, beta, b, u, grad, idx, coords, k, tol):
     g = grad.at[idx].get(mode="fill", fill_value=0)
     grad_b = jnp.sum(r)
     w, db, q, epochs = _model_descent(ctx, Zt, coords, g, grad_b, H, k, tol)
-    t = _line_search(ctx, datafit, z, pen, bw, w, q, db, g, grad_b)
+    t = _line_search(datafit, z, pen, bw, w, q, db, g, grad_b)
     # No acceptable step (t = 0): stay exactly where we are, even if the
     # model's point is not finite.
     moved = t > 0

@@ -170,11 +170,17 @@ def transposed(datafit) -> Columns | None:
     columns ready to use, with no centering, scaling or transposing of its own.
     """
     if isinstance(datafit, Quadratic) and applies(datafit):
-        d = datafit.design
-        Zt = ((d.X - d.mean) / d.scale).T
-        Zt = jnp.concatenate([Zt, jnp.zeros((1, Zt.shape[1]), Zt.dtype)])
+        Zt = padded_columns(datafit.design)
         return Columns(Zt, (Zt * Zt) @ datafit.weights)
     return None
+
+
+def padded_columns(design) -> Array:
+    """A dense design centered, scaled and transposed (each column a
+    contiguous row), with a zero row appended at index ``p``, the padding
+    index of a gathered set."""
+    Zt = ((design.X - design.mean) / design.scale).T
+    return jnp.concatenate([Zt, jnp.zeros((1, Zt.shape[1]), Zt.dtype)])
 
 
 def set_indices(in_set: Array, size: int) -> Array:
