@@ -70,26 +70,28 @@ def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
         accelerate=solver != "ista",
         check_every=check_every,
         unrolled_blocks=unrolled,
-        newton=_newton(solver, datafit, inputs, options, unrolled),
+        working_set=_working_set_fit(solver, datafit, inputs, options, unrolled),
         **static,
     )
 
 
-def _newton(solver: str, datafit, inputs: v.Inputs, options: dict, unrolled) -> bool:
-    """Whether a single fit runs proximal Newton. ``"auto"`` picks it on a
-    CPU for a datafit with curvature weights on a dense design, when every
-    input is concrete: under a caller's ``vmap`` (traced inputs) a batched
+def _working_set_fit(solver: str, datafit, inputs: v.Inputs, options: dict, unrolled) -> bool:
+    """Whether a single fit runs on working sets: proximal Newton for a datafit
+    with curvature weights, coordinate descent for the squared loss.
+    ``"auto"`` picks them on a CPU, when every input is concrete, for a datafit
+    with curvature weights (dense or sparse X) and for a sparse X with
+    coordinate descent (its full-width products cost as much as many
+    coordinate visits): under a caller's ``vmap`` (traced inputs) a batched
     working-set solve would run every set size, so FISTA batches instead."""
     second_order = hasattr(datafit, "second_order")
     if solver == "newton":
         if not second_order:
             raise ValueError("solver='newton' needs a loss with curvature weights (logistic)")
-        if v.is_sparse(inputs.X):
-            raise ValueError("solver='newton' needs a dense X; use solver='fista'")
         if unrolled is not None:
             raise ValueError("solver='newton' cannot be unrolled; use diff='implicit'")
         return True
-    if solver != "auto" or not second_order or unrolled is not None:
+    sparse_cd = v.is_sparse(inputs.X) and getattr(datafit, "coordinate_descent", False)
+    if solver != "auto" or not (second_order or sparse_cd) or unrolled is not None:
         return False
     values = (
         inputs.X,
@@ -98,11 +100,7 @@ def _newton(solver: str, datafit, inputs: v.Inputs, options: dict, unrolled) -> 
         options.get("alpha"),
         options.get("l1_ratio"),
     )
-    return (
-        jax.default_backend() == "cpu"
-        and not v.is_sparse(inputs.X)
-        and all(v.is_concrete(a) for a in values)
-    )
+    return jax.default_backend() == "cpu" and all(v.is_concrete(a) for a in values)
 
 
 def glm_fit(datafit, X, y, options: dict) -> FitResult:

@@ -73,7 +73,7 @@ def solve_internal(spec: Spec, theta: Theta):
         accelerate=spec.accelerate,
         check_every=spec.check_every,
         unrolled_blocks=spec.unrolled_blocks,
-        working_set=spec.newton,
+        working_set=spec.working_set,
     )
     return result, beta, problem
 

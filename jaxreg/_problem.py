@@ -374,7 +374,7 @@ def solve(
     unrolled_blocks: int | None = None,
     refine: Array | bool = False,
     working_set: bool = False,
-    xt: _working_set.Columns | None = None,
+    xt=None,
     start: tuple[Array, Array, Array] | None = None,
     return_image: bool = False,
 ):
@@ -384,7 +384,7 @@ def solve(
     is the warm start for a neighbouring grid point. ``unrolled_blocks``: run
     a fixed number of check blocks (a differentiable ``scan``) instead of the
     early-exit loop. ``working_set``: the working-set solver where it applies
-    (squared loss, dense or Gram; not batched under ``vmap``), with ``xt`` its
+    (squared loss, dense, sparse or Gram; not batched under ``vmap``), with ``xt`` its
     per-path precomputation when the caller has it and ``start`` the image
     and gradient at ``beta0`` (see :func:`jaxreg._working_set.solve`); a
     datafit with curvature weights gets proximal Newton on working sets

@@ -35,9 +35,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import Array
-from jax.experimental import sparse as jsparse
 
-from jaxreg import _working_set
+from jaxreg import _columns, _working_set
 from jaxreg._certificate import RUNNING, Certificate, certificate_parts, meets_tolerance
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.prox import prox_elastic_net
@@ -60,23 +59,22 @@ _MAX_HALVINGS = 30
 
 
 def applies(datafit) -> bool:
-    """Whether this solver handles the datafit (static): curvature weights
-    and a dense design."""
-    return hasattr(datafit, "second_order") and not isinstance(datafit.design.X, jsparse.BCOO)
+    """Whether this solver handles the datafit (static): curvature weights,
+    on a dense or sparse design."""
+    return hasattr(datafit, "second_order")
 
 
-def transposed(datafit) -> _working_set.Columns:
-    """The design prepared for column gathers, once per path (see
-    :func:`jaxreg._working_set.padded_columns`; ``norms`` is unused here:
-    the curvature weights change every step)."""
-    Zt = _working_set.padded_columns(datafit.design)
-    return _working_set.Columns(Zt, jnp.zeros((0,), Zt.dtype))
+def transposed(datafit):
+    """The design prepared for column access, once per path (see
+    :mod:`jaxreg._columns`; no column norms: the curvature weights change
+    every step)."""
+    return _columns.columns_for(datafit.design)
 
 
 class _Context(NamedTuple):
     problem: Any
     penalty: ElasticNetPenalty
-    Zt: Array
+    cols: Any  # the prepared design (jaxreg._columns)
     step: Array
     max_iter: Array
     fit_intercept: bool
@@ -96,18 +94,19 @@ class _State(NamedTuple):
     stalled: Array  # the last step found no decrease
 
 
-def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
+def _model_descent(ctx: _Context, cols, coords, g, grad_b, k, tol):
     """Coordinate descent on the quadratic model over the set's first ``k``
-    columns ``Zt`` (and the intercept). ``g``: the loss gradient on the set;
-    ``H``: the curvature weights. Returns the model's point on the set, the
-    intercept's step, the step's image ``q = X~_set d + db`` and the sweeps
-    (over the whole set or over its nonzeros: each counts as an epoch)."""
+    columns ``cols`` (bound to the curvature weights ``H``; see
+    :mod:`jaxreg._columns`) and the intercept. ``g``: the loss gradient on
+    the set. Returns the model's point on the set, the intercept's step, the
+    step's image ``q = X~_set d + db`` (an :class:`~jaxreg._columns.Image`)
+    and the sweeps (over the whole set or over its nonzeros: each counts as
+    an epoch)."""
     bw, pen = _working_set.unstack(coords)
-    h = (Zt * Zt) @ H
+    h = cols.curvatures()
     safe = jnp.where(h > 0, h, 1.0)
     l1, l2 = pen.l1 / safe, pen.l2 / safe
-    hb = jnp.sum(H)
-    n = H.shape[0]
+    hb = jnp.sum(cols.H)
 
     m = bw.shape[0]
     in_range = jnp.arange(m) < k
@@ -116,25 +115,26 @@ def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
     def coordinate(i, carry, order):
         w, q, moved = carry
         j = order[i]
-        # The model's gradient in w_j (q holds the whole step's image, this
-        # coordinate's part included): its exact one-dimensional minimum.
-        gj = g[j] + jnp.dot(Zt[j] * H, q)
-        new = prox_elastic_net(w[j] - gj / safe[j], l1[j], l2[j], pen.lower[j], pen.upper[j])
-        delta = jnp.where(h[j] > 0, new - w[j], 0.0)
+
+        def update(dot):
+            # The model's gradient in w_j (q holds the whole step's image,
+            # this coordinate's part included): its exact one-dimensional
+            # minimum.
+            gj = g[j] + dot
+            new = prox_elastic_net(w[j] - gj / safe[j], l1[j], l2[j], pen.lower[j], pen.upper[j])
+            return jnp.where(h[j] > 0, new - w[j], 0.0)
+
+        delta, q = cols.visit(j, q, update)
         moved = jnp.maximum(moved, h[j] * jnp.abs(delta))
-        return jax.lax.cond(
-            delta != 0,
-            lambda: (w.at[j].add(delta), q + delta * Zt[j], moved),
-            lambda: (w, q, moved),
-        )
+        return w.at[j].add(delta), q, moved
 
     def sweep(w, db, q, order, count):
-        zero = jnp.zeros((), q.dtype)
+        zero = jnp.zeros((), bw.dtype)
         body = functools.partial(coordinate, order=order)
         w, q, moved = jax.lax.fori_loop(0, count, body, (w, q, zero))
         if ctx.fit_intercept:
-            step_b = -(grad_b + jnp.dot(H, q)) / jnp.maximum(hb, tiny)
-            q, db = q + step_b, db + step_b
+            step_b = -(grad_b + cols.wsum(q)) / jnp.maximum(hb, tiny)
+            q, db = cols.shift(step_b, q), db + step_b
             moved = jnp.maximum(moved, hb * jnp.abs(step_b))
         return w, db, q, moved
 
@@ -142,11 +142,11 @@ def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
         # The model's KKT residual on the set, in gradient units: each
         # coordinate's prox-Newton step times its curvature (a coordinate
         # descent epoch's own steps understate it where columns correlate).
-        grad = g + Zt @ (H * q)
+        grad = g + cols.wgrad(q)
         new = prox_elastic_net(w - grad / safe, l1, l2, pen.lower, pen.upper)
         out = jnp.max(jnp.where(h > 0, h * jnp.abs(new - w), 0.0), initial=0.0)
         if ctx.fit_intercept:
-            out = jnp.maximum(out, jnp.abs(grad_b + jnp.dot(H, q)))
+            out = jnp.maximum(out, jnp.abs(grad_b + cols.wsum(q)))
         return out
 
     def active(state):
@@ -164,7 +164,7 @@ def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
             return (inner[3] < _MAX_EPOCHS) & (inner[4] > tol)
 
         w, db, q, epochs = state
-        init = (w, db, q, jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, q.dtype))
+        init = (w, db, q, jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, bw.dtype))
         w, db, q, sweeps, _ = jax.lax.while_loop(unsettled, body, init)
         return w, db, q, epochs + sweeps
 
@@ -182,7 +182,8 @@ def _model_descent(ctx: _Context, Zt, coords, g, grad_b, H, k, tol):
 
     zero = jnp.zeros((), bw.dtype)
     inf = jnp.asarray(jnp.inf, bw.dtype)
-    init = (bw, zero, jnp.zeros((n,), bw.dtype), jnp.zeros((), jnp.int32), inf)
+    q0 = cols.start(jnp.zeros_like(cols.H))
+    init = (bw, zero, q0, jnp.zeros((), jnp.int32), inf)
     w, db, q, epochs, _ = jax.lax.while_loop(running, epoch, init)
     return w, db, q, epochs
 
@@ -229,14 +230,15 @@ def _on_rung(ctx: _Context, m: int, beta, b, u, grad, idx, coords, k, tol):
     padded to the largest rung, the intercept, the image and the epochs."""
     datafit = ctx.problem.datafit
     idx, coords = idx[:m], coords[:, :m]
-    Zt = ctx.Zt.at[idx].get(mode="promise_in_bounds")
     bw, pen = _working_set.unstack(coords)
     z = u + b
     r, H = datafit.second_order(z)
+    cols = ctx.cols.take(idx).bind(H)
     # The loss gradient on the set: the full one's entries (padding: zero).
     g = grad.at[idx].get(mode="fill", fill_value=0)
     grad_b = jnp.sum(r)
-    w, db, q, epochs = _model_descent(ctx, Zt, coords, g, grad_b, H, k, tol)
+    w, db, q, epochs = _model_descent(ctx, cols, coords, g, grad_b, k, tol)
+    q = cols.dense(q)
     t = _line_search(datafit, z, pen, bw, w, q, db, g, grad_b)
     # No acceptable step (t = 0): stay exactly where we are, even if the
     # model's point is not finite.
@@ -246,7 +248,7 @@ def _on_rung(ctx: _Context, m: int, beta, b, u, grad, idx, coords, k, tol):
     # Every nonzero is in the set: the image is a fresh product with the
     # set's columns (never one kept up to date by increments).
     top = ctx.ladder[-1]
-    return jnp.pad(new, (0, top - m)), b, new @ Zt, epochs, moved
+    return jnp.pad(new, (0, top - m)), b, cols.image(new), epochs, moved
 
 
 def _certify(ctx: _Context, beta, b, u):
@@ -314,7 +316,7 @@ def solve(
     max_iter: Array,
     *,
     refine: Array | bool = False,
-    xt: _working_set.Columns | None = None,
+    xt=None,
 ) -> SolverResult:
     """Minimize ``datafit(beta, b) + penalty(beta)`` by proximal Newton steps
     on working sets (see the module docstring).
@@ -336,11 +338,14 @@ def solve(
     if xt is None:
         xt = transposed(datafit)
     p = start.beta.shape[0]
-    ladder = _working_set.sizes(p, xt.Zt.shape[1])
+    # A sparse design's set costs its size in vectors only (its columns are
+    # read entry by entry): one rung, p, compiles once.
+    sparse = isinstance(xt, _columns.SparseColumns)
+    ladder = (p,) if sparse else _working_set.sizes(p, datafit.design.X.shape[0])
     ctx = _Context(
         problem=problem,
         penalty=penalty,
-        Zt=xt.Zt,
+        cols=xt,
         step=1.0 / problem.lipschitz,
         max_iter=max_iter,
         fit_intercept=datafit.iterates_intercept,

@@ -78,8 +78,9 @@ class Spec:
         of check blocks a differentiable unrolled solve runs.
       ridge_solver: the closed form of a ridge fit (``"cholesky"``, ``"dual"``,
         ``"svd"`` or ``"cg"``).
-      newton: a single fit runs proximal Newton on working sets (datafits
-        with ``second_order``) instead of FISTA.
+      working_set: a single fit runs on working sets (proximal Newton for
+        datafits with ``second_order``, coordinate descent for the squared
+        loss) instead of FISTA.
       strategy: path strategy, ``"vmap"``, ``"warm"`` or ``"working_set"``.
       chunk_size: grid points per chunk of the warm strategy.
       n_alphas: size of a default grid.
@@ -100,7 +101,7 @@ class Spec:
     check_every: int = 10
     unrolled_blocks: int | None = None
     ridge_solver: str = "cholesky"
-    newton: bool = False
+    working_set: bool = False
     strategy: str = "warm"
     chunk_size: int = 4
     n_alphas: int = 100

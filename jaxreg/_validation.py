@@ -162,6 +162,26 @@ def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
     return as_array(x, dtype)
 
 
+def _summed_on_host(rows, cols, data, shape) -> jsparse.BCOO:
+    """A ``BCOO`` from entries, duplicates summed and padding (out-of-range
+    indices) dropped, on the host: a fraction of a ``BCOO``'s own sum, which
+    sorts on the device every call and cannot run under a caller's ``jit``.
+
+    The entries come out in column-major order, the order the coordinate
+    solvers read them in (:mod:`jaxreg._columns` then skips its sort).
+    """
+    n, p = shape
+    rows, cols, data = np.asarray(rows), np.asarray(cols), np.asarray(data)
+    keep = (rows < n) & (cols < p)
+    key = cols[keep].astype(np.int64) * n + rows[keep]
+    uniq, inverse = np.unique(key, return_inverse=True)
+    summed = np.bincount(inverse, weights=data[keep], minlength=uniq.shape[0]).astype(data.dtype)
+    indices = np.stack([uniq % n, uniq // n], 1).astype(np.int32)
+    return jsparse.BCOO(
+        (jnp.asarray(summed), jnp.asarray(indices)), shape=shape, unique_indices=True
+    )
+
+
 def check_sparse_design(X, dtype):
     """A scipy.sparse matrix or a JAX ``BCOO`` as a 2-D ``BCOO`` of ``dtype``.
 
@@ -169,12 +189,8 @@ def check_sparse_design(X, dtype):
     column variances), so a concrete matrix is canonical on return.
     """
     if _is_scipy_sparse(X):
-        coo = X.tocoo(copy=True)
-        coo.sum_duplicates()
-        X = jsparse.BCOO(
-            (jnp.asarray(coo.data), jnp.stack([jnp.asarray(coo.row), jnp.asarray(coo.col)], 1)),
-            shape=coo.shape,
-        )
+        coo = X.tocoo()
+        X = _summed_on_host(coo.row, coo.col, coo.data, coo.shape)
     if X.ndim != 2 or X.n_batch != 0 or X.n_dense != 0:
         raise ValueError(
             f"a sparse X must be a 2-D matrix with no batch or dense dimensions, got shape "
@@ -185,8 +201,9 @@ def check_sparse_design(X, dtype):
     if is_concrete(X.data):
         if reduce_values(_has_nonfinite, X.data):
             raise ValueError("X contains NaN or infinite values")
-        if is_concrete(X.indices):
-            X = X.sum_duplicates()
+        if is_concrete(X.indices) and not X.unique_indices:
+            indices = np.asarray(X.indices)  # host copy: slicing it stays off any trace
+            X = _summed_on_host(indices[:, 0], indices[:, 1], X.data, X.shape)
     return jsparse.BCOO((X.data.astype(dtype), X.indices), shape=X.shape)
 
 

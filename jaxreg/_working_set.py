@@ -18,13 +18,15 @@ FISTA finishing where coordinate descent crawls (a support about as large as
 the number of samples), on the full problem with the columns outside ``W``
 pinned at zero; in Gram mode by FISTA on the ``|W| x |W|`` block.
 
-Design mode gathers its columns from a copy of the design prepared once per
-path (centered, scaled and transposed, so each column is a contiguous row). A
-path's grid point starts with the image ``X~ beta`` and the gradient
-extrapolated from the previous ones (both are affine in the coefficients),
-and a round computes the image from the set's columns alone (every nonzero
-is in the set): it reads the whole design once, for the gradient that
-certifies it and picks the next set.
+Design mode reads its columns from a copy of the design prepared once per
+path (:mod:`jaxreg._columns`: a dense design centered, scaled and
+transposed, so each column is a contiguous row; a sparse one sorted by
+column, its centering kept implicit, never densified). A path's grid point
+starts with the image ``X~ beta`` and the gradient extrapolated from the
+previous ones (both are affine in the coefficients), and a round computes
+the image from the set's columns alone (every nonzero is in the set): it
+reads the whole design once, for the gradient that certifies it and picks
+the next set.
 
 ``W`` is padded to a size from a fixed ladder (see :func:`sizes`; its last
 rung is ``p``), the padding pinned at zero by its bounds, so shapes
@@ -45,8 +47,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import Array
-from jax.experimental import sparse as jsparse
 
+from jaxreg import _columns
 from jaxreg._certificate import (
     RUNNING,
     Certificate,
@@ -114,14 +116,13 @@ def applies(datafit) -> bool:
     if isinstance(datafit, QuadraticGram):
         return datafit.G.shape[0] > _MIN_COLUMNS
     if isinstance(datafit, Quadratic):
-        X = datafit.design.X
-        return not isinstance(X, jsparse.BCOO) and X.shape[1] > _MIN_COLUMNS
+        return datafit.design.X.shape[1] > _MIN_COLUMNS
     return False
 
 
 def suits(spec, X) -> bool:
     """Whether ``strategy="auto"`` picks the working set on a CPU: a datafit
-    with coordinate descent on a dense design in design mode (in Gram mode the
+    with coordinate descent in design mode, dense or sparse (in Gram mode the
     chunked FISTA of the ``"warm"`` strategy is as fast and compiles less)."""
     # Proximal Newton pays on few columns too: its outer steps converge
     # fast whatever the design's conditioning.
@@ -129,58 +130,21 @@ def suits(spec, X) -> bool:
     return (
         getattr(spec.datafit, "coordinate_descent", False)
         and not spec.use_gram
-        and not isinstance(X, jsparse.BCOO)
         and (X.shape[1] > _MIN_COLUMNS or second_order)
     )
 
 
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class _Columns:
-    """Gathered columns of the design, centered and scaled, one per row of
-    ``Zt`` (shape ``(m, n)``): the design operator of a design-mode
-    subproblem. Products are written row-major (``b @ Zt``, ``Zt @ u``); XLA's
-    CPU backend runs the transposed forms several times slower."""
+def transposed(datafit) -> _columns.Columns | _columns.SparseColumns | None:
+    """The design prepared for column access (design mode), else None.
 
-    Zt: Array
-
-    def matvec(self, beta: Array) -> Array:
-        return beta @ self.Zt
-
-    def rmatvec(self, u: Array) -> Array:
-        return self.Zt @ u
-
-
-@jax.tree_util.register_dataclass
-@dataclasses.dataclass(frozen=True)
-class Columns:
-    """Per-path precomputation for design-mode working sets: the centered and
-    scaled design transposed (so each gathered column is a contiguous row) and
-    each column's weighted squared norm, both with a zero row appended at
-    index ``p``, the padding index (gathers then need no bounds masking)."""
-
-    Zt: Array
-    norms: Array
-
-
-def transposed(datafit) -> Columns | None:
-    """The design prepared for column gathers (design mode), else None.
-
-    Computed once per path: every round of every grid point then gathers its
-    columns ready to use, with no centering, scaling or transposing of its own.
+    Computed once per path (see :mod:`jaxreg._columns`): every round of every
+    grid point then reads its columns ready to use, with no centering,
+    scaling or transposing of its own. The column norms are weighted by the
+    datafit's weights (the coordinate steps' curvatures).
     """
     if isinstance(datafit, Quadratic) and applies(datafit):
-        Zt = padded_columns(datafit.design)
-        return Columns(Zt, (Zt * Zt) @ datafit.weights)
+        return _columns.columns_for(datafit.design, datafit.weights)
     return None
-
-
-def padded_columns(design) -> Array:
-    """A dense design centered, scaled and transposed (each column a
-    contiguous row), with a zero row appended at index ``p``, the padding
-    index of a gathered set."""
-    Zt = ((design.X - design.mean) / design.scale).T
-    return jnp.concatenate([Zt, jnp.zeros((1, Zt.shape[1]), Zt.dtype)])
 
 
 def set_indices(in_set: Array, size: int) -> Array:
@@ -202,7 +166,7 @@ def gather(penalty: ElasticNetPenalty, beta: Array, in_set: Array, k: Array, siz
     the padding index) and one stacked array whose rows are the set's entries of ``beta``,
     ``l1``, ``l2``, ``lower`` and ``upper`` (the positions past the set pinned
     at zero by their bounds), and in design mode (``norms`` given, see
-    :class:`Columns`) the columns' curvatures ``h`` and the penalty weights
+    :mod:`jaxreg._columns`) the columns' curvatures ``h`` and the penalty weights
     divided by them, ``l1 / h`` and ``l2 / h`` (what coordinate descent
     steps with). Computed once per round, outside the per-size code: a rung
     of size ``m`` slices the first ``m`` columns, one slice for all rows.
@@ -231,9 +195,10 @@ def _restrict(datafit, idx: Array, bw: Array, beta: Array, u: Array, xt):
 
     An index equal to ``p`` is padding: a zero column, pinned at zero.
     ``bw``: ``beta`` on the set. Returns the subproblem (a ``QuadraticGram``
-    in Gram mode, the gathered ``_Columns`` in design mode) and ``rows``, the
-    set's rows of ``G`` (Gram mode) or of ``X~'`` (design mode): for a point
-    ``w`` on the set, zero elsewhere, the image is ``w @ rows``.
+    in Gram mode, the set's columns of :mod:`jaxreg._columns` in design mode)
+    and in Gram mode ``rows``, the set's rows of ``G``: for a point ``w`` on
+    the set, zero elsewhere, the image is ``w @ rows`` (``None`` in design
+    mode: the set's own ``image``).
     """
     if isinstance(datafit, QuadraticGram):
         # G is symmetric: its rows are its columns.
@@ -245,10 +210,10 @@ def _restrict(datafit, idx: Array, bw: Array, beta: Array, u: Array, xt):
         c = datafit.c.at[idx].get(mode="fill", fill_value=0)
         u_in = u_out.at[idx].get(mode="fill", fill_value=0)
         return QuadraticGram(block, c - u_in, jnp.maximum(yy, 0.0)), rows
-    # Design mode: the gathered columns alone (row p is zero); coordinate
-    # descent works from the full problem's residual, which is the subproblem's.
-    cols = _Columns(xt.Zt.at[idx].get(mode="promise_in_bounds"))  # (m, n)
-    return cols, cols.Zt
+    # Design mode: the gathered columns alone (the padding column is zero),
+    # weighted by the datafit's weights; coordinate descent works from the
+    # full problem's residual, which is the subproblem's.
+    return xt.take(idx).bind(datafit.weights), None
 
 
 def set_scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
@@ -264,16 +229,7 @@ def set_scores(penalty: ElasticNetPenalty, beta: Array, grad: Array) -> Array:
 
 
 def _coordinate_descent(
-    datafit: Quadratic,
-    cols: _Columns,
-    coords: Array,
-    w0,
-    r0,
-    b0,
-    lipschitz,
-    gap_tol,
-    budget,
-    k,
+    datafit: Quadratic, cols, coords: Array, w0, r0, b0, lipschitz, gap_tol, budget, k
 ):
     """Cyclic coordinate descent on a design-mode subproblem, to its certificate.
 
@@ -282,13 +238,11 @@ def _coordinate_descent(
     coordinates that do not move cost no update. The subproblem's duality gap
     is checked after every epoch. Only the first ``k`` coordinates are visited
     (the others are pinned at zero by their bounds). ``datafit`` is the full
-    problem's (its weights and loss), ``cols`` the gathered columns,
-    ``coords`` their stacked data from :func:`gather` (penalty, curvatures
-    ``h`` and the penalty weights divided by them) and ``r0`` the residual at
-    ``w0``. Returns ``(w, epochs, status)``.
+    problem's (its weights and loss), ``cols`` the set's columns bound to its
+    weights (:mod:`jaxreg._columns`), ``coords`` their stacked data from
+    :func:`gather` (penalty, curvatures ``h`` and the penalty weights divided
+    by them) and ``r0`` the residual at ``w0``. Returns ``(w, epochs, status)``.
     """
-    Zt = cols.Zt  # (m, n): each column contiguous
-    weights = datafit.weights
     step = 1.0 / lipschitz
 
     # The loops read the stacked data whole (a column per coordinate, the
@@ -298,25 +252,22 @@ def _coordinate_descent(
         w, r = state
         c = coords[:, j]
         wj, hj = w[j], c[5]
-        # The weights are applied in the product's own fused kernel: a
-        # weighted copy of the columns, made once per subproblem, cost more
-        # (a pass over all of them) and saved nothing per coordinate.
-        v = wj + jnp.dot(Zt[j] * weights, r) / jnp.where(hj > 0, hj, 1.0)
-        new = prox_elastic_net(v, c[6], c[7], c[3], c[4])
-        delta = jnp.where(hj > 0, new - wj, 0.0)
-        return jax.lax.cond(
-            delta != 0,
-            lambda: (w.at[j].add(delta), r - delta * Zt[j]),
-            lambda: (w, r),
-        )
+
+        def update(dot):
+            v = wj + dot / jnp.where(hj > 0, hj, 1.0)
+            new = prox_elastic_net(v, c[6], c[7], c[3], c[4])
+            return jnp.where(hj > 0, new - wj, 0.0)
+
+        delta, r = cols.visit(j, r, update, sign=-1.0)
+        return w.at[j].add(delta), r
 
     def certify(w, r):
         # The subproblem's certificate from its residual (what its datafit
         # would compute from the image, without forming the image).
         _, pen = unstack(coords)
-        wr = datafit.weights * r
-        rr = jnp.dot(wr, r)
-        grad = -cols.rmatvec(wr)
+        rd = cols.dense(r)
+        rr = jnp.dot(datafit.weights * rd, rd)
+        grad = -cols.wgrad(r)
         return certificate_parts(pen, datafit, 0.5 * rr, grad, jnp.zeros_like(b0), rr, w, step)
 
     def epoch(state):
@@ -329,7 +280,7 @@ def _coordinate_descent(
         done = meets_tolerance(cert, gap_tol, lipschitz)
         return w, r, epochs, jnp.where(done, Status.CONVERGED, status).astype(jnp.int32)
 
-    init = (w0, r0, jnp.zeros((), jnp.int32), jnp.asarray(RUNNING, jnp.int32))
+    init = (w0, cols.start(r0), jnp.zeros((), jnp.int32), jnp.asarray(RUNNING, jnp.int32))
     w, _, epochs, status = jax.lax.while_loop(lambda s: s[-1] == RUNNING, epoch, init)
     return w, epochs, status
 
@@ -361,7 +312,7 @@ class _WorkingSet(NamedTuple):
     sub_tol: Array
     max_iter: Array
     refine: Array | bool
-    xt: Columns | None
+    xt: _columns.Columns | _columns.SparseColumns | None
     p: int
     ladder: tuple[int, ...]
     # Design mode with smaller rungs: the rung p is the FISTA finish itself.
@@ -378,7 +329,7 @@ def _context(problem, penalty, start: Start, max_iter, refine, xt, check_every) 
     if xt is None:
         xt = transposed(problem.datafit)
     p = start.beta.shape[0]
-    ladder = sizes(p, xt.Zt.shape[1] if xt is not None else None)
+    ladder = sizes(p, problem.datafit.design.X.shape[0] if xt is not None else None)
     direct = xt is not None and len(ladder) > 1
     return _WorkingSet(
         problem=problem,
@@ -399,15 +350,14 @@ def _context(problem, penalty, start: Start, max_iter, refine, xt, check_every) 
 
 def _gradient(ctx: _WorkingSet, u: Array, beta: Array) -> Array:
     # The full gradient at a round's point (the one product with all the
-    # data per round). In design mode from the transposed copy the
-    # columns are gathered from, not from X: the round then reads one
-    # copy of the design instead of two, which keeps more of it in cache
-    # (the 500 x 5000 copies are 20 MB each). The padding row's entry is
-    # dropped.
+    # data per round). In design mode from the prepared copy the columns
+    # are read from, not from X: the round then reads one copy of the
+    # design instead of two, which keeps more of it in cache (the
+    # 500 x 5000 copies are 20 MB each).
     datafit = ctx.problem.datafit
     if ctx.xt is None:
         return datafit.value_and_grad_at(u, beta, ctx.b0)[1]
-    return -(ctx.xt.Zt @ (datafit.weights * (datafit.y - u)))[: ctx.p]
+    return -ctx.xt.rmatvec(datafit.weights * (datafit.y - u))
 
 
 def _choose_set(ctx: _WorkingSet, beta: Array, grad: Array):
@@ -460,10 +410,11 @@ def _solve_on(ctx: _WorkingSet, m: int, beta, u, idx, coords, k, budget, refine_
             k,
         )
     # Every nonzero is in the set: the image is a fresh product with
-    # the set's rows (never one kept up to date by increments, whose
+    # the set's columns (never one kept up to date by increments, whose
     # rounding drifts, in float32 visibly). The set's values go back
     # padded to full size, scattered once outside the per-size code.
-    return jnp.pad(bw, (0, ctx.gathered - m)), bw @ rows, n_iter, status
+    image = bw @ rows if rows is not None else sub.image(bw)
+    return jnp.pad(bw, (0, ctx.gathered - m)), image, n_iter, status
 
 
 def _too_large(beta, u, idx, coords, k, budget, refine_now):
@@ -599,7 +550,7 @@ def solve(
     *,
     check_every: int = 10,
     refine: Array | bool = False,
-    xt: Columns | None = None,
+    xt: _columns.Columns | _columns.SparseColumns | None = None,
 ) -> SolverResult:
     """Minimize the squared-loss objective by working sets (see the module docstring).
 

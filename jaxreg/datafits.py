@@ -114,11 +114,13 @@ class Design:
 
     def matvec(self, beta: Array) -> Array:
         v = beta / self.scale
+        if isinstance(self.X, jsparse.BCOO):
+            return _sparse_product(self.X, v, 1) - jnp.dot(self.mean, v)
         return self.X @ v - jnp.dot(self.mean, v)
 
     def rmatvec(self, u: Array) -> Array:
         if isinstance(self.X, jsparse.BCOO):
-            raw = self.X.T @ u
+            raw = _sparse_product(self.X, u, 0)
         else:
             # Written as a row vector times X: XLA's CPU backend computes
             # ``X.T @ u`` several times slower.
@@ -150,6 +152,14 @@ class Design:
     def top_eigenvalue(self, weights: Array) -> Array:
         """Safe estimate of the top eigenvalue of ``X~' diag(weights) X~`` (Lanczos)."""
         return _top_eigenvalue(lambda v: self.rmatvec(weights * self.matvec(v)), self.X)
+
+
+def _sparse_product(X: jsparse.BCOO, v: Array, axis: int) -> Array:
+    """``X @ v`` (``axis=1``) or ``X' v`` (``axis=0``) for a ``BCOO`` X, as
+    a gather and a segment sum over its entries: on a CPU about twice as
+    fast as the ``BCOO`` products, and the same for any order of entries."""
+    out = X.indices[:, 1 - axis]
+    return jax.ops.segment_sum(X.data * v[X.indices[:, axis]], out, num_segments=X.shape[1 - axis])
 
 
 @jax.custom_jvp

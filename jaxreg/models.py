@@ -24,6 +24,13 @@ from jaxreg.result import FitResult
 __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max", "glm"]
 
 
+_SOLVER_DOC = """      solver: ``"auto"`` (default): on a CPU, coordinate descent on working
+        sets for a sparse X when every input is concrete (each visit costs
+        a column's nonzeros), else ``"fista"`` (accelerated, with adaptive
+        restart; under a caller's ``jit``, ``vmap`` or ``grad`` it batches
+        and traces as one loop); or ``"ista"``.
+"""
+
 _OPTIONS_DOC = """
     Args:
       X: design matrix, shape ``(n_samples, n_features)``.
@@ -44,8 +51,7 @@ _OPTIONS_DOC = """
       tol: stopping tolerance on the duality gap, relative to {tol_scale};
         floored at {floor} machine epsilons of the dtype.
       max_iter: maximum number of proximal-gradient iterations.
-      solver: ``"fista"`` (accelerated, with adaptive restart) or ``"ista"``.
-      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.
+{solver_doc}      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.
       check_every: iterations between two evaluations of the certificate.
       diff: how ``jax.grad`` / ``jax.jvp`` differentiate the solution with
         respect to ``X``, ``y``, ``alpha``, {diff_args}``sample_weight``,
@@ -87,7 +93,7 @@ def elastic_net(
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
-    solver: Literal["fista", "ista"] = "fista",
+    solver: Literal["auto", "fista", "ista"] = "auto",
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 10,
     diff: Literal["implicit", "unrolled"] = "implicit",
@@ -111,6 +117,7 @@ elastic_net.__doc__ = (
 """
     + _OPTIONS_DOC.format(
         y_doc="targets, shape ``(n_samples,)``.",
+        solver_doc=_SOLVER_DOC,
         extra_args="\n      l1_ratio: mixing ``rho`` in [0, 1]: 1 is the lasso, 0 ridge (traced).",
         tol_scale="the weighted variance of ``y`` (scikit-learn's scaling:\n"
         "        ``gap <= tol * ||y - mean(y)||^2 / n``)",
@@ -149,7 +156,7 @@ def lasso(
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
-    solver: Literal["fista", "ista"] = "fista",
+    solver: Literal["auto", "fista", "ista"] = "auto",
     gram: Literal["auto"] | bool = "auto",
     check_every: int = 10,
     diff: Literal["implicit", "unrolled"] = "implicit",
@@ -171,6 +178,7 @@ lasso.__doc__ = (
 """
     + _OPTIONS_DOC.format(
         y_doc="targets, shape ``(n_samples,)``.",
+        solver_doc=_SOLVER_DOC,
         extra_args="",
         tol_scale="the weighted variance of ``y`` (scikit-learn's scaling:\n"
         "        ``gap <= tol * ||y - mean(y)||^2 / n``)",
@@ -236,22 +244,20 @@ logistic.__doc__ = (
 """
     + _OPTIONS_DOC.format(
         y_doc="binary labels in {0, 1}, shape ``(n_samples,)``.",
+        solver_doc=(
+            '      solver: ``"newton"`` (proximal Newton on working sets: coordinate\n'
+            "        descent on the loss's quadratic model, then a line search; dense or\n"
+            '        sparse X), ``"fista"`` (default; accelerated, with adaptive restart),\n'
+            '        ``"ista"`` or ``"auto"``: ``"newton"`` on a CPU when every input is\n'
+            '        concrete, else ``"fista"`` (under a caller\'s ``jit``, ``vmap`` or\n'
+            "        ``grad``, FISTA batches and traces as one loop).\n"
+        ),
         extra_args="\n      l1_ratio: mixing ``rho`` in [0, 1]: 1 is L1, 0 is L2 (traced).",
         tol_scale="the null model's mean log-loss (see above)",
         raises_extra=", labels other than 0 and 1 or a single class",
         floor=100,
         diff_args="``l1_ratio``, ",
-    )
-    .replace('      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.\n', "")
-    .replace(
-        '      solver: ``"fista"`` (accelerated, with adaptive restart) or ``"ista"``.\n',
-        '      solver: ``"newton"`` (proximal Newton on working sets: coordinate\n'
-        "        descent on the loss's quadratic model, then a line search; a dense X\n"
-        '        only), ``"fista"`` (default; accelerated, with adaptive restart),\n'
-        '        ``"ista"`` or ``"auto"``: ``"newton"`` on a CPU for a dense X when\n'
-        '        every input is concrete, else ``"fista"`` (under a caller\'s\n'
-        "        ``jit``, ``vmap`` or ``grad``, FISTA batches and traces as one loop).\n",
-    )
+    ).replace('      gram: ``"auto"`` (Gram mode when ``n > p``), ``True`` or ``False``.\n', "")
     + """
     Example:
       >>> import numpy as np, jaxreg

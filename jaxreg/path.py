@@ -214,11 +214,11 @@ _PATH_ARGS = """
         over chunks of the grid), ``"working_set"`` (continuation one point at
         a time, each solved on a working set of columns: for the squared loss
         coordinate descent in design mode, FISTA in Gram mode; for the
-        logistic loss proximal Newton steps; a sparse design runs plain
-        continuation) or ``"auto"``: on GPU and TPU ``"vmap"``; on CPU
-        ``"working_set"`` for the squared loss on a dense design in design
-        mode (``n <= p`` or ``gram=False``) and for the logistic loss on a
-        dense design, else ``"warm"``. Under an outer
+        logistic loss proximal Newton steps; a sparse design is read column
+        by column, never densified) or ``"auto"``: on GPU and TPU
+        ``"vmap"``; on CPU ``"working_set"`` for the squared loss in design
+        mode (``n <= p``, ``gram=False`` or a sparse X) and for the logistic
+        loss, else ``"warm"``. Under an outer
         ``vmap`` pass ``"warm"`` or ``"vmap"``: a vmapped working-set solve
         evaluates every set size.
       chunk_size: grid points per chunk for the warm strategy (default 4; 1 is

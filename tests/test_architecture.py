@@ -144,7 +144,7 @@ def test_structural_metrics_can_fail(tmp_path):
 # The layers, bottom up: a module may import only from its own layer or below.
 LAYERS = {
     "maths": {"prox", "penalties", "datafits", "result", "_validation", "_compile", "datasets"},
-    "solvers": {"_certificate", "solvers", "_working_set", "_prox_newton"},
+    "solvers": {"_certificate", "solvers", "_columns", "_working_set", "_prox_newton"},
     "engine": {
         "_spec",
         "_problem",

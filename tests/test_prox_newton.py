@@ -33,10 +33,10 @@ def _ill_conditioned(n=400, p=30, seed=0):
     return X, y.astype(float)
 
 
-def test_auto_picks_it_for_the_logistic_loss_on_a_dense_design():
+def test_auto_picks_it_for_the_logistic_loss():
     X = np.zeros((10, 20))
     assert _working_set.suits(Spec(Logistic), X)  # few columns too
-    assert not _working_set.suits(Spec(Logistic), jax.experimental.sparse.BCOO.fromdense(X))
+    assert _working_set.suits(Spec(Logistic), jax.experimental.sparse.BCOO.fromdense(X))
     prob = prepared_problem(*classification(30, 5, seed=1)[:2], loss="logistic")
     assert _prox_newton.applies(prob.datafit)
 
@@ -230,8 +230,6 @@ def test_newton_solver_errors():
     X, y, _ = classification(40, 5, seed=14)
     with pytest.raises(ValueError, match="curvature weights"):
         jaxreg.lasso(X, y, 0.1, solver="newton")
-    with pytest.raises(ValueError, match="dense X"):
-        jaxreg.logistic(jax.experimental.sparse.BCOO.fromdense(X), y, 0.1, solver="newton")
     with pytest.raises(ValueError, match="unrolled"):
         jaxreg.logistic(X, y, 0.1, solver="newton", diff="unrolled", max_iter=100)
     with pytest.raises(ValueError, match="solver"):
