@@ -16,14 +16,19 @@ Jobs (``--jobs``):
 * ``cv``: 5-fold lasso cross-validation over the path's grid;
 * ``enet-cv``: 5 folds x 6 l1_ratios x 100 alphas (one grid per l1_ratio);
 * ``ridge-cv``: leave-one-out ridge over 100 alphas (scikit-learn's ``RidgeCV``);
-* ``logistic-path``: an L1-logistic path of 50 alphas down to ``1e-2 alpha_max``,
-  intercept fitted and unpenalized.
+* ``logistic-path``: an L1-logistic path, intercept fitted and unpenalized, of
+  50 alphas down to ``1e-2 alpha_max`` (``text``: 30 down to ``2e-2 alpha_max``;
+  ``LOGISTIC_GRIDS``);
+* ``logistic-cv``: 5-fold L1-logistic cross-validation over the logistic-path
+  grid, scored by binomial deviance (glmnet's default).
 
 Problems (``--problems``): ``tall`` (5000 x 500) and ``wide`` (500 x 5000) AR(1)
 designs (rho 0.6, 50-sparse truth, SNR 3), ``sparse`` (10000 x 2000 tf-idf-like,
 1% nonzeros; jaxreg gets a ``BCOO``, the peers scipy), each with binary labels
-for the logistic job, and ``caravan`` (the CoIL 2000 insurance data, 5822 x 85,
-logistic only). Regression jobs fit no intercept (dense data are centered).
+for the logistic jobs, and, for the logistic jobs only, ``caravan`` (the CoIL
+2000 insurance data, 5822 x 85) and ``text`` (10000 x 15000 tf-idf-like, 0.2%
+nonzeros, Zipf column popularity, binary labels). Regression jobs fit no
+intercept (dense data are centered).
 
 Timing: jaxreg's first call (tracing, compilation and one run) apart from the
 median of ``--repeat`` warm calls; a peer's first call at the setting used and
@@ -79,14 +84,27 @@ import peer_solvers as ps  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 JOBS = ps.JOBS
-PROBLEMS = ("tall", "wide", "sparse", "caravan")
+PROBLEMS = ("tall", "wide", "sparse", "caravan", "text")
 DTYPES = ("float64", "float32")
 PEERS = tuple(ps.PEERS)
 L1_RATIOS = (0.1, 0.5, 0.7, 0.9, 0.95, 1.0)
 FIT_ALPHA_RATIO = 0.1
 PATH_EPS = 1e-3
-LOGISTIC_EPS = 1e-2
 N_FOLDS = 5
+LOGISTIC_JOBS = ("logistic-path", "logistic-cv")
+# Problems with binary labels only: the logistic jobs alone apply to them.
+LOGISTIC_ONLY = ("caravan", "text")
+# (n_alphas, eps) of each problem's logistic grid, shared by its logistic-path
+# and logistic-cv jobs: n_alphas points from alpha_max down to eps alpha_max.
+# The text design gets a shorter grid that stops higher, over the sparse models
+# a text classifier is tuned among.
+LOGISTIC_GRIDS = {
+    "tall": (50, 1e-2),
+    "wide": (50, 1e-2),
+    "sparse": (50, 1e-2),
+    "caravan": (50, 1e-2),
+    "text": (30, 2e-2),
+}
 # jaxreg's duality-gap tolerances, loosest first: like every peer, jaxreg is
 # timed at the loosest setting whose measured suboptimality meets the bound.
 # The last one certifies it by itself: gap <= tol * ||y||^2 / n (squared loss)
@@ -97,7 +115,7 @@ JAXREG_TOLS = (1e-4, 1e-5, 1e-6, 5e-7)
 # with full_path=False). Fold paths are exposed by no solver, so jaxreg's
 # tolerance is chosen on its full-data paths, checked at every point (the same
 # solver and tolerance as the fold paths, on the same kind of problem).
-REFIT_ONLY_JOBS = ("cv", "enet-cv")
+REFIT_ONLY_JOBS = ("cv", "enet-cv", "logistic-cv")
 
 JOB_TITLES = {
     "fit": "lasso, one fit at 0.1 alpha_max",
@@ -106,6 +124,7 @@ JOB_TITLES = {
     "enet-cv": "elastic-net 5-fold CV",
     "ridge-cv": "ridge leave-one-out CV",
     "logistic-path": "L1-logistic path",
+    "logistic-cv": "L1-logistic 5-fold CV",
 }
 
 
@@ -291,18 +310,32 @@ class Sizes:
     tall: tuple[int, int, int]
     wide: tuple[int, int, int]
     sparse: tuple[int, int, float, int]
+    text: tuple[int, int, float, int]
     caravan_rows: int | None
     n_alphas: int
-    n_alphas_logistic: int
+    # At most this many points on a logistic grid (None: LOGISTIC_GRIDS' own).
+    max_alphas_logistic: int | None
 
 
-FULL = Sizes((5000, 500, 50), (500, 5000, 50), (10000, 2000, 0.01, 50), None, 100, 50)
-SMOKE = Sizes((100, 20, 5), (30, 80, 5), (300, 60, 0.05, 5), 400, 10, 5)
+FULL = Sizes(
+    (5000, 500, 50),
+    (500, 5000, 50),
+    (10000, 2000, 0.01, 50),
+    (10000, 15000, 0.002, 50),
+    None,
+    100,
+    None,
+)
+SMOKE = Sizes((100, 20, 5), (30, 80, 5), (300, 60, 0.05, 5), (300, 400, 0.02, 5), 400, 10, 5)
 
 
 def build_problem(name: str, sizes: Sizes, seed: int, loss: str) -> pp.Problem:
     if name == "caravan":
         return pp.caravan_problem(sizes.caravan_rows)
+    if name == "text":
+        n, p, density, k = sizes.text
+        labels = pp.logistic_counterpart(pp.sparse_problem(n, p, density, k, seed), seed)
+        return dataclasses.replace(labels, name="text")
     if name == "sparse":
         n, p, density, k = sizes.sparse
         base = pp.sparse_problem(n, p, density, k, seed)
@@ -310,6 +343,14 @@ def build_problem(name: str, sizes: Sizes, seed: int, loss: str) -> pp.Problem:
         n, p, k = getattr(sizes, name)
         base = pp.dense_problem(name, n, p, k, seed)
     return pp.logistic_counterpart(base, seed) if loss == "logistic" else base
+
+
+def logistic_grid(problem: pp.Problem, sizes: Sizes) -> np.ndarray:
+    """The problem's logistic grid (``LOGISTIC_GRIDS``), from its alpha_max down."""
+    n_alphas, eps = LOGISTIC_GRIDS[problem.name]
+    if sizes.max_alphas_logistic is not None:
+        n_alphas = min(n_alphas, sizes.max_alphas_logistic)
+    return pp.geometric_grid(pp.logistic_alpha_max(problem.X, problem.y), n_alphas, eps)
 
 
 def kfold_ids(n: int, seed: int) -> np.ndarray:
@@ -409,13 +450,8 @@ class Job:
                 pp.enet_objective(X, y, a, 1.0, w) for a, w in zip(grid, answer.coefs, strict=True)
             ]
             return float(np.max(ref.subopt(values))), "every grid point"
-        if self.name == "logistic-path":
-            ref = self.refs.logistic(self.problem, grid)
-            values = [
-                pp.logistic_objective(X, y, a, w, b)
-                for a, w, b in zip(grid, answer.coefs, answer.intercepts, strict=True)
-            ]
-            return float(np.max(ref.subopt(values))), "every grid point"
+        if self.name in LOGISTIC_JOBS:
+            return self._score_logistic(answer, grid)
         if self.name == "ridge-cv":
             exact = self.refs.ridge(self.problem, grid)
             p0 = float(y @ y)
@@ -439,6 +475,27 @@ class Job:
         li, a, coef = answer.best
         value = pp.enet_objective(X, y, grids[li][a], ratios[li], coef)
         sub = ref_point_subopt(refs[li], a, value)
+        return sub, "refit at the selected point only (fold paths not exposed)"
+
+    def _score_logistic(self, answer: ps.Answer, grid: np.ndarray) -> tuple[float, str]:
+        """The logistic jobs: the path, or the CV's full-data path or its refit."""
+        X, y = self.problem.X, self.problem.y
+        ref = self.refs.logistic(self.problem, grid)
+        if answer.coefs is not None:
+            coefs, intercepts = answer.coefs, answer.intercepts
+            checked = "every grid point"
+            if self.name == "logistic-cv":
+                # The full-data path of the CV's only l1_ratio.
+                coefs, intercepts = coefs[0], intercepts[0]
+                checked = "full-data path, every point (fold paths not exposed)"
+            values = [
+                pp.logistic_objective(X, y, a, w, b)
+                for a, w, b in zip(grid, coefs, intercepts, strict=True)
+            ]
+            return float(np.max(ref.subopt(values))), checked
+        _, a, coef = answer.best
+        value = pp.logistic_objective(X, y, grid[a], coef, answer.best_intercept)
+        sub = ref_point_subopt(ref, a, value)
         return sub, "refit at the selected point only (fold paths not exposed)"
 
     def selection(self, answer: ps.Answer) -> str:
@@ -467,10 +524,10 @@ def curve_difference(curve: np.ndarray | None, base: np.ndarray | None) -> float
 def make_job(name: str, problem: pp.Problem, sizes: Sizes, seed: int, refs: References) -> Job:
     X, y = problem.X, problem.y
     grid2 = grids = None
-    if name == "logistic-path":
-        top = pp.logistic_alpha_max(X, y)
-        grid = pp.geometric_grid(top, sizes.n_alphas_logistic, LOGISTIC_EPS)
-        grid2 = pp.shifted_grid(grid)
+    if name in LOGISTIC_JOBS:
+        grid = logistic_grid(problem, sizes)
+        if name == "logistic-path":
+            grid2 = pp.shifted_grid(grid)
     elif name == "fit":
         grid = np.array([FIT_ALPHA_RATIO * pp.lasso_alpha_max(X, y)])
     elif name == "ridge-cv":
@@ -557,19 +614,24 @@ def jaxreg_runner(
         return run, extract
 
     enet = job.name == "enet-cv"
+    # The logistic CV fits its intercept and is scored by deviance (glmnet's default).
+    model_options = (
+        dict(model="logistic", fit_intercept=True, scoring="deviance")
+        if job.name == "logistic-cv"
+        else dict(model="elastic_net" if enet else "lasso", fit_intercept=False)
+    )
 
     def run(grid):
         alphas = jnp.asarray(job.grids if enet else grid, jdtype)
         return jaxreg.cross_validate(
             Xj,
             yj,
-            "elastic_net" if enet else "lasso",
             l1_ratio=list(L1_RATIOS) if enet else None,
             alphas=alphas,
             foldid=foldid,
-            fit_intercept=False,
             tol=tol,
             full_path=full_path,
+            **model_options,
         )
 
     def extract(res):
@@ -578,7 +640,9 @@ def jaxreg_runner(
         bad = int(np.sum(folds != jaxreg.Status.CONVERGED))
         return ps.Answer(
             coefs=np.asarray(res.path.coef, np.float64) if full_path else None,
+            intercepts=np.asarray(res.path.intercept, np.float64) if full_path else None,
             best=(li, ai, np.asarray(res.best.coef, np.float64)),
+            best_intercept=float(res.best.intercept),
             curve=np.asarray(res.mean, np.float64),
             info=f"fold fits: {statuses(folds)}",
             certified_folds=None if bad == 0 else f"{bad} of {folds.size} fold fits not converged",
@@ -947,6 +1011,10 @@ def report(
         "and the refit at the selected point otherwise; jaxreg's fold fits must also all "
         "report convergence (certified duality gap); peers are compared with jaxreg by "
         "selected point and mean CV curve (largest difference relative to jaxreg's minimum)",
+        "- logistic-cv: every solver on the same folds, scored by binomial deviance (twice "
+        "the mean held-out log-loss; the peers' log-loss scores are converted); glmnet fits "
+        "the full-data path, scikit-learn (LogisticRegressionCV) and skglm (ProxNewton "
+        "along each fold's path) refit the full data at the selected alpha",
         "- float32 groups: jaxreg in float32, with the peers that compute in float32 "
         "(scikit-learn's coordinate descent and RidgeCV, saga, jaxopt); all subopts are "
         "measured on the float64 problem",
@@ -1059,7 +1127,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 # Smoke mode by default runs each job once, on the problem where it exercises
-# the most distinct code (sparse input for the fit, float32 for the path).
+# the most distinct code (sparse input for the fit, float32 for the path), and
+# the logistic path on both dense (caravan) and sparse (text) input.
 SMOKE_PLAN = {
     ("fit", "sparse"): ("float64",),
     ("path", "tall"): ("float64", "float32"),
@@ -1067,13 +1136,13 @@ SMOKE_PLAN = {
     ("enet-cv", "wide"): ("float64",),
     ("ridge-cv", "wide"): ("float64",),
     ("logistic-path", "caravan"): ("float64",),
+    ("logistic-path", "text"): ("float64",),
+    ("logistic-cv", "text"): ("float64",),
 }
 
 
 def applicable(job: str, problem: str) -> bool:
-    if problem == "caravan":
-        return job == "logistic-path"
-    return True
+    return job in LOGISTIC_JOBS or problem not in LOGISTIC_ONLY
 
 
 def plan(args: argparse.Namespace) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -1101,7 +1170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jax_curve: dict = {}
     built: dict[tuple[str, str], pp.Problem] = {}
     for job_name, name, dtypes in plan(args):
-        loss = "logistic" if job_name == "logistic-path" else "squared"
+        loss = "logistic" if job_name in LOGISTIC_JOBS else "squared"
         if (name, loss) not in built:
             built[name, loss] = build_problem(name, sizes, args.seed, loss)
             problems[f"{name} ({loss})"] = built[name, loss].description

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-JOBS = ("fit", "path", "cv", "enet-cv", "ridge-cv", "logistic-path")
+JOBS = ("fit", "path", "cv", "enet-cv", "ridge-cv", "logistic-path", "logistic-cv")
 CD_MAX_ITER = 1_000_000
 
 
@@ -45,7 +45,9 @@ class Answer:
       intercepts: per grid point (logistic), ``(A,)``.
       best: for CV jobs, ``(l, a, coef)``: grid indices of the selected point
         and its full-data coefficients.
-      curve: for CV jobs, the mean held-out mean squared error ``(L, A)``.
+      best_intercept: the intercept of that full-data fit (logistic CV).
+      curve: for CV jobs, the mean held-out score ``(L, A)``: mean squared
+        error, or binomial deviance (twice the mean log-loss) for logistic CV.
       info: free text for the notes column (iterations, statuses, ...).
       certified_folds: jaxreg CV only: whether every fold fit reports convergence.
     """
@@ -53,6 +55,7 @@ class Answer:
     coefs: np.ndarray | None = None
     intercepts: np.ndarray | None = None
     best: tuple[int, int, np.ndarray] | None = None
+    best_intercept: float = 0.0
     curve: np.ndarray | None = None
     info: str = ""
     certified_folds: str | None = None
@@ -89,7 +92,7 @@ class JobData:
     X: Any
     y: np.ndarray
     dtype: str
-    grid: np.ndarray  # (A,): fit (A = 1), path, cv, logistic-path; ridge alphas for ridge-cv
+    grid: np.ndarray  # (A,): fit (A = 1), path, cv, logistic jobs; ridge alphas for ridge-cv
     grids: np.ndarray | None  # (L, A) for enet-cv
     l1_ratios: Sequence[float]
     foldid: np.ndarray
@@ -129,9 +132,29 @@ def _folds_split(foldid: np.ndarray):
     return PredefinedSplit(foldid)
 
 
+def _deviances(X, y: np.ndarray, coefs: np.ndarray, intercepts: np.ndarray) -> np.ndarray:
+    """Binomial deviance (twice the mean log-loss) of each ``(coef, intercept)`` on ``(X, y)``."""
+    eta = np.asarray(X @ coefs.T) + intercepts
+    return 2.0 * np.mean(np.logaddexp(0.0, eta) - y[:, None] * eta, axis=0)
+
+
+def _padded(values: np.ndarray, length: int) -> np.ndarray:
+    """``values`` along its first axis, NaN-padded to ``length`` (a path that ended early)."""
+    missing = length - values.shape[0]
+    if missing <= 0:
+        return values
+    return np.concatenate([values, np.full((missing,) + values.shape[1:], np.nan)])
+
+
 # ----------------------------------------------------------------------------
 # scikit-learn
 # ----------------------------------------------------------------------------
+
+# liblinear's ladder on the logistic jobs, (tol, intercept_scaling): it penalizes
+# the intercept as a column of intercept_scaling, so the column grows as the
+# tolerance tightens until the penalty on the intercept stops mattering.
+LIBLINEAR_LADDER = ((1e-6, 100.0), (1e-8, 1e3), (1e-10, 1e4))
+LIBLINEAR_NOTE = "liblinear penalizes the intercept (as a column of intercept_scaling)"
 
 
 def _sklearn(job: JobData) -> list[Attempt | Skip]:
@@ -244,6 +267,8 @@ def _sklearn(job: JobData) -> list[Attempt | Skip]:
                 note="efficient leave-one-out, as jaxreg's cv='loo'",
             )
         ]
+    if job.job == "logistic-cv":
+        return _sklearn_logistic_cv(job) if job.dtype == "float64" else []
     # logistic-path
     n = job.n
     out: list[Attempt | Skip] = []
@@ -278,11 +303,10 @@ def _sklearn(job: JobData) -> list[Attempt | Skip]:
                         f"tol {_fmt(t)}, intercept_scaling {s:g}",
                         _quiet(lambda t=t, s=s: logistic("liblinear", t, s)),
                     )
-                    for t, s in ((1e-6, 100.0), (1e-8, 1e3), (1e-10, 1e4))
+                    for t, s in LIBLINEAR_LADDER
                 ],
                 extract,
-                note="C = 1 / (n alpha); liblinear penalizes the intercept (as a column "
-                "of intercept_scaling) and ignores warm_start",
+                note=f"C = 1 / (n alpha); {LIBLINEAR_NOTE} and ignores warm_start",
             )
         )
     out.append(
@@ -294,6 +318,68 @@ def _sklearn(job: JobData) -> list[Attempt | Skip]:
         )
     )
     return out
+
+
+def _sklearn_logistic_cv(job: JobData) -> list[Attempt | Skip]:
+    """``LogisticRegressionCV`` (liblinear) on the job's folds, then a refit at the selected alpha.
+
+    ``C`` multiplies a summed log-loss: one ``C`` is ``alpha`` on a training fold of
+    ``n_k`` rows when ``C = 1 / (n_k alpha)`` but another alpha on the full data. So
+    the folds get ``C = 1 / (n_k alpha)``, the selection is made here on the mean
+    deviance, and the refit at ``C = 1 / (n alpha)`` is a ``LogisticRegression``
+    (``refit=True`` would refit at the fold's ``C``, off the job's grid).
+    """
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+
+    X, y, grid, n = job.X, job.y, job.grid, job.n
+    held = np.bincount(job.foldid)
+    n_train = float(np.mean(n - held))
+    Cs = 1.0 / (n_train * grid)
+
+    def run(tol, scaling):
+        common = dict(solver="liblinear", tol=tol, intercept_scaling=scaling, max_iter=100_000)
+        cv = LogisticRegressionCV(
+            Cs=Cs,
+            l1_ratios=(1.0,),
+            cv=_folds_split(job.foldid),
+            scoring="neg_log_loss",
+            refit=False,
+            use_legacy_attributes=False,
+            **common,
+        ).fit(X, y)
+        if not np.allclose(cv.Cs_, Cs):
+            raise RuntimeError("LogisticRegressionCV reordered the Cs")
+        # scores_: (folds, l1_ratios, Cs) of the negated mean log-loss.
+        curve = -2.0 * np.average(cv.scores_[:, 0, :], axis=0, weights=held)
+        a = int(np.argmin(curve))
+        refit = LogisticRegression(C=1.0 / (n * grid[a]), l1_ratio=1.0, **common).fit(X, y)
+        return a, refit, curve
+
+    def extract(out):
+        a, model, curve = out
+        return Answer(
+            best=(0, a, model.coef_[0].copy()),
+            best_intercept=float(model.intercept_[0]),
+            curve=curve[None],
+        )
+
+    uneven = "" if np.all(held == held[0]) else f" (folds differ by a row: n_k = {n_train:g})"
+    return [
+        Attempt(
+            "scikit-learn LogisticRegressionCV liblinear, refit",
+            [
+                (
+                    f"tol {_fmt(t)}, intercept_scaling {s:g}",
+                    _quiet(lambda t=t, s=s: run(t, s)),
+                )
+                for t, s in LIBLINEAR_LADDER
+            ],
+            extract,
+            note=f"same folds (PredefinedSplit); C = 1 / (n_k alpha) on the folds{uneven}, "
+            "selection on the mean deviance, then a LogisticRegression refit at "
+            f"C = 1 / (n alpha); {LIBLINEAR_NOTE}",
+        )
+    ]
 
 
 # ----------------------------------------------------------------------------
@@ -405,7 +491,7 @@ def _glmnet(job: JobData) -> list[Attempt | Skip]:
     if job.job == "ridge-cv":
         return [Skip("glmnet", "n/a", "no leave-one-out CV (glmnet cross-validates K folds)")]
 
-    def logit(thresh):
+    def logit(thresh, n_splits=0):
         model = glmnet.LogitNet(
             alpha=1.0,
             lambda_path=grid,
@@ -413,20 +499,43 @@ def _glmnet(job: JobData) -> list[Attempt | Skip]:
             fit_intercept=True,
             tol=thresh,
             max_iter=CD_MAX_ITER,
-            n_splits=0,
+            n_splits=n_splits,
+            scoring="log_loss",  # scores are negated
         )
+        if n_splits:
+            return model.fit(X, y, groups=job.foldid)
         return model.fit(X, y)
 
     def extract_logit(m):
-        coefs = np.asarray(m.coef_path_)[0].T
-        intercepts = np.asarray(m.intercept_path_).reshape(-1)
-        if coefs.shape[0] < len(grid):
-            missing = len(grid) - coefs.shape[0]
-            coefs = np.vstack([coefs, np.full((missing, coefs.shape[1]), np.nan)])
-            intercepts = np.concatenate([intercepts, np.full(missing, np.nan)])
+        # glmnet ends its path early once the fit saturates: the rest is scored as missing.
+        coefs = _padded(np.asarray(m.coef_path_)[0].T, len(grid))
+        intercepts = _padded(np.asarray(m.intercept_path_).reshape(-1), len(grid))
         return Answer(coefs=coefs, intercepts=intercepts)
 
-    return [Attempt("glmnet LogitNet", ladder(logit), extract_logit)]
+    if job.job == "logistic-path":
+        return [Attempt("glmnet LogitNet", ladder(logit), extract_logit)]
+
+    def extract_logit_cv(m):
+        path = extract_logit(m)
+        curve = _padded(-2.0 * np.asarray(m.cv_mean_score_), len(grid))
+        a = int(m.lambda_max_inx_)
+        return Answer(
+            coefs=path.coefs[None],
+            intercepts=path.intercepts[None],
+            best=(0, a, path.coefs[a]),
+            best_intercept=float(path.intercepts[a]),
+            curve=curve[None],
+        )
+
+    return [
+        Attempt(
+            "glmnet LogitNet, 5 splits",
+            ladder(lambda t: logit(t, n_splits=5)),
+            extract_logit_cv,
+            note="same folds (groups=foldid); scoring log_loss, reported as deviance "
+            "(twice the mean log-loss); unweighted mean over the folds",
+        )
+    ]
 
 
 # ----------------------------------------------------------------------------
@@ -507,9 +616,9 @@ def _celer(job: JobData) -> list[Attempt | Skip]:
 
 def _skglm(job: JobData) -> list[Attempt | Skip]:
     import skglm
-    from skglm.datafits import Logistic, Quadratic
+    from skglm.datafits import Quadratic
     from skglm.penalties import L1
-    from skglm.solvers import AndersonCD, ProxNewton
+    from skglm.solvers import AndersonCD
 
     if job.dtype != "float64":
         return []
@@ -586,25 +695,72 @@ def _skglm(job: JobData) -> list[Attempt | Skip]:
         ]
     if job.job == "ridge-cv":
         return [Skip("skglm", "n/a", "no leave-one-out ridge CV")]
-
-    def logistic(tol):
-        model = skglm.GeneralizedLinearEstimator(
-            Logistic(), L1(grid[0]), ProxNewton(fit_intercept=True, tol=tol, warm_start=True)
-        )
-        coefs, intercepts = [], []
-        for a in grid:
-            model.penalty = L1(a)
-            model.fit(X, y)
-            coefs.append(np.array(model.coef_).ravel())
-            intercepts.append(float(np.ravel(model.intercept_)[0]))
-        return np.array(coefs), np.array(intercepts)
-
+    if job.job == "logistic-cv":
+        return _skglm_logistic_cv(job, tols)
     return [
         Attempt(
             "skglm ProxNewton, warm-started loop",
-            _ladder(logistic, tols),
+            _ladder(lambda t: _skglm_logistic_path(X, y, grid, t), tols),
             lambda out: Answer(coefs=out[0], intercepts=out[1]),
             note="the first call includes numba compilation",
+            compiled=True,
+        )
+    ]
+
+
+def _skglm_logistic_path(X, y, grid, tol) -> tuple[np.ndarray, np.ndarray]:
+    """L1-logistic fits along ``grid`` by skglm's ProxNewton, each warm-started
+    from the previous one; the coefficients ``(A, p)`` and intercepts ``(A,)``."""
+    import skglm
+    from skglm.datafits import Logistic
+    from skglm.penalties import L1
+    from skglm.solvers import ProxNewton
+
+    model = skglm.GeneralizedLinearEstimator(
+        Logistic(), L1(grid[0]), ProxNewton(fit_intercept=True, tol=tol, warm_start=True)
+    )
+    coefs, intercepts = [], []
+    for a in grid:
+        model.penalty = L1(a)
+        model.fit(X, y)
+        coefs.append(np.array(model.coef_).ravel())
+        intercepts.append(float(np.ravel(model.intercept_)[0]))
+    return np.array(coefs), np.array(intercepts)
+
+
+def _skglm_logistic_cv(job: JobData, tols: Sequence[float]) -> list[Attempt | Skip]:
+    """A warm-started ProxNewton path per fold, scored by deviance, then a refit.
+
+    skglm's ``GeneralizedLinearEstimatorCV`` draws its own ``StratifiedKFold``
+    split for a logistic datafit and scores accuracy, so the job's folds and
+    score are run here, each fold by the logistic-path job's ProxNewton loop.
+    """
+    X, y, grid, foldid = job.X, job.y, job.grid, job.foldid
+    held = np.bincount(foldid)
+
+    def run(tol):
+        scores = np.empty((held.size, grid.size))
+        for k in range(held.size):
+            train, test = foldid != k, foldid == k
+            coefs, intercepts = _skglm_logistic_path(X[train], y[train], grid, tol)
+            scores[k] = _deviances(X[test], y[test], coefs, intercepts)
+        curve = np.average(scores, axis=0, weights=held)
+        a = int(np.argmin(curve))
+        coef, intercept = _skglm_logistic_path(X, y, grid[a : a + 1], tol)
+        return a, coef[0], float(intercept[0]), curve
+
+    def extract(out):
+        a, coef, intercept, curve = out
+        return Answer(best=(0, a, coef), best_intercept=intercept, curve=curve[None])
+
+    return [
+        Attempt(
+            "skglm ProxNewton, warm-started loop per fold, refit",
+            _ladder(run, tols),
+            extract,
+            note="same folds; GeneralizedLinearEstimatorCV is not used: for a logistic "
+            "datafit it draws its own stratified split and scores accuracy; the refit at the "
+            "selected alpha starts from zero; the first call includes numba compilation",
             compiled=True,
         )
     ]

@@ -28,7 +28,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
         ("bench_tune.py", ("lasso tall", "lasso wide", "elastic_net tall", "logistic tall")),
         ("bench_compile.py", ("lasso path", "lasso path (defaults)", "lasso cv")),
         # Peers missing from the test environment are reported as unavailable, not fatal.
-        ("bench_peers.py", ("fit", "path", "cv", "enet-cv", "ridge-cv", "logistic-path")),
+        (
+            "bench_peers.py",
+            ("fit", "path", "cv", "enet-cv", "ridge-cv", "logistic-path", "logistic-cv"),
+        ),
     ],
 )
 def test_benchmark_smoke(tmp_path, script, jobs):
