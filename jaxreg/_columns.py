@@ -99,15 +99,22 @@ class DenseSet:
         zero = jnp.zeros((), v.dtype)
         return Image(v, zero, zero)
 
-    def visit(self, j, img: Image, update, sign: float = 1.0):
-        """``delta = update(Z_j'(H q))``, then ``q + sign delta Z_j``;
-        returns ``(delta, image)``. A column that does not move costs no update."""
+    def visit(self, j, w: Array, img: Image, update, sign: float = 1.0):
+        """``delta = update(Z_j'(H q))``, then ``w_j + delta`` and
+        ``q + sign delta Z_j``; returns ``(delta, w, image)``. A column that
+        does not move costs no update."""
         # The weights are applied in the product's own fused kernel: a weighted
         # copy of the columns, made once per set, cost a pass over all of them
         # and saved nothing per coordinate.
         delta = update(jnp.dot(self.Zt[j] * self.H, img.v))
-        v = jax.lax.cond(delta != 0, lambda: img.v + (sign * delta) * self.Zt[j], lambda: img.v)
-        return delta, img._replace(v=v)
+        # Both updates inside the branch: a coordinate that does not move
+        # (most of them, once the support settles) then runs no update at all.
+        w, v = jax.lax.cond(
+            delta != 0,
+            lambda: (w.at[j].add(delta), img.v + (sign * delta) * self.Zt[j]),
+            lambda: (w, img.v),
+        )
+        return delta, w, img._replace(v=v)
 
     def shift(self, a, img: Image) -> Image:
         return img._replace(v=img.v + a)
@@ -276,7 +283,7 @@ class SparseSet:
         vals = jax.lax.dynamic_slice(src.vals, (s,), (length,))
         return rows, jnp.where(jnp.arange(length) < src.length[c], vals, 0.0)
 
-    def visit(self, j, img: Image, update, sign: float = 1.0):
+    def visit(self, j, w: Array, img: Image, update, sign: float = 1.0):
         """As :meth:`DenseSet.visit`, reading the column's entries only."""
         c = self.idx[j]
         center = self.src.center[c]
@@ -292,7 +299,8 @@ class SparseSet:
                 # Entries past the column's end carry zero values: they add
                 # nothing where they land.
                 v_new = img.v.at[rows].add(a * vals)
-                return delta, Image(v_new, img.o - a * center, img.wv + a * self.xH[j])
+                image = Image(v_new, img.o - a * center, img.wv + a * self.xH[j])
+                return delta, w.at[j].add(delta), image
 
             return run
 

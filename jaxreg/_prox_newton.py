@@ -124,9 +124,8 @@ def _model_descent(ctx: _Context, cols, coords, g, grad_b, k, tol):
             new = prox_elastic_net(w[j] - gj / safe[j], l1[j], l2[j], pen.lower[j], pen.upper[j])
             return jnp.where(h[j] > 0, new - w[j], 0.0)
 
-        delta, q = cols.visit(j, q, update)
-        moved = jnp.maximum(moved, h[j] * jnp.abs(delta))
-        return w.at[j].add(delta), q, moved
+        delta, w, q = cols.visit(j, w, q, update)
+        return w, q, jnp.maximum(moved, h[j] * jnp.abs(delta))
 
     def sweep(w, db, q, order, count):
         zero = jnp.zeros((), bw.dtype)

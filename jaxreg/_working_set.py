@@ -258,8 +258,8 @@ def _coordinate_descent(
             new = prox_elastic_net(v, c[6], c[7], c[3], c[4])
             return jnp.where(hj > 0, new - wj, 0.0)
 
-        delta, r = cols.visit(j, r, update, sign=-1.0)
-        return w.at[j].add(delta), r
+        _, w, r = cols.visit(j, w, r, update, sign=-1.0)
+        return w, r
 
     def certify(w, r):
         # The subproblem's certificate from its residual (what its datafit

@@ -77,7 +77,7 @@ def test_sparse_columns_give_the_dense_products(fit_intercept):
     for j, delta in [(0, 0.7), (1, -0.2), (4, 1.3), (3, 0.4), (5, 0.9)]:
         for i, cols in enumerate((ds, ss)):
             step = functools.partial(lambda dot, delta: jnp.full_like(dot, delta), delta=delta)
-            d, imgs[i] = cols.visit(j, imgs[i], step, -1.0)
+            d, _, imgs[i] = cols.visit(j, jnp.zeros(7), imgs[i], step, -1.0)
             assert float(d) == delta
         imgs = [ds.shift(0.1, imgs[0]), ss.shift(0.1, imgs[1])]
         np.testing.assert_allclose(ss.dense(imgs[1]), ds.dense(imgs[0]), rtol=1e-12, atol=1e-12)
@@ -85,7 +85,7 @@ def test_sparse_columns_give_the_dense_products(fit_intercept):
         np.testing.assert_allclose(ss.wgrad(imgs[1]), ds.wgrad(imgs[0]), rtol=1e-11, atol=1e-11)
     # The products a visit sees are the dense ones too (returned as its step).
     pairs = zip((ds, ss), imgs, strict=True)
-    seen = [cols.visit(4, img, lambda dot: dot)[0] for cols, img in pairs]
+    seen = [cols.visit(4, jnp.zeros(7), img, lambda dot: dot)[0] for cols, img in pairs]
     np.testing.assert_allclose(seen[1], seen[0], rtol=1e-11)
 
 
