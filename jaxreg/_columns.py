@@ -198,9 +198,10 @@ class SparseColumns:
         w = H[self.rows]
         dev = self.vals - self.center[self.cols]
         stored = jax.ops.segment_sum(w * dev * dev, self.cols, num_segments=p1)
-        # The padding entries (value 0, column p) add nothing: the padding
-        # column's center is zero.
-        weight = jax.ops.segment_sum(jnp.where(self.vals != 0, w, 0.0), self.cols, num_segments=p1)
+        # Every stored entry, an explicit zero too, is out of the implicit
+        # zeros' weight. The padding entries (column p) add nothing: the
+        # padding column's center is zero.
+        weight = jax.ops.segment_sum(w, self.cols, num_segments=p1)
         return stored + self.center**2 * (jnp.sum(H) - weight)
 
     def take(self, idx: Array) -> SparseSet:

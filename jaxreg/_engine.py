@@ -93,8 +93,11 @@ def _working_set_fit(solver: str, datafit, inputs: v.Inputs, options: dict, unro
     sparse_cd = v.is_sparse(inputs.X) and getattr(datafit, "coordinate_descent", False)
     if solver != "auto" or not (second_order or sparse_cd) or unrolled is not None:
         return False
+    # A BCOO is never a tracer itself: its arrays are what a caller's
+    # transformation traces.
+    X = (inputs.X.data, inputs.X.indices) if v.is_sparse(inputs.X) else (inputs.X,)
     values = (
-        inputs.X,
+        *X,
         inputs.y,
         inputs.sample_weight,
         options.get("alpha"),

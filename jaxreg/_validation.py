@@ -201,7 +201,7 @@ def check_sparse_design(X, dtype):
     if is_concrete(X.data):
         if reduce_values(_has_nonfinite, X.data):
             raise ValueError("X contains NaN or infinite values")
-        if is_concrete(X.indices) and not X.unique_indices:
+        if is_concrete(X.indices):
             indices = np.asarray(X.indices)  # host copy: slicing it stays off any trace
             X = _summed_on_host(indices[:, 0], indices[:, 1], X.data, X.shape)
     return jsparse.BCOO((X.data.astype(dtype), X.indices), shape=X.shape)

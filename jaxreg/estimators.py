@@ -12,11 +12,13 @@ Differences from scikit-learn, all deliberate:
 
 - ``max_iter`` counts proximal-gradient iterations, not coordinate-descent
   epochs, so its default is 20000 (a FISTA iteration is much cheaper than an
-  epoch). ``solver``, ``selection``, ``random_state``, ``warm_start``,
-  ``copy_X``, ``n_jobs``, ``verbose``, ``dual=False`` and
-  ``intercept_scaling`` are accepted so that code written for scikit-learn
-  runs unchanged; they do not change the solution (X is never modified and
-  every fit is certified by its duality gap, whatever the path to it).
+  epoch); a sparse X with more than 128 features is solved by coordinate
+  descent on working sets, whose epochs it then counts. ``solver``,
+  ``selection``, ``random_state``, ``warm_start``, ``copy_X``, ``n_jobs``,
+  ``verbose``, ``dual=False`` and ``intercept_scaling`` are accepted so that
+  code written for scikit-learn runs unchanged; they do not change the
+  solution (X is never modified and every fit is certified by its duality
+  gap, whatever the path to it).
 - ``precompute=True`` forces Gram mode; otherwise Gram mode is chosen when
   ``n_samples > n_features`` and X is dense (the answer is the same).
 - Multi-class ``LogisticRegression`` is one-vs-rest (scikit-learn's is
@@ -331,7 +333,8 @@ class ElasticNet(_ENetBase):
       fit_intercept: fit an unpenalized intercept.
       precompute: ``True`` forces Gram mode; ``False``/``"auto"``: Gram mode
         when ``n_samples > n_features`` and X is dense.
-      max_iter: maximum proximal-gradient iterations (default 20000).
+      max_iter: maximum proximal-gradient iterations, or coordinate-descent
+        epochs for a sparse X on working sets (default 20000).
       copy_X: accepted for compatibility; X is never modified.
       tol: duality-gap tolerance relative to ``||y - mean(y)||^2 / n``
         (scikit-learn's scaling).
@@ -417,7 +420,8 @@ class Lasso(_ENetBase):
       fit_intercept: fit an unpenalized intercept.
       precompute: ``True`` forces Gram mode (see :class:`ElasticNet`).
       copy_X: accepted for compatibility; X is never modified.
-      max_iter: maximum proximal-gradient iterations (default 20000).
+      max_iter: maximum proximal-gradient iterations, or coordinate-descent
+        epochs for a sparse X on working sets (default 20000).
       tol: duality-gap tolerance relative to ``||y - mean(y)||^2 / n``.
       warm_start: accepted for compatibility.
       positive: constrain the coefficients to be nonnegative.
@@ -1222,7 +1226,8 @@ class LogisticRegression(_LogisticBase):
       class_weight: None, ``"balanced"`` or a dict; multiplies the sample weights.
       random_state: accepted for compatibility.
       solver: accepted for compatibility: every penalty is solved by FISTA.
-      max_iter: maximum proximal-gradient iterations (default 20000).
+      max_iter: maximum proximal-gradient iterations, or coordinate-descent
+        epochs for a sparse X on working sets (default 20000).
       verbose: accepted for compatibility.
       warm_start: accepted for compatibility.
       n_jobs: accepted for compatibility.

@@ -25,10 +25,12 @@ __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max", "glm"]
 
 
 _SOLVER_DOC = """      solver: ``"auto"`` (default): on a CPU, coordinate descent on working
-        sets for a sparse X when every input is concrete (each visit costs
-        a column's nonzeros), else ``"fista"`` (accelerated, with adaptive
-        restart; under a caller's ``jit``, ``vmap`` or ``grad`` it batches
-        and traces as one loop); or ``"ista"``.
+        sets for a sparse X in design mode with more than 128 columns when
+        every input is concrete and ``diff="implicit"`` (each visit costs a
+        column's nonzeros; ``max_iter`` and ``n_iter`` then count its epochs
+        and any FISTA iterations that finish it), else ``"fista"``
+        (accelerated, with adaptive restart; under a caller's ``jit``,
+        ``vmap`` or ``grad`` it batches and traces as one loop); or ``"ista"``.
 """
 
 _OPTIONS_DOC = """

@@ -124,9 +124,9 @@ def default_strategy(
     """Resolve ``strategy="auto"`` and the chunk size.
 
     ``working_set``: whether the problem suits the working-set solvers (see
-    :func:`jaxreg._working_set.suits`: a dense design in design mode, and for
-    the squared loss more than 128 features); ``"auto"`` then picks them on
-    a CPU.
+    :func:`jaxreg._working_set.suits`: a dense or sparse design in design
+    mode, and for the squared loss more than 128 features); ``"auto"`` then
+    picks them on a CPU.
     """
     v.check_choice(strategy, "strategy", ("auto", "vmap", "warm", "working_set"))
     if strategy == "auto":

@@ -62,6 +62,18 @@ def test_sparse_columns_give_the_dense_products(fit_intercept):
     u = jnp.asarray(rng.standard_normal(40))
     np.testing.assert_allclose(sparse.rmatvec(u), dense.rmatvec(u), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(sparse.norms, dense.norms, rtol=1e-12, atol=1e-12)
+    # Explicitly stored zeros (kept by validation) and entries out of column
+    # order change nothing.
+    B = jsparse.BCOO.fromdense(Xd)
+    zeros = jnp.asarray([[0, 7], [5, 7], [9, 0]])
+    zeros = zeros[np.asarray(Xd)[zeros[:, 0], zeros[:, 1]] == 0]
+    stored = jsparse.BCOO(
+        (jnp.concatenate([B.data, jnp.zeros(zeros.shape[0])]), jnp.concatenate([B.indices, zeros])),
+        shape=B.shape,
+    )
+    with_zeros = _columns.columns_for(Design(stored, mean, scale), jnp.asarray(sw))
+    np.testing.assert_allclose(with_zeros.norms, dense.norms, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(with_zeros.rmatvec(u), dense.rmatvec(u), rtol=1e-12, atol=1e-12)
 
     idx = jnp.asarray([5, 1, 3, 2, 17, 30, 30], jnp.int32)  # 30: padding
     H = jnp.asarray(rng.uniform(0.1, 1.0, 40))
@@ -245,3 +257,21 @@ def test_sparse_single_lasso_auto_runs_coordinate_descent():
     a, h = 0.05 * top, 1e-6 * top
     fd = (float(loss(a + h)) - float(loss(a - h))) / (2 * h)
     np.testing.assert_allclose(float(jax.grad(loss)(a)), fd, rtol=1e-5)
+
+
+def test_sparse_auto_under_a_callers_vmap_runs_fista():
+    # A BCOO is never a tracer: its traced data must send "auto" to FISTA,
+    # which batches.
+    X, y, _, _ = _sparse_problem(seed=10)
+    B = jsparse.BCOO.from_scipy_sparse(X)
+    top = float(jaxreg.alpha_max(X, y))
+
+    def fit(scale, solver):
+        Xs = jsparse.BCOO((B.data * scale, B.indices), shape=B.shape)
+        return jaxreg.lasso(Xs, y, 0.2 * top, solver=solver, tol=1e-10).n_iter
+
+    scales = jnp.asarray([1.0, 1.5])
+    auto = jax.vmap(lambda s: fit(s, "auto"))(scales)
+    fista = jax.vmap(lambda s: fit(s, "fista"))(scales)
+    np.testing.assert_array_equal(auto, fista)
+    assert int(jaxreg.lasso(X, y, 0.2 * top, tol=1e-10).n_iter) != int(fista[0])
