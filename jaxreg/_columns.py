@@ -32,7 +32,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import Array
-from jax.experimental import sparse as jsparse
+
+from jaxreg._validation import is_sparse
 
 
 class Image(NamedTuple):
@@ -43,10 +44,6 @@ class Image(NamedTuple):
     v: Array
     o: Array
     wv: Array
-
-
-def is_sparse(X) -> bool:
-    return isinstance(X, jsparse.BCOO)
 
 
 # ----------------------------------------------------------------------------
