@@ -29,6 +29,43 @@ def sequential(spec: Spec) -> bool:
     )
 
 
+def auto_axes(x):
+    """``x`` relabelled onto a mesh whose axes the compiler places (same
+    devices, same layout, its buffers not copied).
+
+    Arrays laid out on a mesh with explicit axes (``jax.make_mesh``'s
+    default) carry their layout in their type, which the sharding
+    constraints of :func:`_shard` cannot mix with; the constraints say where
+    the data is to be, so the type adds nothing.
+    """
+    sharding = getattr(x, "sharding", None)
+    if not isinstance(sharding, jax.sharding.NamedSharding):
+        return x
+    mesh = sharding.mesh
+    if all(t == jax.sharding.AxisType.Auto for t in mesh.axis_types):
+        return x
+    relabelled = jax.sharding.NamedSharding(_auto_mesh(mesh), sharding.spec)
+    shards = [s.data for s in x.addressable_shards]
+    return jax.make_array_from_single_device_arrays(x.shape, relabelled, shards)
+
+
+def _auto_mesh(mesh):
+    """``mesh`` with automatic (compiler-chosen) axes, which sharding
+    constraints need, whatever the mesh was made with."""
+    auto = (jax.sharding.AxisType.Auto,) * len(mesh.axis_names)
+    return jax.sharding.Mesh(mesh.devices, mesh.axis_names, axis_types=auto)
+
+
+def _replicated(tree, mesh):
+    """Every leaf of ``tree`` on every device of ``mesh``: the results are
+    small, and where the mesh spans several processes each of them can then
+    read every result (a leaf split across processes could not be fetched)."""
+    if mesh is None:
+        return tree
+    everywhere = jax.sharding.NamedSharding(_auto_mesh(mesh), jax.sharding.PartitionSpec())
+    return jax.tree.map(lambda a: jax.lax.with_sharding_constraint(a, everywhere), tree)
+
+
 def _shard(X, W, mesh):
     """Place the fold batch on the mesh axis "batch" and the rows of X on "rows".
 
@@ -38,9 +75,7 @@ def _shard(X, W, mesh):
     if mesh is None:
         return X, W
     names = mesh.axis_names
-    # Constraints need automatic (compiler-chosen) axes, whatever the mesh was made with.
-    auto = (jax.sharding.AxisType.Auto,) * len(names)
-    mesh = jax.sharding.Mesh(mesh.devices, names, axis_types=auto)
+    mesh = _auto_mesh(mesh)
     P = jax.sharding.PartitionSpec
     if "rows" in names:
         X = jax.lax.with_sharding_constraint(X, jax.sharding.NamedSharding(mesh, P("rows", None)))
@@ -137,7 +172,7 @@ def cv_glm(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, *, spec: Spec) -
         best = jax.tree.map(lambda a: a[ai], refit)
         best_1se = jax.tree.map(lambda a: a[i1se], refit)
     path = jax.vmap(PathResult.from_fits)(alphas, full) if spec.full_path else None
-    return CVResult(
+    result = CVResult(
         alphas=alphas,
         l1_ratios=l1_ratios,
         fold_scores=scores,
@@ -154,3 +189,4 @@ def cv_glm(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, *, spec: Spec) -
         fold_status=fits.status[: folds.held_idx.shape[0]],  # the K folds, whatever rode along
         scoring=spec.scoring,
     )
+    return _replicated(result, spec.mesh)

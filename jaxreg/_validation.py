@@ -89,8 +89,12 @@ def reduce_values(fn, *values):
 
 
 def _on_host(x) -> bool:
-    """Whether a concrete JAX array lives in host memory (a CPU device)."""
-    return all(d.platform == "cpu" for d in x.devices())
+    """Whether a concrete JAX array lives in this process's host memory (CPU
+    devices of this process). An array spanning several processes is reduced
+    compiled, like one on an accelerator: every process then gets the same
+    answer, where a check of its own rows alone could raise in one process
+    and leave the others waiting in a collective."""
+    return x.is_fully_addressable and all(d.platform == "cpu" for d in x.devices())
 
 
 def _element(v, j):

@@ -226,6 +226,9 @@ def _cv_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
 
 def _cross_validate_glm(datafit, X, y, options: dict) -> CVResult:
     inputs = checked_inputs(datafit, X, y, options)
+    if options["mesh"] is not None:
+        sharded = ("X", "y", "sample_weight")
+        inputs = inputs._replace(**{k: _crossval.auto_axes(getattr(inputs, k)) for k in sharded})
     dtype = inputs.dtype
     n, p = inputs.X.shape
     alphas = options["alphas"]
