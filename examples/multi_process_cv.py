@@ -81,7 +81,7 @@ def main(argv=None) -> None:
         chosen = np.asarray(res.best.coef)
         print(f"{jax.process_count()} processes, {len(devices)} devices")
         print(f"alpha_min {float(res.alpha_min):.5g}, l1_ratio {float(res.l1_ratio_min)}")
-        print("selected:", ", ".join(name for name, c in zip(names, chosen) if c != 0))
+        print("selected:", ", ".join(name for name, c in zip(names, chosen, strict=True) if c != 0))
     if args.out is not None:
         np.savez(args.out, mean=res.mean, alpha_min=res.alpha_min, coef=res.best.coef)
 

@@ -27,6 +27,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
         ),
         ("bench_tune.py", ("lasso tall", "lasso wide", "elastic_net tall", "logistic tall")),
         ("bench_compile.py", ("lasso path", "lasso path (defaults)", "lasso cv")),
+        (
+            "bench_gpu.py",
+            (
+                "peak",
+                "batch-small",
+                "batch-large",
+                "cv-tall",
+                "cv-wide",
+                "path-big",
+                "ridge-cv-big",
+                "text-path",
+            ),
+        ),
         # Peers missing from the test environment are reported as unavailable, not fatal.
         (
             "bench_peers.py",

@@ -20,9 +20,9 @@ import sys
 
 import numpy as np
 import pytest
+from _jaxreg_problems import classification, regression
 
 import jaxreg
-from _jaxreg_problems import classification, regression
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,15 @@ CASES = {
 # Fixed on both sides: strategy="auto" picks working sets for a single
 # process and batched paths under a mesh, which agree only to the tolerance.
 COMMON = dict(tol=1e-12, check_every=5, strategy="warm", cv=4, seed=3)
-FIELDS = ("fold_scores", "mean", "alpha_min", "alpha_1se", "path_coef", "path_intercept", "best_coef")
+FIELDS = (
+    "fold_scores",
+    "mean",
+    "alpha_min",
+    "alpha_1se",
+    "path_coef",
+    "path_intercept",
+    "best_coef",
+)
 
 WORKER = r"""
 import sys
