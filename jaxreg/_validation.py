@@ -125,6 +125,14 @@ def _first_crossed(xp, lo, hi):
     return xp.where(xp.any(crossed), xp.argmax(crossed), -1)
 
 
+def _has_pos_inf(xp, v):
+    return xp.any(v == np.inf)
+
+
+def _has_neg_inf(xp, v):
+    return xp.any(v == -np.inf)
+
+
 def _not_binary(xp, y):
     return xp.any((y != 0) & (y != 1))
 
@@ -224,6 +232,10 @@ def check_Xy(X, y, dtype):
 
 def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
     x = _as_array_like(x)
+    kind = np.asarray(x).dtype if is_concrete(x) and not isinstance(x, jax.Array) else x.dtype
+    if isinstance(x, bool) or not np.issubdtype(kind, np.number) or kind == np.bool_:
+        # None, strings and booleans are not numbers, whatever float() makes of them.
+        raise ValueError(f"{name} must be a real number, got {x!r}")
     if jnp.ndim(x) != 0:
         raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(x)}")
     v = concrete_values(x)
@@ -304,6 +316,15 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
 
     lo = one(lower, "lower", -jnp.inf)
     hi = one(upper, "upper", jnp.inf)
+    # An infinite bound means "no bound" on its own side only: lower=+inf or
+    # upper=-inf would pin coefficients at infinity.
+    for bound, name, wrong, test in (
+        (lo, "lower", "inf", _has_pos_inf),
+        (hi, "upper", "-inf", _has_neg_inf),
+    ):
+        vals = concrete_values(bound)
+        if vals is not None and reduce_values(test, vals):
+            raise ValueError(f"{name} must not be {wrong} (an infinite bound on the wrong side)")
     if positive:
         lo = jnp.maximum(lo, 0.0)
     vl, vh = concrete_values(lo), concrete_values(hi)

@@ -579,7 +579,11 @@ class Ridge(_Regressor):
         check_max_iter(max_iter)
         X, y, sw = self._validate_fit(X, y, sample_weight)
         cols = _columns(y)
-        alphas = np.atleast_1d(np.asarray(self.alpha, dtype=np.float64))
+        alphas = np.atleast_1d(np.asarray(self.alpha))
+        if alphas.dtype == np.bool_ or not np.issubdtype(alphas.dtype, np.number):
+            # np.asarray("0.1", dtype=float) reads a string as a number.
+            raise ValueError(f"alpha must be a real number or an array of them, got {self.alpha!r}")
+        alphas = alphas.astype(np.float64)
         if alphas.ndim != 1 or alphas.size not in (1, len(cols)):
             raise ValueError(
                 f"alpha must be a number or have one value per target ({len(cols)}), "

@@ -87,3 +87,45 @@ def test_cli_states_the_comparison_that_holds(tmp_path, capsys):
         cli.main(["fit", str(path), "--alpha", "0.001", "--max-iter", "99999999999"])
     assert stop.value.code == 2
     assert "--max-iter must be between 1 and 2147483647" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", [None, "0.1", True, [0.1], np.array(["0.1"])])
+@pytest.mark.parametrize(
+    "fit",
+    [
+        lambda a: jaxreg.lasso(X, Y, a),
+        lambda a: jaxreg.ridge(X, Y, a),
+        lambda a: jaxreg.logistic(XC, YC, a),
+        lambda a: jaxreg.elastic_net(X, Y, 0.1, a),
+    ],
+    ids=["lasso alpha", "ridge alpha", "logistic alpha", "elastic_net l1_ratio"],
+)
+def test_a_penalty_must_be_a_real_number(fit, value):
+    # None raised a TypeError naming nothing; "0.1" and True were taken as numbers.
+    with pytest.raises(ValueError, match=r"(alpha|l1_ratio) must be a (real number|scalar)"):
+        fit(value)
+
+
+@pytest.mark.parametrize(
+    "bounds,message",
+    [
+        (dict(lower=np.inf), "lower must not be inf"),
+        (dict(upper=-np.inf), "upper must not be -inf"),
+        (dict(lower=np.r_[0.0, 0.0, np.inf, 0.0, 0.0]), "lower must not be inf"),
+    ],
+)
+@pytest.mark.parametrize("entry", ["lasso", "logistic", "lasso_path", "cross_validate"])
+def test_an_infinite_bound_on_the_wrong_side_is_refused(entry, bounds, message):
+    # lower=inf and upper=-inf were accepted and gave infinite coefficients.
+    with pytest.raises(ValueError, match=message):
+        ENTRY_POINTS[entry](**bounds)
+
+
+@pytest.mark.parametrize("value", ["0.1", None, True, ["0.1"]])
+def test_estimators_refuse_a_penalty_that_is_not_a_number(value):
+    # Ridge read alpha="0.1" as 0.1 while Lasso refused it.
+    from jaxreg.estimators import Lasso, Ridge
+
+    for est in (Ridge(alpha=value), Lasso(alpha=value)):
+        with pytest.raises((ValueError, TypeError), match="alpha"):
+            est.fit(X, Y)
