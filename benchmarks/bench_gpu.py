@@ -418,10 +418,10 @@ def job_big(name: str, sizes: Sizes, dtypes) -> list[Row]:
             first, warm, res = timed(
                 jaxreg.cross_validate, X, y, "ridge", alphas=grid, cv=5, repeat=sizes.repeat
             )
-            text, ok = (
-                "closed form (eigendecompositions)",
-                bool(np.all(np.isfinite(np.asarray(res.mean)))),
-            )
+            path_text, path_ok = certify_fits(res.path, dtype)
+            fold_text, fold_ok = certify(res.fold_status, dtype=dtype)
+            text = f"closed forms; full data: {path_text}; folds: {fold_text}"
+            ok = path_ok and fold_ok
             what = f"ridge 5-fold CV, {sizes.n_alphas} alphas, {n:,} x {p}"
             flops = 2.0 * n * p * p + 5 * (10.0 * p**3 + 4.0 * sizes.n_alphas * p * p)
             nbytes = float(n * p * itemsize)
@@ -574,7 +574,7 @@ def main(argv=None) -> int:
         "cv-tall": lambda: job_cv("cv-tall", sizes.tall, sizes, args.dtypes, ab=True),
         "cv-wide": lambda: job_cv("cv-wide", sizes.wide, sizes, args.dtypes, ab=False),
         "path-big": lambda: job_big("path-big", sizes, args.dtypes),
-        "ridge-cv-big": lambda: job_big("ridge-cv-big", sizes, ["float64"]),
+        "ridge-cv-big": lambda: job_big("ridge-cv-big", sizes, args.dtypes),
         "text-path": lambda: job_text(sizes, ["float64"]),
     }
     for job in JOBS:
