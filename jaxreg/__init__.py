@@ -1,6 +1,6 @@
 """jaxreg: L1, L2 and elastic-net regularized linear and logistic models in JAX."""
 
-from jaxreg import datafits, datasets, optim, penalties, plot, prox, solvers
+from jaxreg import datafits, datasets, penalties, plot, prox, solvers
 from jaxreg.cv import CVResult, cross_validate, make_folds
 from jaxreg.models import alpha_max, elastic_net, glm, lasso, logistic, ridge
 from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
@@ -8,6 +8,17 @@ from jaxreg.result import FitResult, Status
 from jaxreg.tune import TuneResult, tune
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # jaxreg.optim (optax transforms) loads optax, which a fit does not need:
+    # it is imported on first use.
+    if name == "optim":
+        import importlib  # noqa: PLC0415
+
+        return importlib.import_module("jaxreg.optim")
+    raise AttributeError(f"module 'jaxreg' has no attribute {name!r}")
+
 
 __all__ = [
     "CVResult",

@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import Array
-from jax.experimental import sparse as jsparse
 
 from jaxreg import _prox_newton, _working_set
 from jaxreg import _validation as v
@@ -38,15 +37,11 @@ def normalized_penalty_factor(pf: Array) -> Array:
     return pf * (pf.shape[0] / jnp.sum(pf))
 
 
-def _is_sparse(X) -> bool:
-    return isinstance(X, jsparse.BCOO)
-
-
 def constant_columns(X, var: Array) -> Array:
     """Columns whose variance ``var`` is below the noise of centering them
     (``n eps max|x|``, squared): constant up to rounding."""
     n, p = X.shape
-    if _is_sparse(X):
+    if v.is_sparse(X):
         cols = X.indices[:, 1]
         absmax = jnp.maximum(jax.ops.segment_max(jnp.abs(X.data), cols, num_segments=p), 0.0)
     else:
@@ -115,7 +110,7 @@ def make_design(X, s: Array, fit_intercept: bool, standardize: bool):
     """
     p = X.shape[1]
     dtype = X.dtype
-    if not _is_sparse(X):
+    if not v.is_sparse(X):
         Xt, x_mean, x_scale = prepare_design(X, s, fit_intercept, standardize)
         return Design(Xt, jnp.zeros((p,), dtype), jnp.ones((p,), dtype)), x_mean, x_scale
     sp = spread(X, s[None], fit_intercept)
@@ -210,7 +205,7 @@ def spread(X, W: Array, fit_intercept: bool) -> Spread:
     p = X.shape[1]
     totals = jnp.sum(W, axis=1)
     S = W / totals[:, None]
-    sparse = _is_sparse(X)
+    sparse = v.is_sparse(X)
     if fit_intercept and not sparse:
         # One globally centered copy of X (not one per row): the per-row
         # offsets D are then small, which keeps the Gram downdates accurate.
@@ -237,7 +232,7 @@ def spread(X, W: Array, fit_intercept: bool) -> Spread:
 
 def _left_product(A, X):
     """``A @ X`` for a dense ``A`` of shape ``(k, n)`` and a dense or ``BCOO`` X."""
-    if _is_sparse(X):
+    if v.is_sparse(X):
         return (X.T @ A.T).T
     return A @ X
 
@@ -246,7 +241,7 @@ def _gram_rows(sp: Spread, W, held):
     """Centered weighted Gram matrices of the rows, (F, p, p), unnormalized by
     the row totals' offsets (see :func:`setup_rows`)."""
     Xh = sp.Xh
-    if _is_sparse(Xh):
+    if v.is_sparse(Xh):
         # Sparse rows cannot be gathered; one sparse product per row.
         raw = jax.lax.map(lambda w: (Xh.T @ (w[:, None] * Xh)).todense(), W)
     elif held is None:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import functools
 import numbers
+import sys
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental import sparse as jsparse
 
 
 def is_concrete(x) -> bool:
@@ -28,8 +28,21 @@ def is_concrete(x) -> bool:
 
 
 def is_sparse(X) -> bool:
-    """True for a JAX ``BCOO`` matrix (scipy.sparse input is converted to one)."""
-    return isinstance(X, jsparse.BCOO)
+    """True for a JAX ``BCOO`` matrix (scipy.sparse input is converted to one).
+
+    JAX's sparse module (which imports scipy, a third of a second) is loaded
+    only where sparse input arrives: while it is not loaded, nothing can be a
+    ``BCOO``.
+    """
+    module = sys.modules.get("jax.experimental.sparse")
+    return module is not None and isinstance(X, module.BCOO)
+
+
+def _jsparse():
+    """JAX's sparse module, loaded on first use (see :func:`is_sparse`)."""
+    from jax.experimental import sparse  # noqa: PLC0415
+
+    return sparse
 
 
 def _is_scipy_sparse(X) -> bool:
@@ -174,7 +187,7 @@ def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
     return as_array(x, dtype)
 
 
-def _summed_on_host(rows, cols, data, shape) -> jsparse.BCOO:
+def _summed_on_host(rows, cols, data, shape):
     """A ``BCOO`` from entries, duplicates summed and padding (out-of-range
     indices) dropped, on the host: a fraction of a ``BCOO``'s own sum, which
     sorts on the device every call and cannot run under a caller's ``jit``.
@@ -189,7 +202,7 @@ def _summed_on_host(rows, cols, data, shape) -> jsparse.BCOO:
     uniq, inverse = np.unique(key, return_inverse=True)
     summed = np.bincount(inverse, weights=data[keep], minlength=uniq.shape[0]).astype(data.dtype)
     indices = np.stack([uniq % n, uniq // n], 1).astype(np.int32)
-    return jsparse.BCOO(
+    return _jsparse().BCOO(
         (jnp.asarray(summed), jnp.asarray(indices)), shape=shape, unique_indices=True
     )
 
@@ -216,7 +229,7 @@ def check_sparse_design(X, dtype):
         if is_concrete(X.indices):
             indices = np.asarray(X.indices)  # host copy: slicing it stays off any trace
             X = _summed_on_host(indices[:, 0], indices[:, 1], X.data, X.shape)
-    return jsparse.BCOO((X.data.astype(dtype), X.indices), shape=X.shape)
+    return _jsparse().BCOO((X.data.astype(dtype), X.indices), shape=X.shape)
 
 
 def check_Xy(X, y, dtype):

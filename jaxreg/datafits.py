@@ -52,7 +52,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from jax import Array
-from jax.experimental import sparse as jsparse
+
+from jaxreg._validation import is_sparse
 
 __all__ = ["Design", "Quadratic", "QuadraticGram", "Logistic", "NullModel"]
 
@@ -114,12 +115,12 @@ class Design:
 
     def matvec(self, beta: Array) -> Array:
         v = beta / self.scale
-        if isinstance(self.X, jsparse.BCOO):
+        if is_sparse(self.X):
             return _sparse_product(self.X, v, 1) - jnp.dot(self.mean, v)
         return self.X @ v - jnp.dot(self.mean, v)
 
     def rmatvec(self, u: Array) -> Array:
-        if isinstance(self.X, jsparse.BCOO):
+        if is_sparse(self.X):
             raw = _sparse_product(self.X, u, 0)
         else:
             # Written as a row vector times X: XLA's CPU backend computes
@@ -133,7 +134,7 @@ class Design:
         A dense X is centered explicitly for accuracy; a ``BCOO`` X gets its
         raw sparse product corrected for the offsets afterwards.
         """
-        if isinstance(self.X, jsparse.BCOO):
+        if is_sparse(self.X):
             raw = (self.X.T @ (weights[:, None] * self.X)).todense()
             xw = self.X.T @ weights
             m = self.mean
@@ -154,7 +155,7 @@ class Design:
         return _top_eigenvalue(lambda v: self.rmatvec(weights * self.matvec(v)), self.X)
 
 
-def _sparse_product(X: jsparse.BCOO, v: Array, axis: int) -> Array:
+def _sparse_product(X, v: Array, axis: int) -> Array:
     """``X @ v`` (``axis=1``) or ``X' v`` (``axis=0``) for a ``BCOO`` X, as
     a gather and a segment sum over its entries: on a CPU about twice as
     fast as the ``BCOO`` products, and the same for any order of entries."""

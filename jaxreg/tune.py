@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax import Array
 from jax.typing import ArrayLike
 
@@ -19,6 +18,9 @@ from jaxreg._folds import folds_of
 from jaxreg._spec import Hyper, Spec, make_hyper
 from jaxreg.datafits import Logistic, Quadratic
 from jaxreg.result import FitResult
+
+if TYPE_CHECKING:
+    import optax
 
 __all__ = ["TuneResult", "tune"]
 
@@ -243,6 +245,8 @@ def tune(
     if "penalty_factor" in params:
         u["log_pf"] = jnp.log(pf)
     fixed = {"l1_ratio": l1_ratio, "penalty_factor": pf}
+    import optax  # noqa: PLC0415 (loaded on first use: importing jaxreg does not need it)
+
     optimizer = optax.adam(0.5) if optimizer is None else optimizer
     if not isinstance(optimizer, optax.GradientTransformation):
         raise ValueError("optimizer must be an optax.GradientTransformation")
@@ -329,7 +333,7 @@ def _descend(u, fixed, splits, hyper, spec, ridge, optimizer, n_steps):
         value, grad = _value_and_grad(u, fixed, splits, hyper, spec=spec, ridge=ridge)
         history.append((u, value, grad))
         updates, state = optimizer.update(grad, state, u)
-        u = optax.apply_updates(u, updates)
+        u = jax.tree.map(lambda a, d: (a + d).astype(a.dtype), u, updates)
     return history
 
 

@@ -7,6 +7,8 @@ import ast
 import dataclasses
 import importlib.util
 import pathlib
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -188,3 +190,16 @@ def test_imports_go_down_the_layers():
                 if ORDER.index(_layer(target)) > here:
                     wrong.append(f"jaxreg.{module} ({_layer(module)}) imports jaxreg.{target}")
     assert not wrong, wrong
+
+
+def test_import_is_light():
+    # A fit needs JAX alone: scipy (loaded by JAX's sparse module), scikit-learn,
+    # matplotlib and optax load where their features are first used.
+    code = (
+        "import sys, jaxreg\n"
+        "heavy = ('scipy', 'sklearn', 'matplotlib', 'optax', 'pandas', 'jax.experimental.sparse')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))\n"
+        "assert callable(jaxreg.tune) and callable(jaxreg.optim.l1_prox)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"import jaxreg loads {out.stdout.strip()}"
