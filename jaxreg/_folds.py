@@ -84,11 +84,47 @@ def _training_weights(foldid: np.ndarray, K: int, sw, dtype):
     sw_vals = v.concrete_values(sw)
     if sw_vals is not None and v.reduce_values(_has_empty_fold, train[:K], sw_vals):
         raise ValueError("every training fold needs a positive total sample_weight")
+    if sw_vals is not None:
+        k = v.reduce_values(_first_empty_held_out, train[:K], sw_vals)
+        if k >= 0:
+            # Its scores would be 0 / 0, and the mean over folds NaN.
+            raise ValueError(
+                f"the held-out rows of fold {k} have zero total sample_weight: "
+                "every fold needs a positive weight to be scored"
+            )
     if not isinstance(sw, jax.Array):
         # Host weights stay on the host: an eager product would compile a
         # kernel per shape.
         return v.as_array(train * np.asarray(sw)[None, :], dtype)
     return jnp.asarray(train, dtype) * sw[None, :]
+
+
+def _first_empty_held_out(xp, train, sw):
+    """The first fold whose held-out rows weigh nothing in total, or -1."""
+    empty = (~train).astype(sw.dtype) @ sw <= 0
+    return xp.where(xp.any(empty), xp.argmax(empty), -1)
+
+
+def check_fold_classes(folds: Folds, y) -> None:
+    """Every training fold of a binary model holds both classes among its
+    positive-weight rows (a one-class fold has no finite fit, and its
+    scores would be NaN)."""
+    values = v.concrete_values(y)
+    if values is None or not v.is_concrete(folds.W):
+        return
+    k = v.reduce_values(_first_one_class_fold, folds.W[:-1], values)
+    if k >= 0:
+        raise ValueError(
+            f"the training rows of fold {k} hold one class only (among positive "
+            "sample weights): use fewer folds or stratified fold ids"
+        )
+
+
+def _first_one_class_fold(xp, W, y):
+    """The first fold whose positive-weight training rows miss a class, or -1."""
+    train = W > 0
+    both = xp.any(train & (y == 1), axis=1) & xp.any(train & (y == 0), axis=1)
+    return xp.where(xp.all(both), -1, xp.argmin(both))
 
 
 def _has_empty_fold(xp, train, sw):

@@ -49,6 +49,25 @@ def _is_scipy_sparse(X) -> bool:
     return hasattr(X, "tocoo") and hasattr(X, "nnz") and not is_sparse(X)
 
 
+def from_frame(X, name: str = "X"):
+    """A pandas frame's or series' values as a float64 numpy array, where
+    every column is numeric or boolean (nullable integer and boolean columns
+    included, their missing values NaN, which the finiteness check then
+    names); anything else as it is. ``np.asarray`` of a frame mixing such
+    columns, or of a nullable column, gives objects."""
+    if not hasattr(X, "to_numpy") or isinstance(X, (np.ndarray, jax.Array)):
+        return X
+    frame = getattr(X, "dtypes", None) is not None and getattr(X, "ndim", 1) == 2
+    dtypes = list(X.dtypes) if frame else [getattr(X, "dtype", None)]
+    kinds = [getattr(d, "kind", "O") for d in dtypes]
+    if all(k in "biuf" for k in kinds):
+        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+    if frame:
+        bad = [str(c) for c, k in zip(X.columns, kinds, strict=True) if k not in "biuf"]
+        raise ValueError(f"{name} must be numeric, got non-numeric columns {bad[:5]}")
+    return X
+
+
 def float_dtype(X) -> jnp.dtype:
     """The working dtype: X's floating dtype, else JAX's default float."""
     dtype = X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
@@ -410,6 +429,7 @@ def inputs(X, y, *, sample_weight, penalty_factor, lower, upper, positive, tol, 
     """Validate the inputs of a fit once: the design and targets (for the
     ``datafit``'s target rule), the weights, penalty factors and bounds, and
     the ``tol`` and ``max_iter`` options."""
+    X, y = from_frame(X), from_frame(y, "y")
     dtype = float_dtype(X)
     X, y = check_Xy(X, y, dtype)
     n, p = X.shape

@@ -23,7 +23,7 @@ from jax.typing import ArrayLike
 from jaxreg import _crossval
 from jaxreg import _validation as v
 from jaxreg._engine import checked_inputs
-from jaxreg._folds import folds_of, make_folds
+from jaxreg._folds import check_fold_classes, folds_of, make_folds
 from jaxreg._ridge_cv import cv_ridge
 from jaxreg._spec import Spec, make_hyper
 from jaxreg.datafits import Logistic, Quadratic
@@ -240,6 +240,8 @@ def _cross_validate_glm(datafit, X, y, options: dict) -> CVResult:
     folds = folds_of(
         n, options["cv"], options["foldid"], options["seed"], inputs.sample_weight, dtype
     )
+    if datafit is Logistic:
+        check_fold_classes(folds, inputs.y)
     hyper = make_hyper(inputs, eps=resolve_eps(options["eps"], n, p))
     return _crossval.cv_glm(
         inputs.X, inputs.y, hyper, folds, alphas, jnp.asarray(ratios, dtype), spec=spec

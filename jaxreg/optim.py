@@ -56,8 +56,9 @@ class _ProxState(NamedTuple):
 
 
 def _check_nonneg(value, name: str) -> None:
-    if not callable(value) and not (float(value) >= 0.0):
-        raise ValueError(f"{name} must be a nonnegative number or a schedule, got {value!r}")
+    # inf is no step and no penalty: it turned every parameter into NaN.
+    if not callable(value) and not (0.0 <= float(value) < float("inf")):
+        raise ValueError(f"{name} must be a finite nonnegative number or a schedule, got {value!r}")
 
 
 def _value(value, count):

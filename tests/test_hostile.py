@@ -129,3 +129,55 @@ def test_estimators_refuse_a_penalty_that_is_not_a_number(value):
     for est in (Ridge(alpha=value), Lasso(alpha=value)):
         with pytest.raises((ValueError, TypeError), match="alpha"):
             est.fit(X, Y)
+
+
+def test_frames_with_boolean_and_nullable_columns_are_numeric():
+    # A bool or nullable Int64 column made the whole frame "dtype object".
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(X.shape[1])])
+    frame["flag"] = X[:, 0] > 0
+    frame["count"] = pd.array(np.arange(len(Y)) % 3, dtype="Int64")
+    labels = pd.Series(pd.array(YC.astype(int), dtype="Int64"))
+    values = frame.to_numpy(dtype=float)
+    np.testing.assert_allclose(
+        jaxreg.lasso(frame, Y, 0.05).coef, jaxreg.lasso(values, Y, 0.05).coef
+    )
+    fit = jaxreg.logistic(frame, labels, 0.01)
+    assert fit.status == jaxreg.Status.CONVERGED
+    frame.loc[3, "count"] = pd.NA
+    with pytest.raises(ValueError, match="X contains NaN"):
+        jaxreg.lasso(frame, Y, 0.05)
+    frame["name"] = "a"
+    with pytest.raises(ValueError, match=r"non-numeric columns \['name'\]"):
+        jaxreg.lasso(frame, Y, 0.05)
+
+
+def test_a_fold_with_no_held_out_weight_is_refused():
+    # Its scores were 0 / 0: the mean curve NaN, alpha_min the largest alpha, silently.
+    foldid = np.arange(len(Y)) % 4
+    sw = np.where(foldid == 2, 0.0, 1.0)
+    with pytest.raises(ValueError, match="held-out rows of fold 2 have zero total sample_weight"):
+        jaxreg.cross_validate(X, Y, n_alphas=3, foldid=foldid, sample_weight=sw)
+
+
+def test_a_logistic_training_fold_with_one_class_is_refused():
+    # Every score was NaN, silently.
+    foldid = np.arange(len(YC)) % 4
+    labels = np.where(foldid == 0, YC, 1.0)  # fold 0 trains on the other folds: all ones
+    labels[0] = 0.0
+    with pytest.raises(ValueError, match="training rows of fold 0 hold one class only"):
+        jaxreg.cross_validate(XC, labels, "logistic", n_alphas=3, foldid=foldid)
+    # Zero weights hide class 0 from fold 3's training rows (folds 0 to 2).
+    sw = np.where((YC == 0) & (foldid != 3), 0.0, 1.0)
+    with pytest.raises(ValueError, match="training rows of fold 3 hold one class only"):
+        jaxreg.cross_validate(XC, YC, "logistic", n_alphas=3, foldid=foldid, sample_weight=sw)
+
+
+@pytest.mark.parametrize("name", ["alpha", "learning_rate"])
+@pytest.mark.parametrize("value", [np.inf, np.nan, -1.0])
+def test_prox_transforms_refuse_infinite_steps_and_penalties(name, value):
+    # alpha=inf or learning_rate=inf turned every parameter into NaN.
+    kw = dict(alpha=0.1, learning_rate=0.1) | {name: value}
+    for make in (jaxreg.optim.l1_prox, jaxreg.optim.l2_prox):
+        with pytest.raises(ValueError, match=f"{name} must be a finite nonnegative number"):
+            make(**kw)
