@@ -370,7 +370,14 @@ def ridge(
     inputs = _engine.checked_inputs(Quadratic, X, y, options)
     alpha = v.check_scalar(alpha, "alpha", inputs.dtype, low=0.0)
     bounded = positive or lower is not None or upper is not None
-    solver = _engine.ridge_solver(solver, inputs.X.shape, v.is_sparse(inputs.X), bounded)
+    # (The SVD scales columns by penalty factors: none may be zero there.)
+    pf = inputs.penalty_factor
+    least_squares = (
+        v.is_concrete(alpha) and float(alpha) == 0 and v.is_concrete(pf) and bool(jnp.all(pf > 0))
+    )
+    solver = _engine.ridge_solver(
+        solver, inputs.X.shape, v.is_sparse(inputs.X), bounded, least_squares
+    )
     if solver in ("dual", "svd") and v.is_concrete(inputs.penalty_factor):
         if bool(jnp.any(inputs.penalty_factor == 0)):
             raise ValueError(

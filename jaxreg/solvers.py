@@ -546,12 +546,20 @@ def ridge_svd(Xs: Array, ys: Array, reg_scale: Array, alphas: Array) -> Array:
     ``Xs D^-1/2 = U diag(sigma) V'`` the solution is
     ``D^-1/2 V diag(sigma / (sigma^2 + alpha)) U' ys``.
 
+    At ``alpha = 0`` this is least squares, and where ``Xs`` is rank
+    deficient (a constant column, ``p > n``) the minimum-norm solution:
+    singular values at the rounding level of the largest (``max(n, p)``
+    epsilons of it, NumPy's ``lstsq`` cutoff) are treated as zero, where
+    their inverses would amplify rounding without bound.
+
     Returns:
       Coefficients of shape ``alphas.shape + (p,)``.
     """
     root = jnp.sqrt(reg_scale)
     U, sigma, Vt = thin_svd(Xs / root)
     uty = U.T @ ys
-    alphas = jnp.asarray(alphas)
-    shrink = sigma / (sigma**2 + alphas[..., None])
+    alphas = jnp.asarray(alphas)[..., None]
+    cutoff = max(Xs.shape) * jnp.finfo(sigma.dtype).eps * jnp.max(sigma)
+    kept = (sigma > cutoff) | (alphas > 0)
+    shrink = jnp.where(kept, sigma / jnp.where(kept, sigma**2 + alphas, 1.0), 0.0)
     return ((shrink * uty) @ Vt) / root

@@ -181,3 +181,29 @@ def test_prox_transforms_refuse_infinite_steps_and_penalties(name, value):
     for make in (jaxreg.optim.l1_prox, jaxreg.optim.l2_prox):
         with pytest.raises(ValueError, match=f"{name} must be a finite nonnegative number"):
             make(**kw)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("design", ["constant column", "p > n"])
+def test_ridge_at_alpha_zero_is_the_minimum_norm_least_squares(design, sparse):
+    # Cholesky and the dual form failed (NaN, NONFINITE) on a rank-deficient design.
+    import scipy.sparse as sp
+    from sklearn.linear_model import LinearRegression
+
+    from jaxreg.estimators import Ridge
+
+    rng = np.random.default_rng(1)
+    A = X.copy() if design == "constant column" else rng.standard_normal((10, 30))
+    if design == "constant column":
+        A[:, 2] = 1.0
+    b = A[:, 0] + 0.1 * rng.standard_normal(A.shape[0])
+    ref = LinearRegression().fit(A, b)  # lstsq: the minimum-norm solution
+    data = sp.csr_matrix(A) if sparse else A
+    fit = jaxreg.ridge(data, b, 0.0)
+    assert fit.status == jaxreg.Status.CONVERGED
+    np.testing.assert_allclose(fit.coef, ref.coef_, atol=1e-9)
+    np.testing.assert_allclose(fit.intercept, ref.intercept_, atol=1e-9)
+    np.testing.assert_allclose(Ridge(alpha=0.0).fit(data, b).coef_, ref.coef_, atol=1e-9)
+    if not sparse:
+        path = jaxreg.ridge_path(A, b, alphas=[1.0, 0.0])
+        np.testing.assert_allclose(path.coef[1], ref.coef_, atol=1e-9)
