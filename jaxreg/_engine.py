@@ -206,7 +206,9 @@ def certified_ridge(data: RidgeData, alpha, beta, tol, fit_intercept: bool) -> F
     finite = jnp.all(jnp.isfinite(beta)) & jnp.isfinite(gap) & jnp.isfinite(gap_tol)
     status = jnp.where(
         ~finite, Status.NONFINITE, jnp.where(gap <= gap_tol, Status.CONVERGED, Status.INACCURATE)
-    ).astype(jnp.int32)
+    )
+    # A traced negative or NaN alpha skipped the value checks.
+    status = jnp.where(alpha >= 0, status, Status.INVALID_INPUT).astype(jnp.int32)
     coef = beta / data.x_scale
     intercept = data.y_mean - data.x_mean @ coef if fit_intercept else jnp.zeros((), dtype)
     fit = FitResult(coef, intercept, jnp.zeros((), jnp.int32), gap, gap_tol, kkt, objective, status)

@@ -22,7 +22,7 @@ from jaxreg import _prox_newton, _working_set
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, QuadraticGram, _weighted_gram
 from jaxreg.penalties import ElasticNetPenalty
-from jaxreg.result import FitResult
+from jaxreg.result import FitResult, Status
 from jaxreg.solvers import Start, fista
 
 
@@ -420,6 +420,7 @@ def solve(
             refine=refine,
         )
     beta, b, n_iter, cert, status, image = out
+    status = jnp.where(out_of_domain(pen, alpha, l1_ratio), Status.INVALID_INPUT, status)
     result = FitResult(
         *original_scale(problem, beta, b),
         n_iter,
@@ -432,6 +433,14 @@ def solve(
     if return_image:
         return result, beta, b, image
     return result, beta, b
+
+
+def out_of_domain(pen: ElasticNetPenalty, alpha: Array, l1_ratio: Array) -> Array:
+    """Whether the hyperparameters are outside their domain (NaN included):
+    under ``jit`` they arrive unchecked, and a solve on them may still meet
+    its (meaningless) stopping rule."""
+    valid = (alpha >= 0) & (l1_ratio >= 0) & (l1_ratio <= 1) & jnp.all(pen.lower <= pen.upper)
+    return ~valid
 
 
 def original_scale(problem: Problem, beta: Array, b: Array) -> tuple[Array, Array]:

@@ -24,6 +24,11 @@ class Status(enum.IntEnum):
       STALLED: the gap stopped decreasing at the dtype's resolution (below
         ``sqrt(eps)`` relative) before reaching the tolerance: the answer is as
         good as the dtype allows on this problem, but not certified to ``tol``.
+      INVALID_INPUT: a hyperparameter outside its domain (a negative or NaN
+        ``alpha``, ``l1_ratio`` outside [0, 1], ``lower > upper``) reached the
+        solver traced, under ``jit`` or ``vmap``, where value checks cannot
+        raise; eager calls raise a ValueError instead. The returned numbers
+        mean nothing.
     """
 
     CONVERGED = 0
@@ -31,6 +36,7 @@ class Status(enum.IntEnum):
     NONFINITE = 2
     INACCURATE = 3
     STALLED = 4
+    INVALID_INPUT = 5
 
 
 @jax.tree_util.register_dataclass

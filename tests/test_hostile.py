@@ -207,3 +207,26 @@ def test_ridge_at_alpha_zero_is_the_minimum_norm_least_squares(design, sparse):
     if not sparse:
         path = jaxreg.ridge_path(A, b, alphas=[1.0, 0.0])
         np.testing.assert_allclose(path.coef[1], ref.coef_, atol=1e-9)
+
+
+def test_traced_hyperparameters_outside_their_domain_are_never_converged():
+    # Under jit the value checks cannot raise: l1_ratio=-0.5 or lower > upper
+    # ended CONVERGED with a gap of about zero.
+    import jax
+
+    invalid = jaxreg.Status.INVALID_INPUT
+    enet = jax.jit(lambda a, r: jaxreg.elastic_net(X, Y, a, r))
+    assert enet(0.1, -0.5).status == invalid
+    assert enet(0.1, 1.5).status == invalid
+    assert enet(-0.1, 0.5).status == invalid
+    assert enet(np.nan, 0.5).status == invalid
+    assert enet(0.1, 0.5).status == jaxreg.Status.CONVERGED
+    bounded = jax.jit(lambda lo: jaxreg.lasso(X, Y, 0.01, lower=lo, upper=0.0))
+    assert bounded(1.0).status == invalid
+    assert bounded(-1.0).status == jaxreg.Status.CONVERGED
+    logistic = jax.jit(lambda a: jaxreg.logistic(XC, YC, a))
+    assert logistic(-0.01).status == invalid
+    ridge = jax.jit(lambda a: jaxreg.ridge(X, Y, a))
+    assert ridge(-1.0).status == invalid
+    lanes = jax.vmap(lambda a: jaxreg.lasso(X, Y, a))(np.array([0.1, -0.1, 0.05]))
+    np.testing.assert_array_equal(lanes.status, [0, invalid, 0])
