@@ -2,9 +2,6 @@
 
 Jobs (full sizes; ``--smoke`` shrinks every one to run in seconds on a CPU):
 
-* ``peak``: the device's attainable rates, measured here: a square matrix
-  product (FLOP/s, in each dtype) and a streaming ``2 x + 1`` over a large
-  vector (bytes/s). Every job's achieved rates are quoted against these.
 * ``batch-small`` / ``batch-large``: many independent lasso problems in one
   call (``jax.vmap`` over 10 000 problems of 200 x 50, and over 1 000 of
   2 000 x 200; data drawn on the device, each problem at 0.1 of its own
@@ -22,12 +19,17 @@ Jobs (full sizes; ``--smoke`` shrinks every one to run in seconds on a CPU):
 * ``text-path``: the text-like sparse L1-logistic path of ``bench_peers.py``
   (10 000 x 15 000, 0.2% nonzeros, 30 alphas down to 0.02 ``alpha_max``), its
   sparse products on the device.
+* ``peak`` (last): the device's attainable rates, measured here: a square
+  matrix product (FLOP/s, in each dtype, at JAX's default precision, the one
+  the solvers' own products get: on recent NVIDIA GPUs float32 products may
+  run as TF32) and a streaming ``2 x + 1`` over a large vector (bytes/s).
+  Every job's achieved rates are quoted against these.
 
 For every job: the first call (tracing, compilation, one solve) and the
 median warm call, both synchronized; achieved FLOP/s and bytes/s from a
 work model (below) against the measured peaks; peak device memory (the
 allocator's high-water mark of the process, where the backend reports one:
-jobs run from small to large, so it is the job's own peak where it rose);
+it is the job's own peak where it rose above the earlier jobs');
 and the certificates (every fit's status, and the largest ``gap / gap_tol``).
 
 Work model (useful work, not hardware counters): each fit counts its solver
@@ -80,8 +82,8 @@ import peer_problems as pp  # noqa: E402
 import jaxreg  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# "peak" runs last: its large arrays would set every later job's memory high-water mark.
 JOBS = (
-    "peak",
     "batch-small",
     "batch-large",
     "cv-tall",
@@ -89,6 +91,7 @@ JOBS = (
     "path-big",
     "ridge-cv-big",
     "text-path",
+    "peak",
 )
 L1_RATIOS = (0.1, 0.5, 0.7, 0.9, 0.95, 1.0)  # ElasticNetCV's suggested spread
 TOL = 1e-6

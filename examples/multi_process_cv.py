@@ -7,8 +7,9 @@ every device of every process. Every process gets the same, complete result.
 
 On one machine, two processes talking over localhost:
 
-    python examples/multi_process_cv.py --process-id 0 --num-processes 2 --cpu &
-    python examples/multi_process_cv.py --process-id 1 --num-processes 2 --cpu
+    export ARGS="--coordinator localhost:4321 --num-processes 2 --cpu"
+    python examples/multi_process_cv.py $ARGS --process-id 0 &
+    python examples/multi_process_cv.py $ARGS --process-id 1
 
 On a cluster, start one copy per host (or per GPU) with the same
 --coordinator (an address of the first host), its own --process-id and the
@@ -82,7 +83,7 @@ def main(argv=None) -> None:
         print(f"{jax.process_count()} processes, {len(devices)} devices")
         print(f"alpha_min {float(res.alpha_min):.5g}, l1_ratio {float(res.l1_ratio_min)}")
         print("selected:", ", ".join(name for name, c in zip(names, chosen, strict=True) if c != 0))
-    if args.out is not None:
+    if args.out is not None and jax.process_index() == 0:
         np.savez(args.out, mean=res.mean, alpha_min=res.alpha_min, coef=res.best.coef)
 
 

@@ -44,7 +44,9 @@ def auto_axes(x):
     mesh = sharding.mesh
     if all(t == jax.sharding.AxisType.Auto for t in mesh.axis_types):
         return x
-    relabelled = jax.sharding.NamedSharding(_auto_mesh(mesh), sharding.spec)
+    relabelled = jax.sharding.NamedSharding(
+        _auto_mesh(mesh), sharding.spec, memory_kind=sharding.memory_kind
+    )
     shards = [s.data for s in x.addressable_shards]
     return jax.make_array_from_single_device_arrays(x.shape, relabelled, shards)
 

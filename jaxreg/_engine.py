@@ -224,25 +224,18 @@ def in_ridge_units(fit: FitResult, total) -> FitResult:
     )
 
 
-def ridge_solver(
-    solver: str, shape: tuple[int, int], sparse: bool, bounded: bool, least_squares: bool = False
-) -> str:
+def ridge_solver(solver: str, shape: tuple[int, int], sparse: bool, bounded: bool) -> str:
     """The ridge route for ``solver`` (``"auto"`` resolved) on an X of
     ``shape`` (dense or ``sparse``), validated.
 
-    ``"auto"``: FISTA with bounds; for ``alpha = 0`` (``least_squares``) the
-    SVD (dense) or conjugate gradients (sparse), which reach the
-    minimum-norm solution where the design is rank deficient and both
-    factorizations fail; for a sparse X, Cholesky on its Gram matrix when
-    ``p <= min(n, 2048)``, else conjugate gradients; for a dense X, Cholesky
-    when ``n >= p``, else the dual (kernel) form.
+    ``"auto"``: FISTA with bounds; for a sparse X, Cholesky on its Gram matrix
+    when ``p <= min(n, 2048)``, else conjugate gradients; for a dense X,
+    Cholesky when ``n >= p``, else the dual (kernel) form.
     """
     n, p = shape
     if solver == "auto":
         if bounded:
             return "fista"
-        if least_squares:
-            return "cg" if sparse else "svd"
         if sparse:
             return "cholesky" if p <= min(n, SPARSE_GRAM_LIMIT) else "cg"
         return "cholesky" if n >= p else "dual"

@@ -50,18 +50,20 @@ def _is_scipy_sparse(X) -> bool:
 
 
 def from_frame(X, name: str = "X"):
-    """A pandas frame's or series' values as a float64 numpy array, where
-    every column is numeric or boolean (nullable integer and boolean columns
+    """A pandas frame's or series' values as a numpy array, where every
+    column is numeric or boolean (nullable integer and boolean columns
     included, their missing values NaN, which the finiteness check then
-    names); anything else as it is. ``np.asarray`` of a frame mixing such
+    names): float32 where every column is float32, else float64. Anything
+    else is returned as it is. ``np.asarray`` of a frame mixing such
     columns, or of a nullable column, gives objects."""
-    if not hasattr(X, "to_numpy") or isinstance(X, (np.ndarray, jax.Array)):
+    if not type(X).__module__.startswith("pandas"):
         return X
-    frame = getattr(X, "dtypes", None) is not None and getattr(X, "ndim", 1) == 2
-    dtypes = list(X.dtypes) if frame else [getattr(X, "dtype", None)]
+    frame = getattr(X, "ndim", 1) == 2
+    dtypes = list(X.dtypes) if frame else [X.dtype]
     kinds = [getattr(d, "kind", "O") for d in dtypes]
     if all(k in "biuf" for k in kinds):
-        return X.to_numpy(dtype=np.float64, na_value=np.nan)
+        single = all(getattr(d, "numpy_dtype", d) == np.float32 for d in dtypes)
+        return X.to_numpy(dtype=np.float32 if single else np.float64, na_value=np.nan)
     if frame:
         bad = [str(c) for c, k in zip(X.columns, kinds, strict=True) if k not in "biuf"]
         raise ValueError(f"{name} must be numeric, got non-numeric columns {bad[:5]}")
@@ -264,9 +266,16 @@ def check_Xy(X, y, dtype):
 
 def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
     x = _as_array_like(x)
-    kind = np.asarray(x).dtype if is_concrete(x) and not isinstance(x, jax.Array) else x.dtype
-    if isinstance(x, bool) or not np.issubdtype(kind, np.number) or kind == np.bool_:
-        # None, strings and booleans are not numbers, whatever float() makes of them.
+    if isinstance(x, numbers.Real) and not isinstance(x, bool | np.bool_):
+        kind = np.dtype(np.float64)  # Fraction, Decimal and the like are real numbers
+    elif is_concrete(x) and not isinstance(x, jax.Array):
+        kind = np.asarray(x).dtype
+    else:
+        kind = x.dtype
+    real = np.issubdtype(kind, np.integer) or np.issubdtype(kind, np.floating)
+    if isinstance(x, bool) or not real:
+        # None, strings, booleans and complex numbers are not real numbers,
+        # whatever float() makes of them.
         raise ValueError(f"{name} must be a real number, got {x!r}")
     if jnp.ndim(x) != 0:
         raise ValueError(f"{name} must be a scalar, got shape {jnp.shape(x)}")

@@ -598,11 +598,7 @@ class Ridge(_Regressor):
         if sp.issparse(X) and solver == "svd":
             solver = "auto"
         # The route jaxreg.ridge takes, as it resolves it.
-        pf = self.penalty_factor
-        least_squares = bool(np.any(alphas == 0)) and (
-            pf is None or bool(np.all(np.asarray(pf) > 0))
-        )
-        solver = ridge_solver(solver, X.shape, sp.issparse(X), bool(self.positive), least_squares)
+        solver = ridge_solver(solver, X.shape, sp.issparse(X), bool(self.positive))
         with _precision(X.dtype):
             fits = [
                 _numpy(

@@ -19,7 +19,7 @@ from jaxreg import _engine, _problem
 from jaxreg import _validation as v
 from jaxreg._spec import Spec, check_datafit, datafit_of, make_hyper
 from jaxreg.datafits import Logistic, Quadratic
-from jaxreg.result import FitResult
+from jaxreg.result import FitResult, Status
 
 __all__ = ["lasso", "elastic_net", "ridge", "logistic", "alpha_max", "glm"]
 
@@ -318,7 +318,13 @@ def ridge(
     Args:
       X: design matrix, shape ``(n_samples, n_features)``.
       y: targets, shape ``(n_samples,)``.
-      alpha: nonnegative penalty (traced). ``alpha = 0`` needs a full-rank design.
+      alpha: nonnegative penalty (traced). At ``alpha = 0`` (least squares) a
+        rank-deficient design (a constant column, ``p > n``) breaks the
+        Cholesky and dual factorizations; an eager call then solves again by
+        SVD (dense X) or conjugate gradients (sparse X), which give the
+        minimum-norm solution (scikit-learn's ``LinearRegression``). Under
+        ``jit`` or ``grad`` the route stays as chosen, so ask for
+        ``solver="svd"`` there.
       fit_intercept: fit an unpenalized intercept (default True).
       sample_weight: nonnegative per-sample weights, used as given.
       penalty_factor: nonnegative per-feature multipliers, rescaled to sum to
@@ -370,14 +376,7 @@ def ridge(
     inputs = _engine.checked_inputs(Quadratic, X, y, options)
     alpha = v.check_scalar(alpha, "alpha", inputs.dtype, low=0.0)
     bounded = positive or lower is not None or upper is not None
-    # (The SVD scales columns by penalty factors: none may be zero there.)
-    pf = inputs.penalty_factor
-    least_squares = (
-        v.is_concrete(alpha) and float(alpha) == 0 and v.is_concrete(pf) and bool(jnp.all(pf > 0))
-    )
-    solver = _engine.ridge_solver(
-        solver, inputs.X.shape, v.is_sparse(inputs.X), bounded, least_squares
-    )
+    solver = _engine.ridge_solver(solver, inputs.X.shape, v.is_sparse(inputs.X), bounded)
     if solver in ("dual", "svd") and v.is_concrete(inputs.penalty_factor):
         if bool(jnp.any(inputs.penalty_factor == 0)):
             raise ValueError(
@@ -392,6 +391,17 @@ def ridge(
         hyper = make_hyper(inputs, alpha / total, 0.0)
         fit = _engine.solve_glm(inputs.X, inputs.y, hyper, spec=spec)
         return _engine.in_ridge_units(fit, total)
+    fit = _closed_form_ridge(inputs, alpha, solver, fit_intercept, standardize)
+    if solver in ("cholesky", "dual") and _least_squares_failed(fit, alpha, inputs):
+        # Least squares on a rank-deficient design (a constant column, p > n),
+        # where both factorizations break down: the SVD gives the
+        # minimum-norm solution, and conjugate gradients from zero reach it.
+        solver = "cg" if v.is_sparse(inputs.X) else "svd"
+        fit = _closed_form_ridge(inputs, alpha, solver, fit_intercept, standardize)
+    return fit
+
+
+def _closed_form_ridge(inputs, alpha, solver: str, fit_intercept, standardize) -> FitResult:
     spec = Spec(
         Quadratic,
         fit_intercept=bool(fit_intercept),
@@ -399,6 +409,21 @@ def ridge(
         ridge_solver=solver,
     )
     return _engine.solve_ridge(inputs.X, inputs.y, make_hyper(inputs, alpha), spec=spec)
+
+
+def _least_squares_failed(fit: FitResult, alpha, inputs) -> bool:
+    """Whether an eager fit at ``alpha = 0`` came back non-finite where the
+    SVD can serve (penalty factors, which scale its columns, all positive).
+    Traced calls keep their route: its derivatives are finite wherever the
+    design has full rank."""
+    pf = inputs.penalty_factor
+    concrete = all(v.is_concrete(a) for a in (alpha, fit.status, pf))
+    return (
+        concrete
+        and float(alpha) == 0
+        and int(fit.status) == Status.NONFINITE
+        and bool(jnp.all(pf > 0))
+    )
 
 
 # ----------------------------------------------------------------------------

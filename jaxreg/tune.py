@@ -327,13 +327,15 @@ def _start_alpha(alpha, inputs: v.Inputs, hyper: Hyper, spec: Spec, ridge: bool)
 
 def _descend(u, fixed, splits, hyper, spec, ridge, optimizer, n_steps):
     """``n_steps`` optimizer steps; the visited points, losses and gradients."""
+    import optax  # noqa: PLC0415 (see tune)
+
     state = optimizer.init(u)
     history = []
     for _ in range(n_steps):
         value, grad = _value_and_grad(u, fixed, splits, hyper, spec=spec, ridge=ridge)
         history.append((u, value, grad))
         updates, state = optimizer.update(grad, state, u)
-        u = jax.tree.map(lambda a, d: (a + d).astype(a.dtype), u, updates)
+        u = optax.apply_updates(u, updates)
     return history
 
 
