@@ -82,16 +82,16 @@ def _training_weights(foldid: np.ndarray, K: int, sw, dtype):
     train = np.ones((K + 1, foldid.shape[0]), dtype=bool)
     train[:K] = foldid[None, :] != np.arange(K)[:, None]
     sw_vals = v.concrete_values(sw)
-    if sw_vals is not None and v.reduce_values(_has_empty_fold, train[:K], sw_vals):
-        raise ValueError("every training fold needs a positive total sample_weight")
     if sw_vals is not None:
-        k = v.reduce_values(_first_empty_held_out, train[:K], sw_vals)
-        if k >= 0:
-            # Its scores would be 0 / 0, and the mean over folds NaN.
-            raise ValueError(
-                f"the held-out rows of fold {k} have zero total sample_weight: "
-                "every fold needs a positive weight to be scored"
-            )
+        # A fold with no training weight has no fit; one with no held-out
+        # weight scores 0 / 0, and the mean over folds would be NaN.
+        for rows, which in ((train[:K], "training"), (~train[:K], "held-out")):
+            k = v.reduce_values(_first_weightless, rows, sw_vals)
+            if k >= 0:
+                raise ValueError(
+                    f"the {which} rows of fold {k} have zero total sample_weight: "
+                    "every fold needs positive weight on both sides"
+                )
     if not isinstance(sw, jax.Array):
         # Host weights stay on the host: an eager product would compile a
         # kernel per shape.
@@ -99,10 +99,9 @@ def _training_weights(foldid: np.ndarray, K: int, sw, dtype):
     return jnp.asarray(train, dtype) * sw[None, :]
 
 
-def _first_empty_held_out(xp, train, sw):
-    """The first fold whose held-out rows weigh nothing in total, or -1."""
-    empty = (~train).astype(sw.dtype) @ sw <= 0
-    return xp.where(xp.any(empty), xp.argmax(empty), -1)
+def _first_weightless(xp, rows, sw):
+    """The first row of the masks ``rows`` whose total weight is not positive, or -1."""
+    return v.first_true(xp, rows.astype(sw.dtype) @ sw <= 0)
 
 
 def check_fold_classes(folds: Folds, y) -> None:
@@ -124,12 +123,7 @@ def _first_one_class_fold(xp, W, y):
     """The first fold whose positive-weight training rows miss a class, or -1."""
     train = W > 0
     both = xp.any(train & (y == 1), axis=1) & xp.any(train & (y == 0), axis=1)
-    return xp.where(xp.all(both), -1, xp.argmin(both))
-
-
-def _has_empty_fold(xp, train, sw):
-    """Whether a training fold's total weight is not positive."""
-    return xp.any(train.astype(sw.dtype) @ sw <= 0)
+    return v.first_true(xp, ~both)
 
 
 def _fold_indices(foldid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -153,10 +153,14 @@ def _has_positive_sum(xp, v):
     return xp.sum(v) > 0
 
 
+def first_true(xp, flags):
+    """The index of the first true entry of a 1-D boolean array, or -1."""
+    return xp.where(xp.any(flags), xp.argmax(flags), -1)
+
+
 def _first_crossed(xp, lo, hi):
     """The first feature with ``lo > hi``, or -1."""
-    crossed = lo > hi
-    return xp.where(xp.any(crossed), xp.argmax(crossed), -1)
+    return first_true(xp, lo > hi)
 
 
 def _has_pos_inf(xp, v):

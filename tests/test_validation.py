@@ -232,7 +232,7 @@ def test_jax_inputs_are_checked_on_their_device(monkeypatch, device):
         (lambda: jaxreg.logistic(Xj, 0 * ybj, 0.1), "y must contain both classes"),
         (
             lambda: _folds.folds_of(30, None, np.arange(30) % 3, 0, swj * fold0, swj.dtype),
-            "every training fold needs a positive total sample_weight",
+            "the training rows of fold 0 have zero total sample_weight",
         ),
     ]
     for call, message in bad:
