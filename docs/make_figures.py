@@ -21,20 +21,27 @@ OUT = Path(__file__).resolve().parent / "img"
 
 
 def paths_figure(X, y, names):
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    # Stacked, one panel per penalty, each on the standardized scale that the
+    # fits penalize (otherwise the two large-unit coefficients hide the rest).
+    fig, axes = plt.subplots(3, 1, figsize=(9, 13))
+    ridge_alphas = np.geomspace(1e4, 1e-2, 100)
     lasso = jaxreg.lasso_path(X, y, standardize=True)
     enet = jaxreg.enet_path(X, y, l1_ratio=0.5, standardize=True)
-    ridge = jaxreg.ridge_path(X, y, np.geomspace(1e4, 1e-2, 100), standardize=True)
-    for ax, path, title in zip(
+    ridge = jaxreg.ridge_path(X, y, ridge_alphas, standardize=True)
+    df = jaxreg.plot.effective_df(X, ridge_alphas, standardize=True)
+    scale = jaxreg.plot.column_scale(X)
+    for ax, path, title, extra in zip(
         axes,
         (lasso, enet, ridge),
         ("lasso (L1)", "elastic net, l1_ratio 0.5", "ridge (L2)"),
+        ({}, {}, {"df": df}),
         strict=True,
     ):
-        jaxreg.plot.plot_path(path, names=names, ax=ax)
-        ax.set_title(title, y=1.18, fontsize=10)
+        jaxreg.plot.plot_path(path, names=names, scale=scale, ax=ax, **extra)
+        ax.set_title(title, fontsize=11, loc="left")
     fig.tight_layout()
-    fig.savefig(OUT / "paths.png", dpi=90)
+    fig.savefig(OUT / "paths.png", dpi=100)
+    return fig
 
 
 def correlated_figure():

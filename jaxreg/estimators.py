@@ -223,6 +223,13 @@ class _LinearModel(BaseEstimator):
 
 
 class _Regressor(RegressorMixin, _LinearModel):
+    def _path_plot_args(self, names, standardized) -> dict:
+        if names is None and hasattr(self, "feature_names_in_"):
+            names = list(self.feature_names_in_)
+        if standardized is None:
+            standardized = bool(self.standardize)
+        return {"names": names, "scale": self._column_scale if standardized else None}
+
     def predict(self, X):
         """Predictions ``X @ coef_.T + intercept_``.
 
@@ -727,6 +734,9 @@ class _ENetCVBase(_Regressor):
         self.alpha_1se_ = float(res.alphas[li, int(np.argmax(within))])
         self.cv_results_ = _curves(res)
         self.cv_result_ = res
+        self._column_scale = jaxreg.plot.column_scale(
+            X, sample_weight=sw, fit_intercept=bool(self.fit_intercept)
+        )
         return self
 
     def plot_cv(self, *, l1_ratio_index=None, ax=None):
@@ -743,12 +753,15 @@ class _ENetCVBase(_Regressor):
         check_is_fitted(self)
         return jaxreg.plot.plot_cv(self.cv_result_, l1_ratio_index=l1_ratio_index, ax=ax)
 
-    def plot_path(self, *, names=None, ax=None):
+    def plot_path(self, *, names=None, standardized=None, ax=None):
         """Coefficient paths of the full data at the selected l1_ratio, nonzero
         counts on the top axis (:func:`jaxreg.plot.plot_path`; needs matplotlib).
 
         Args:
           names: feature names (default: ``feature_names_in_`` if any).
+          standardized: draw the coefficients times the columns' standard
+            deviations, the scale the penalty sees when the fit standardized
+            (default: ``standardize``).
           ax: matplotlib axes to draw on (default: a new figure).
 
         Returns:
@@ -759,9 +772,7 @@ class _ENetCVBase(_Regressor):
         if hasattr(self, "l1_ratio_"):
             li = int(np.flatnonzero(self.cv_result_.l1_ratios == self.l1_ratio_)[0])
         path = jax.tree.map(lambda a: a[li], self.cv_result_.path)
-        if names is None and hasattr(self, "feature_names_in_"):
-            names = list(self.feature_names_in_)
-        return jaxreg.plot.plot_path(path, names=names, ax=ax)
+        return jaxreg.plot.plot_path(path, **self._path_plot_args(names, standardized), ax=ax)
 
 
 class ElasticNetCV(_ENetCVBase):
@@ -1066,7 +1077,45 @@ class RidgeCV(_Regressor):
         self.coef_ = np.asarray(fit.coef)
         self.intercept_ = float(fit.intercept) if self.fit_intercept else 0.0
         self.cv_result_ = res
+        self._column_scale = jaxreg.plot.column_scale(
+            X, sample_weight=sw, fit_intercept=bool(self.fit_intercept)
+        )
+        self._df = self._degrees_of_freedom(X, sw, grid)
         return self
+
+    def _degrees_of_freedom(self, X, sw, grid):
+        # A p x p Gram matrix and its eigenvalues: kept only where that is a
+        # small part of the fit, so plotting never slows a search loop.
+        n, p = X.shape
+        if n * p * p > 1e8:
+            return None
+        return jaxreg.plot.effective_df(
+            X,
+            grid,
+            sample_weight=sw,
+            fit_intercept=bool(self.fit_intercept),
+            standardize=bool(self.standardize),
+            penalty_factor=self.penalty_factor,
+        )
+
+    def plot_path(self, *, names=None, standardized=None, ax=None):
+        """Coefficient paths of the full-data ridge fits along the grid, the
+        effective degrees of freedom on the top axis
+        (:func:`jaxreg.plot.plot_path`; needs matplotlib).
+
+        Args:
+          names: feature names (default: ``feature_names_in_`` if any).
+          standardized: draw the coefficients times the columns' standard
+            deviations (default: ``standardize``).
+          ax: matplotlib axes to draw on (default: a new figure).
+
+        Returns:
+          The matplotlib axes.
+        """
+        check_is_fitted(self)
+        path = jax.tree.map(lambda a: a[0], self.cv_result_.path)
+        kwargs = self._path_plot_args(names, standardized)
+        return jaxreg.plot.plot_path(path, df=self._df, **kwargs, ax=ax)
 
     def plot_cv(self, *, ax=None):
         """The CV curve over the (sorted) alphas with standard-error bars and
@@ -1079,7 +1128,7 @@ class RidgeCV(_Regressor):
           The matplotlib axes.
         """
         check_is_fitted(self)
-        return jaxreg.plot.plot_cv(self.cv_result_, ax=ax)
+        return jaxreg.plot.plot_cv(self.cv_result_, df=self._df, ax=ax)
 
 
 # ----------------------------------------------------------------------------

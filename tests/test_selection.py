@@ -174,8 +174,10 @@ def test_plot_cv_marks_the_oracle_selection(problem, result):
         ax = jaxreg.plot.plot_cv(result)
     try:
         alphas = np.asarray(result.alphas)
-        # The curve drawn is the selected l1_ratio's, point by point.
-        curve = ax.containers[0].lines[0]
+        # One curve per l1_ratio; the selected one's, point by point, carries the bars.
+        assert len(ax.containers) == alphas.shape[0]
+        curve = ax.containers[i].lines[0]
+        assert ax.containers[i].has_yerr
         np.testing.assert_allclose(curve.get_xdata(), alphas[i])
         np.testing.assert_allclose(curve.get_ydata(), np.asarray(result.mean)[i])
         marks = {ln.get_label(): ln.get_xdata()[0] for ln in ax.lines if ln.get_label()[0] != "_"}
