@@ -136,7 +136,10 @@ def effective_df(
     Args:
       X: the design, dense or scipy.sparse, shape ``(n, p)``.
       alphas: the grid, shape ``(A,)``.
-      sample_weight, fit_intercept, standardize, penalty_factor: as in the fit.
+      sample_weight: per-sample weights of the fit (default: equal).
+      fit_intercept: whether the fit had an intercept (centers the columns).
+      standardize: whether the fit standardized the columns.
+      penalty_factor: the fit's per-feature penalty factors (default: ones).
 
     Returns:
       A numpy array of shape ``(A,)``.
