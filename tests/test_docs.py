@@ -1,16 +1,23 @@
 """The documentation covers the public API, and its navigation and includes resolve.
 
-These are static checks of the Markdown sources; CI builds the site itself
-with ``mkdocs build --strict`` (see ``.ci/run``).
+Most are static checks of the Markdown sources. The last ones build the site
+with ``mkdocs build --strict`` (as CI does, see ``.ci/run``) and check that a
+reader needs no network: every script, stylesheet, font and image comes from
+the site itself, MathJax included.
 """
 
 from __future__ import annotations
 
+import html.parser
 import importlib
 import importlib.util
 import pathlib
+import posixpath
 import re
+import subprocess
+import sys
 import types
+import urllib.parse
 
 import pytest
 
@@ -208,3 +215,141 @@ def test_python_blocks_run(name, capsys):
         assert "(50,) (50, 10)" in out
         assert "(4, 100) (5, 4, 100)" in out
         assert "(3, 30, 10)" in out
+
+
+# ---------------------------------------------------------------------------
+# The built site works offline.
+
+# A URL with a scheme and an authority (https://...) or protocol-relative (//...).
+_EXTERNAL_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", flags=re.I)
+# <link rel> values that make the browser fetch or connect (not prev/next/canonical).
+_FETCHING_RELS = {
+    "stylesheet",
+    "preload",
+    "modulepreload",
+    "prefetch",
+    "preconnect",
+    "dns-prefetch",
+    "icon",
+    "apple-touch-icon",
+    "mask-icon",
+    "manifest",
+}
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)|@import\s+(['"])(.*?)\3""", flags=re.S)
+
+
+def _css_urls(css: str) -> list[str]:
+    return [m.group(2) or m.group(4) for m in _CSS_URL.finditer(css)]
+
+
+class _PageResources(html.parser.HTMLParser):
+    """What a page makes the browser load: (tag, URL) in page order, scripts apart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded: list[tuple[str, str]] = []
+        self.scripts: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        urls = []
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"])
+            urls.append(a["src"])
+        elif tag == "link" and _FETCHING_RELS & set(a.get("rel", "").lower().split()):
+            urls.append(a.get("href", ""))
+        elif tag in ("img", "source", "video", "audio", "track", "iframe", "embed", "input"):
+            urls += [a[k] for k in ("src", "poster") if a.get(k)]
+            urls += [c.split()[0] for c in a.get("srcset", "").split(",") if c.strip()]
+        elif tag == "object" and a.get("data"):
+            urls.append(a["data"])
+        urls += _css_urls(a.get("style", ""))
+        self.loaded += [(tag, u) for u in urls]
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.loaded += [("style", u) for u in _css_urls(data)]
+
+
+def _resources(page: pathlib.Path) -> _PageResources:
+    parser = _PageResources()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def _in_site(site: pathlib.Path, referrer: pathlib.Path, url: str) -> pathlib.Path:
+    """The file a relative URL names, from a page or stylesheet of the site."""
+    path = urllib.parse.unquote(urllib.parse.urlsplit(url).path)
+    base = referrer.parent.relative_to(site).as_posix()
+    target = posixpath.normpath(posixpath.join(base, path)) if not path.startswith("/") else path
+    return site / target.lstrip("/")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> pathlib.Path:
+    """The site, built as CI builds it (strict: any warning fails the build)."""
+    pytest.importorskip("mkdocs")
+    out = tmp_path_factory.mktemp("site")
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert build.returncode == 0, f"mkdocs build --strict failed:\n{build.stderr[-4000:]}"
+    return out
+
+
+def test_site_loads_nothing_from_outside(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= 20, "the build wrote fewer pages than the nav lists"
+    external, missing = [], []
+    for page in pages:
+        name = page.relative_to(site).as_posix()
+        for tag, url in _resources(page).loaded:
+            if _EXTERNAL_URL.match(url):
+                external.append(f"{name}: <{tag}> {url}")
+            elif url and not url.startswith(("data:", "#")):
+                if not _in_site(site, page, url).is_file():
+                    missing.append(f"{name}: <{tag}> {url}")
+    # Fonts and images that the site's own stylesheets pull in (@import, url()).
+    for sheet in sorted(site.rglob("*.css")):
+        name = sheet.relative_to(site).as_posix()
+        for url in _css_urls(sheet.read_text(encoding="utf-8")):
+            if _EXTERNAL_URL.match(url):
+                external.append(f"{name}: {url}")
+            elif url and not url.startswith(("data:", "#")):
+                if not _in_site(site, sheet, url).is_file():
+                    missing.append(f"{name}: {url}")
+    assert not external, "the site fetches from outside itself:\n" + "\n".join(external)
+    assert not missing, "the site refers to files it does not have:\n" + "\n".join(missing)
+
+
+def test_math_renderer_is_in_the_site(site):
+    math_pages = [p for p in sorted(site.rglob("*.html")) if 'class="arithmatex"' in p.read_text()]
+    assert math_pages, "no page has a formula: the API reference should"
+    config = site / "js" / "mathjax.js"
+    for page in math_pages:
+        name = page.relative_to(site).as_posix()
+        scripts = [_in_site(site, page, s) for s in _resources(page).scripts]
+        components = [
+            s
+            for s in scripts
+            if s.name.startswith("tex-") and "mathjax" in s.relative_to(site).parts
+        ]
+        assert config in scripts and components, f"{name} does not load MathJax from the site"
+        # window.MathJax is read when the component loads, so the settings come first.
+        assert scripts.index(config) < scripts.index(components[0]), name
+        assert components[0].is_file(), f"{name} loads a MathJax that is not in the site"
+    # What the component fetches at run time, relative to its own URL: its fonts, and
+    # the TeX packages that the autoloader brings in.
+    root = components[0].parent
+    fonts = {f.name for f in (root / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff")}
+    assert {"MathJax_Main-Regular.woff", "MathJax_Math-Italic.woff"} <= fonts
+    assert (root / "input" / "tex" / "extensions" / "boldsymbol.js").is_file()

@@ -1,4 +1,6 @@
 // MathJax settings for the formulas in the API reference (pymdownx.arithmatex, generic mode).
+// MathJax itself is served from the site (js/vendor/mathjax/, copied in by
+// docs/mathjax_hook.py) and reads these settings when it loads, so this file comes first.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],
