@@ -1,4 +1,5 @@
-"""Draw the figures of docs/choosing-a-penalty.md with jaxreg's own plots.
+"""Draw the figures of the docs with jaxreg's own plots: those of
+docs/choosing-a-penalty.md, and the ones ``jaxreg demo`` writes (docs/img/demo/).
 
 Run from the repository root: python docs/make_figures.py (needs matplotlib).
 """
@@ -15,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import jaxreg  # noqa: E402
+from jaxreg import cli  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 OUT = Path(__file__).resolve().parent / "img"
@@ -23,7 +25,7 @@ OUT = Path(__file__).resolve().parent / "img"
 def paths_figure(X, y, names):
     # Stacked, one panel per penalty, each on the standardized scale that the
     # fits penalize (otherwise the two large-unit coefficients hide the rest).
-    fig, axes = plt.subplots(3, 1, figsize=(9, 13))
+    fig, axes = plt.subplots(3, 1, figsize=(7.5, 11.5))
     ridge_alphas = np.geomspace(1e4, 1e-2, 100)
     lasso = jaxreg.lasso_path(X, y, standardize=True)
     enet = jaxreg.enet_path(X, y, l1_ratio=0.5, standardize=True)
@@ -40,7 +42,7 @@ def paths_figure(X, y, names):
         jaxreg.plot.plot_path(path, names=names, scale=scale, ax=ax, **extra)
         ax.set_title(title, fontsize=11, loc="left")
     fig.tight_layout()
-    fig.savefig(OUT / "paths.png", dpi=100)
+    fig.savefig(OUT / "paths.png", dpi=110)
     return fig
 
 
@@ -83,9 +85,18 @@ def cv_figure(X, y):
     return res
 
 
+def demo_figures(X, y, names):
+    # The same computations and figures as `jaxreg demo` with its defaults.
+    rows, _ = cli._demo_results(X, y, n_alphas=50, seed=0, folds=5, quiet=True)
+    (OUT / "demo").mkdir(exist_ok=True)
+    for name, fig in cli._demo_figures(rows, names, X).items():
+        fig.savefig(OUT / "demo" / name, dpi=100)
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     X, y, names = jaxreg.datasets.load_diabetes()
+    demo_figures(X, y, names)
     paths_figure(X, y, names)
     print(correlated_figure())
     res = cv_figure(X, y)

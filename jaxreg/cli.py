@@ -11,12 +11,17 @@ Commands:
 
 ``FILE`` is a CSV file with a header row, an NPZ archive (arrays ``X`` and
 ``y``, or a single 2-D array whose ``--target`` column is the response) or a
-svmlight / libsvm text file. ``--json`` prints one JSON object on stdout and
-nothing else. Progress goes to stderr (``--quiet`` silences it).
+svmlight / libsvm text file. In a CSV file, text feature columns are one-hot
+encoded (``--categorical``), and rows with a missing cell stop the command
+unless ``--dropna`` drops them. The columns are standardized before they are
+penalized, as glmnet does (``--no-standardize`` turns it off); coefficients are
+reported on the original scale. ``--json`` prints one JSON object on stdout
+and nothing else. Progress and notes go to stderr (``--quiet`` silences them).
 
 Exit status: 0 on success, 1 when the data cannot be used (missing or
-unreadable file, non-numeric or non-finite values, a bad target), 2 for bad
-options. Errors are one line on stderr.
+unreadable file, missing values without ``--dropna``, text columns with
+``--categorical error``, non-finite values, a bad target), 2 for bad options.
+Errors are one line on stderr.
 """
 
 from __future__ import annotations
@@ -168,7 +173,11 @@ def _numeric_column(values, name: str, where: Callable[[int], str], hint: str = 
 
 
 def _resolve_target(target: str | None, names: list[str], source: str) -> int:
-    """Column index of ``--target`` (a name, or an integer index; default the last column)."""
+    """Column index of ``--target``; default the last column.
+
+    A column name wins over an index, so a column named "3" is found by its
+    name; otherwise an integer is a 0-based index, negative from the end.
+    """
     if target is None:
         return len(names) - 1
     if target in names:
@@ -176,10 +185,17 @@ def _resolve_target(target: str | None, names: list[str], source: str) -> int:
     try:
         index = int(target)
     except ValueError:
-        index = None
-    if index is not None and -len(names) <= index < len(names):
-        return index % len(names)
-    raise _CLIError(f"no target column {target!r} in {source}; columns: {_list_names(names)}")
+        raise _CLIError(
+            f"no target column {target!r} in {source}; columns: {_list_names(names)}"
+        ) from None
+    n = len(names)
+    if -n <= index < n:
+        return index % n
+    side = "past the last" if index >= n else "before the first"
+    raise _CLIError(
+        f"--target {target}: index {side} column ({source} has {n} columns, "
+        f"indices 0-{n - 1}, or -{n} to -1 from the end)"
+    )
 
 
 def _prepare_target(values, name: str, loss: str, where: Callable[[int], str]):
@@ -234,7 +250,17 @@ def _label(value) -> Any:
     return value
 
 
-def _read_csv(path: str, target: str | None, loss: str) -> _Data:
+@dataclasses.dataclass(frozen=True)
+class _TableOptions:
+    """How the text columns and the missing values of a CSV file are handled."""
+
+    categorical: str  # encode, drop or error (--categorical)
+    dropna: bool
+    quiet: bool
+
+
+def _csv_table(path: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header names, the data rows (cells stripped) and their line numbers."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         text = f.read()
     first = text.split("\n", 1)[0]
@@ -263,24 +289,177 @@ def _read_csv(path: str, target: str | None, loss: str) -> _Data:
                 f"line {reader.line_num} of {path} has {len(row)} fields, "
                 f"the header has {len(names)}"
             )
-        rows.append(row)
+        rows.append([cell.strip() for cell in row])
         lines.append(reader.line_num)
     if len(rows) < 2:
         raise _CLIError(f"{path} has {len(rows)} data rows: at least 2 are needed")
     if len(names) < 2:
         raise _CLIError(f"{path} has one column: it needs feature columns and a target")
+    return names, rows, lines
+
+
+def _as_float(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _is_missing(cell: str) -> bool:
+    """Empty, NA, NaN, ?: the spellings of a missing value that spreadsheets and R write."""
+    if cell.lower() in _MISSING:
+        return True
+    value = _as_float(cell)
+    return value is not None and math.isnan(value)
+
+
+def _scan(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of a column's missing cells and of its text cells (neither numbers nor missing)."""
+    try:
+        # A column of numbers (NaN included) converts in one call: no loop over cells.
+        return np.isnan(values.astype(np.float64)), np.zeros(values.size, dtype=bool)
+    except ValueError:
+        pass
+    missing = np.array([_is_missing(s) for s in values], dtype=bool)
+    text = np.array([_as_float(s) is None for s in values], dtype=bool) & ~missing
+    return missing, text
+
+
+def _text_columns(names, columns, scans, t: int, lines, quiet: bool) -> set[int]:
+    """The text feature columns: those with a cell that is neither a number nor missing.
+
+    A column of numbers but for a few cells is often a typo rather than a
+    category, so the note says which cell made it text.
+    """
+    text = set()
+    for j, (missing, is_text) in enumerate(scans):
+        if j == t or not is_text.any():
+            continue
+        text.add(j)
+        n_numbers = int(np.count_nonzero(~missing & ~is_text))
+        if n_numbers:
+            i = int(np.argmax(is_text))
+            _note(
+                f"column {names[j]!r} is read as text: {str(columns[j][i])!r} on line {lines[i]} "
+                f"is not a number ({n_numbers} of its cells are)",
+                quiet,
+            )
+    return text
+
+
+def _feature_columns(names, columns, scans, t: int, text: set[int], lines, opts: _TableOptions):
+    """The feature columns that ``--categorical`` keeps, in file order."""
+    features = [j for j in range(len(names)) if j != t]
+    if not text or opts.categorical == "encode":
+        return features
+    if opts.categorical == "error":
+        j = min(text)
+        i = int(np.argmax(scans[j][1]))
+        raise _CLIError(
+            f"column {names[j]!r} is text ({str(columns[j][i])!r} on line {lines[i]}): use "
+            "--categorical encode to one-hot encode text columns or --categorical drop "
+            "to leave them out"
+        )
+    kept = [j for j in features if j not in text]
+    dropped = _list_names([names[j] for j in sorted(text)])
+    if not kept:
+        raise _CLIError(
+            f"every feature column is text ({dropped}): --categorical drop leaves no features "
+            "(use --categorical encode)"
+        )
+    what = "columns" if len(text) > 1 else "column"
+    _note(f"--categorical drop: left out the text {what} {dropped}", opts.quiet)
+    return kept
+
+
+def _complete_rows(names, scans, used: list[int], lines, path: str, opts: _TableOptions):
+    """Indices of the rows to keep: all of them, or with --dropna the complete ones.
+
+    Only the ``used`` columns (the features kept and the target) count: a
+    missing cell in a column left out costs no row.
+    """
+    masks = [(names[j], scans[j][0]) for j in used]
+    missing = np.logical_or.reduce([m for _, m in masks])
+    n, bad = missing.size, int(np.count_nonzero(missing))
+    if bad == 0:
+        return np.arange(n)
+    counts = [f"{name!r} ({int(m.sum())})" for name, m in masks if m.any()]
+    where = f"{'columns' if len(counts) > 1 else 'column'} {_list_names(counts)}"
+    if not opts.dropna:
+        first = lines[int(np.argmax(missing))]
+        raise _CLIError(
+            f"missing values in {bad} of {n} rows of {path} (first on line {first}), in {where}: "
+            "use --dropna to drop those rows, or impute the values"
+        )
+    keep = np.flatnonzero(~missing)
+    if keep.size < 2:
+        raise _CLIError(
+            f"--dropna leaves {keep.size} of {n} rows of {path}: at least 2 are needed "
+            f"(missing values in {where})"
+        )
+    _note(f"--dropna: dropped {bad} of {n} rows with missing values, in {where}", opts.quiet)
+    return keep
+
+
+def _one_hot(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Indicator columns of every level but the first in sorted order, and the levels."""
+    levels = sorted(set(values.tolist()))
+    block = np.zeros((values.size, len(levels) - 1))
+    for k, level in enumerate(levels[1:]):
+        block[:, k] = values == level
+    return block, levels
+
+
+def _describe_levels(name: str, levels: list[str], n_rows: int) -> str:
+    if len(levels) == 1:
+        return f"{name} (one level, {levels[0]!r}: no columns)"
+    per_row = ", one per row" if len(levels) == n_rows else ""
+    return f"{name} ({len(levels)} levels{per_row}, reference {levels[0]!r})"
+
+
+def _design(names, columns, features, text: set[int], where, path: str, quiet: bool):
+    """The design matrix: number columns as they are, text columns one-hot encoded."""
+    blocks, out_names, encoded = [], [], []
+    for j in features:
+        if j in text:
+            block, levels = _one_hot(columns[j])
+            out_names += [f"{names[j]}={level}" for level in levels[1:]]
+            encoded.append(_describe_levels(names[j], levels, block.shape[0]))
+        else:
+            block = _numeric_column(columns[j].tolist(), names[j], where)[:, None]
+            out_names.append(names[j])
+        blocks.append(block)
+    if encoded:
+        _note(
+            "one-hot encoded text columns into NAME=LEVEL columns, the reference level "
+            f"left out: {'; '.join(encoded)}",
+            quiet,
+        )
+    X = np.hstack(blocks)
+    if X.shape[1] == 0:
+        raise _CLIError(f"the feature columns of {path} are text with one level each: no features")
+    return X, out_names
+
+
+def _read_csv(path: str, target: str | None, loss: str, opts: _TableOptions) -> _Data:
+    names, rows, lines = _csv_table(path)
     t = _resolve_target(target, names, path)
-    columns = list(zip(*rows, strict=True))
+    columns = [np.asarray(c, dtype=str) for c in zip(*rows, strict=True)]
+    scans = [_scan(c) for c in columns]
+    # Text is decided on every row, so that --dropna never changes a column's kind.
+    # Under --categorical error the error names the cell, so no note is needed.
+    text = _text_columns(names, columns, scans, t, lines, opts.quiet or opts.categorical == "error")
+    features = _feature_columns(names, columns, scans, t, text, lines, opts)
+    keep = _complete_rows(names, scans, [*features, t], lines, path, opts)
+    columns = [c[keep] for c in columns]
+    lines = [lines[i] for i in keep]
 
     def where(i):
         return f"on line {lines[i]}"
 
-    features = [n for j, n in enumerate(names) if j != t]
-    X = np.column_stack(
-        [_numeric_column(list(columns[j]), names[j], where) for j in range(len(names)) if j != t]
-    )
-    y, classes = _prepare_target(list(columns[t]), names[t], loss, where)
-    return _Data(X, y, features, names[t], classes, path)
+    X, feature_names = _design(names, columns, features, text, where, path, opts.quiet)
+    y, classes = _prepare_target(columns[t].tolist(), names[t], loss, where)
+    return _Data(X, y, feature_names, names[t], classes, path)
 
 
 def _npz_matrix(arr: np.ndarray, name: str, names: list[str], where) -> np.ndarray:
@@ -425,8 +604,12 @@ def _read_svmlight(path: str, loss: str) -> _Data:
     return _Data(X, y, features, "label", classes, path)
 
 
-def _load(path: str, fmt: str | None, target: str | None, loss: str) -> _Data:
-    """Read ``path`` in format ``fmt`` (default: from the extension)."""
+def _load(path: str, fmt: str | None, target: str | None, loss: str, opts: _TableOptions) -> _Data:
+    """Read ``path`` in format ``fmt`` (default: from the extension).
+
+    ``opts`` (text columns, missing values) applies to CSV files: NPZ and
+    svmlight files hold numbers only, and svmlight has no missing cells.
+    """
     if not os.path.exists(path):
         raise _CLIError(f"no such file: {path}")
     if os.path.isdir(path):
@@ -443,7 +626,7 @@ def _load(path: str, fmt: str | None, target: str | None, loss: str) -> _Data:
         raise _UsageError("--target does not apply to svmlight files (the label comes first)")
     try:
         if fmt == "csv":
-            return _read_csv(path, target, loss)
+            return _read_csv(path, target, loss, opts)
         if fmt == "npz":
             return _read_npz(path, target, loss)
         return _read_svmlight(path, loss)
@@ -636,8 +819,8 @@ def _figure_classes():
     return Figure, FigureCanvasAgg
 
 
-def _save_plot(filename: str, title: str, draw: Callable[[Any], Any]) -> None:
-    """Draw on a fresh Agg figure and write it to ``filename``."""
+def _figure(title: str, draw: Callable[[Any], Any]):
+    """A fresh Agg figure (no pyplot, no global backend) with ``draw`` on its axes."""
     classes = _figure_classes()
     if classes is None:
         raise _CLIError(f"plots need matplotlib: {_INSTALL_PLOT}")
@@ -648,10 +831,37 @@ def _save_plot(filename: str, title: str, draw: Callable[[Any], Any]) -> None:
     draw(ax)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def _write_figure(filename: str, fig) -> None:
     try:
         fig.savefig(filename, dpi=150)
     except (OSError, ValueError) as err:
         raise _CLIError(f"cannot write plot {filename}: {err}") from None
+
+
+def _save_plot(filename: str, title: str, draw: Callable[[Any], Any]) -> None:
+    """Draw on a fresh figure and write it to ``filename``."""
+    _write_figure(filename, _figure(title, draw))
+
+
+def _path_plot_options(
+    X, standardize: bool, ridge_alphas=None, fit_intercept: bool = True
+) -> dict[str, Any]:
+    """What plot_path needs beyond the path: the columns' scales where the fit
+    standardized (the coefficients then show on the scale they were penalized
+    on), and the effective degrees of freedom of a ridge path, where the
+    eigendecomposition they need is cheap."""
+    options: dict[str, Any] = {}
+    if standardize:
+        options["scale"] = jaxreg.plot.column_scale(X, fit_intercept=fit_intercept)
+    n, p = X.shape
+    if ridge_alphas is not None and n * p * min(n, p) <= 1e9:
+        options["df"] = jaxreg.plot.effective_df(
+            X, ridge_alphas, fit_intercept=fit_intercept, standardize=standardize
+        )
+    return options
 
 
 def _check_plot_target(filename: str | None) -> None:
@@ -736,7 +946,7 @@ def _print_coefficients(features: list[str], columns: dict[str, np.ndarray]) -> 
         print(f"{features[j]:<{width}}" + cells)
 
 
-def _warn_unconverged(statuses) -> None:
+def _warn_unconverged(statuses, standardize: bool) -> None:
     """A warning on stderr (even with --quiet) when some fit is not certified."""
     codes = np.asarray(statuses).ravel()
     bad = int(np.count_nonzero(codes != int(jaxreg.Status.CONVERGED)))
@@ -744,7 +954,8 @@ def _warn_unconverged(statuses) -> None:
         worst = _status_name(codes[codes != 0][0])
         print(
             f"warning: {bad} of {codes.size} fits not certified converged (e.g. {worst}); "
-            "try a larger --max-iter or --tol, or --standardize",
+            "try a larger --max-iter or --tol"
+            + ("" if standardize else ", or leave out --no-standardize"),
             file=sys.stderr,
         )
 
@@ -758,7 +969,7 @@ def _cmd_fit(args, spec: _Spec, data: _Data) -> int:
     n, p = data.X.shape
     with _Progress(f"fitting {spec.label} on {n} x {p}", args.quiet):
         fit = jax.block_until_ready(_fit(spec, data.X, data.y, args.alpha))
-    _warn_unconverged(fit.status)
+    _warn_unconverged(fit.status, spec.standardize)
     coef = np.asarray(fit.coef, dtype=np.float64)
     if args.plot:
         _save_plot(
@@ -802,15 +1013,26 @@ def _cmd_path(args, spec: _Spec, data: _Data) -> int:
     A = args.n_alphas if alphas is None else len(alphas)
     with _Progress(f"solving {spec.label} path: {A} alphas on {n} x {p}", args.quiet):
         path = jax.block_until_ready(_path(spec, data.X, data.y, alphas, args.n_alphas, args.eps))
-    _warn_unconverged(path.status)
+    _warn_unconverged(path.status, spec.standardize)
     grid = np.asarray(path.alphas, dtype=np.float64)
     coef = np.asarray(path.coef, dtype=np.float64)
     nnz = np.count_nonzero(coef, axis=1)
     if args.plot:
         _save_plot(
             args.plot,
-            f"{spec.label} path ({os.path.basename(data.source)})",
-            lambda ax: jaxreg.plot.plot_path(path, names=data.features, ax=ax),
+            f"{spec.label} path ({os.path.basename(data.source)}"
+            + (", standardized)" if spec.standardize else ")"),
+            lambda ax: jaxreg.plot.plot_path(
+                path,
+                names=data.features,
+                **_path_plot_options(
+                    data.X,
+                    spec.standardize,
+                    grid if spec.model == "ridge" else None,
+                    spec.fit_intercept,
+                ),
+                ax=ax,
+            ),
         )
     if args.json:
         out = _base_json("path", spec, data) | {
@@ -882,7 +1104,8 @@ def _cmd_cv(args, spec: _Spec, data: _Data) -> int:
         res = jax.block_until_ready(
             _cross_validate(spec, data.X, data.y, alphas, args.n_alphas, args.eps, folds, args.seed)
         )
-    _warn_unconverged(np.concatenate([np.ravel(res.fold_status), np.ravel(res.path.status)]))
+    statuses = np.concatenate([np.ravel(res.fold_status), np.ravel(res.path.status)])
+    _warn_unconverged(statuses, spec.standardize)
     li, ai = (int(i) for i in res.best_index)
     grid = np.asarray(res.alphas[li], dtype=np.float64)
     mean = np.asarray(res.mean[li], dtype=np.float64)
@@ -896,7 +1119,13 @@ def _cmd_cv(args, spec: _Spec, data: _Data) -> int:
         _save_plot(
             args.plot,
             f"{spec.label}: {fold_words} ({os.path.basename(data.source)})",
-            lambda ax: jaxreg.plot.plot_cv(res, ax=ax),
+            lambda ax: jaxreg.plot.plot_cv(
+                res,
+                df=_path_plot_options(data.X, spec.standardize, grid, spec.fit_intercept).get("df")
+                if spec.model == "ridge"
+                else None,
+                ax=ax,
+            ),
         )
     if args.json:
         out = _base_json("cv", spec, data) | {
@@ -964,7 +1193,8 @@ def _cmd_data(args) -> int:
     if args.command == "fit" and not (args.alpha >= 0 and math.isfinite(args.alpha)):
         raise _UsageError(f"--alpha must be a finite number >= 0, got {args.alpha:g}")
     _check_plot_target(args.plot)
-    data = _load(args.file, args.format, args.target, args.loss)
+    table = _TableOptions(args.categorical, args.dropna, args.quiet)
+    data = _load(args.file, args.format, args.target, args.loss, table)
     if data.classes is not None:
         _note(
             f"logistic loss: target {data.target!r} classes {data.classes[0]!r} -> 0, "
@@ -987,37 +1217,76 @@ def _float_list(text: str) -> np.ndarray:
 # ----------------------------------------------------------------------------
 
 
-def _demo_plots(out_dir: str, rows, names, scale) -> list[str]:
-    """Path and CV plots of each model and one coefficient comparison, as PNG files."""
-    os.makedirs(out_dir, exist_ok=True)
-    written = []
+def _demo_figures(rows, names, X) -> dict[str, Any]:
+    """The demo's figures, by file name: each model's path (standardized
+    coefficients) and CV curves, and the coefficients side by side."""
+    figures = {}
     for key, label, res in rows:
         li = int(res.best_index[0])
         path = jax.tree.map(lambda a, li=li: a[li], res.path)
-        target = os.path.join(out_dir, f"{key}_path.png")
-        _save_plot(
-            target,
+        ridge = key == "ridge"
+        grid = np.asarray(path.alphas) if ridge else None
+        options = _path_plot_options(X, True, grid)
+        figures[f"{key}_path.png"] = _figure(
             f"{label}: coefficient path (diabetes, standardized)",
-            lambda ax, path=path: jaxreg.plot.plot_path(path, names=names, ax=ax),
+            lambda ax, path=path, options=options: jaxreg.plot.plot_path(
+                path, names=names, **options, ax=ax
+            ),
         )
-        written.append(target)
-        target = os.path.join(out_dir, f"{key}_cv.png")
-        _save_plot(
-            target,
+        df = options.get("df")
+        figures[f"{key}_cv.png"] = _figure(
             f"{label}: cross-validation",
-            lambda ax, res=res: jaxreg.plot.plot_cv(res, ax=ax),
+            lambda ax, res=res, df=df: jaxreg.plot.plot_cv(res, df=df, ax=ax),
         )
-        written.append(target)
-    target = os.path.join(out_dir, "coefficients.png")
     # Per standard deviation of each feature, so the bars are comparable.
+    scale = jaxreg.plot.column_scale(X)
     coefs = {label: np.asarray(res.best.coef) * scale for _, label, res in rows}
-    _save_plot(
-        target,
+    figures["coefficients.png"] = _figure(
         "coefficients at alpha_min, per standard deviation of the feature (x = dropped by L1)",
         lambda ax: jaxreg.plot.plot_coefficients(coefs, names=names, ax=ax),
     )
-    written.append(target)
+    return figures
+
+
+def _demo_plots(out_dir: str, rows, names, X) -> list[str]:
+    """The demo's figures written as PNG files to ``out_dir``."""
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for name, fig in _demo_figures(rows, names, X).items():
+        target = os.path.join(out_dir, name)
+        _write_figure(target, fig)
+        written.append(target)
     return written
+
+
+def _demo_results(X, y, n_alphas: int, seed: int, folds: int, quiet: bool):
+    """The demo's three cross-validations: ``(key, label, CVResult)`` rows, and
+    table rows with the selected indices, certification and time."""
+    common = dict(cv=folds, seed=seed, standardize=True)
+    models = [
+        ("lasso", "lasso", dict(model="lasso", n_alphas=n_alphas, tol=1e-6)),
+        (
+            "enet",
+            "elastic net",
+            dict(model="elastic_net", l1_ratio=list(_DEMO_L1_RATIOS), n_alphas=n_alphas, tol=1e-6),
+        ),
+        ("ridge", "ridge", dict(model="ridge", alphas=_ridge_grid(X, True, True, n_alphas, 1e-8))),
+    ]
+    rows, table = [], []
+    for key, label, kw in models:
+        L = len(kw.get("l1_ratio", [1]))
+        what = f"{L} l1_ratios x " if L > 1 else ""
+        with _Progress(f"{label}: {folds} folds x {what}{n_alphas} alphas", quiet) as prog:
+            res = jax.block_until_ready(jaxreg.cross_validate(X, y, **kw, **common))
+        li, ai = (int(i) for i in res.best_index)
+        if key == "enet":
+            label = f"enet (l1_ratio {float(res.l1_ratio_min):g})"
+        ok = bool(np.all(np.asarray(res.fold_status) == 0)) and bool(
+            np.all(np.asarray(res.path.status) == 0)
+        )
+        rows.append((key, label, res))
+        table.append((label, res, li, ai, ok, prog.elapsed))
+    return rows, table
 
 
 def demo(
@@ -1043,31 +1312,7 @@ def demo(
         f"{_DIABETES_SOURCE} (see jaxreg/data/README.md): {n} patients, {p} features; "
         f"{folds}-fold cross-validation over {n_alphas} alphas, standardized features"
     )
-    common = dict(cv=folds, seed=seed, standardize=True)
-    models = [
-        ("lasso", "lasso", dict(model="lasso", n_alphas=n_alphas, tol=1e-6)),
-        (
-            "enet",
-            "elastic net",
-            dict(model="elastic_net", l1_ratio=list(_DEMO_L1_RATIOS), n_alphas=n_alphas, tol=1e-6),
-        ),
-        ("ridge", "ridge", dict(model="ridge", alphas=_ridge_grid(X, True, True, n_alphas, 1e-8))),
-    ]
-    rows, table = [], []
-    for key, label, kw in models:
-        L = len(kw.get("l1_ratio", [1]))
-        what = f"{L} l1_ratios x " if L > 1 else ""
-        with _Progress(f"{label}: {folds} folds x {what}{n_alphas} alphas", quiet) as prog:
-            res = jax.block_until_ready(jaxreg.cross_validate(X, y, **kw, **common))
-        li, ai = (int(i) for i in res.best_index)
-        if key == "enet":
-            label = f"enet (l1_ratio {float(res.l1_ratio_min):g})"
-        ok = bool(np.all(np.asarray(res.fold_status) == 0)) and bool(
-            np.all(np.asarray(res.path.status) == 0)
-        )
-        rows.append((key, label, res))
-        table.append((label, res, li, ai, ok, prog.elapsed))
-
+    rows, table = _demo_results(X, y, n_alphas, seed, folds, quiet)
     print(
         f"\n{'model':<24}{'alpha_min':>11}{'CV MSE':>10}{'nonzeros':>10}{'+- se':>8}"
         f"{'alpha_1se':>11}{'nonzeros':>10}{'certified':>11}{'time (s)':>10}"
@@ -1096,7 +1341,7 @@ def demo(
                 " or pip install matplotlib)"
             )
         else:
-            written = _demo_plots(out_dir, rows, names, X.std(axis=0))
+            written = _demo_plots(out_dir, rows, names, X)
             print(
                 f"\nwrote {len(written)} plots to {out_dir}: "
                 + ", ".join(os.path.basename(w) for w in written)
@@ -1145,8 +1390,23 @@ def _add_data_options(parser: _Parser) -> None:
     )
     parser.add_argument(
         "--target",
-        help="response column, a name or a 0-based index (CSV or a single-array NPZ; "
-        "default: the last column)",
+        help="response column, a name or a 0-based index, negative from the end (CSV or a "
+        "single-array NPZ; default: the last column; a column name wins over an index)",
+    )
+    parser.add_argument(
+        "--categorical",
+        choices=["encode", "drop", "error"],
+        default="encode",
+        help="text feature columns of a CSV file (a column is text when a non-missing cell "
+        "is not a number): one-hot encode them into NAME=LEVEL columns, leaving out the "
+        "first level in sorted order (default), leave them out, or stop with an error",
+    )
+    parser.add_argument(
+        "--dropna",
+        action="store_true",
+        help="drop the rows of a CSV file with a missing cell (empty, NA, NaN, N/A, null, "
+        "none, ?) in a feature or the target, text columns included (default: stop with "
+        "an error)",
     )
 
 
@@ -1166,7 +1426,12 @@ def _add_model_options(parser: _Parser) -> None:
     )
     parser.add_argument("--l1-ratio", type=float, help="elastic-net mixing in [0, 1] (default 0.5)")
     parser.add_argument(
-        "--standardize", action="store_true", help="penalize standardized coefficients (glmnet)"
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="penalize the coefficients of the standardized columns, as glmnet does by "
+        "default; the coefficients printed are on the original scale (default: on; "
+        "--no-standardize penalizes the coefficients of the columns as they are)",
     )
     parser.add_argument("--no-intercept", action="store_true", help="fit no intercept")
 

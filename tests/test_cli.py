@@ -121,7 +121,8 @@ def test_demo_rejects_bad_grid(capsys):
 def test_fit_csv_matches_lasso(files, data, capsys):
     X, y = data
     ref = jaxreg.lasso(X, y, 0.1)
-    code, out, err = _run(["fit", files["csv"], "--alpha", "0.1", "--json"], capsys)
+    argv = ["fit", files["csv"], "--alpha", "0.1", "--no-standardize"]
+    code, out, err = _run([*argv, "--json"], capsys)
     assert code == 0
     res = json.loads(out)  # stdout is exactly one JSON object
     np.testing.assert_allclose(res["coef"], np.asarray(ref.coef), rtol=0, atol=1e-10)
@@ -135,11 +136,11 @@ def test_fit_csv_matches_lasso(files, data, capsys):
     assert subopt <= res["gap"] + 1e-13 * abs(p_star)
     np.testing.assert_allclose(res["coef"], w, atol=1e-4)
     assert res["features"] == ["a", "b", "c", "d", "e"] and res["target"] == "resp"
-    assert res["alpha"] == 0.1 and res["model"] == "lasso"
+    assert res["alpha"] == 0.1 and res["model"] == "lasso" and res["standardize"] is False
     assert "fitting lasso on 40 x 5 ... done in" in err
 
     # The readable table shows the same numbers, and --quiet silences stderr.
-    code, out, err = _run(["fit", files["csv"], "--alpha", "0.1", "-q"], capsys)
+    code, out, err = _run([*argv, "-q"], capsys)
     assert code == 0 and err == ""
     assert "converged: yes" in out
     row = next(line for line in out.splitlines() if line.startswith("c "))
@@ -148,7 +149,7 @@ def test_fit_csv_matches_lasso(files, data, capsys):
 
 def test_fit_npz_svmlight_and_target_column_agree(files, data, capsys):
     X, y = data
-    ref = np.asarray(jaxreg.lasso(X, y, 0.1).coef)
+    ref = np.asarray(jaxreg.lasso(X, y, 0.1, standardize=True).coef)
     for argv in (
         [files["npz"]],
         [files["matrix"], "--target", "resp"],
@@ -171,7 +172,7 @@ def test_fit_ridge_and_elastic_net(files, data, capsys):
     assert code == 0
     np.testing.assert_allclose(json.loads(out)["coef"], np.asarray(ref.coef), atol=1e-10)
 
-    ref = jaxreg.elastic_net(X, y, 0.2, 0.3, fit_intercept=False)
+    ref = jaxreg.elastic_net(X, y, 0.2, 0.3, fit_intercept=False, standardize=True)
     argv = ["fit", files["npz"], "--penalty", "elasticnet", "--l1-ratio", "0.3", "--alpha", "0.2"]
     code, out, _ = _run([*argv, "--no-intercept", "--json"], capsys)
     res = json.loads(out)
@@ -182,7 +183,7 @@ def test_fit_ridge_and_elastic_net(files, data, capsys):
 def test_fit_logistic_maps_two_classes(files, data, capsys, tmp_path):
     X, y = data
     labels = (y > 0).astype(float)
-    ref = jaxreg.logistic(X, labels, 0.05)
+    ref = jaxreg.logistic(X, labels, 0.05, standardize=True)
     png = tmp_path / "coef.png"
     argv = ["fit", files["classes"], "--loss", "logistic", "--alpha", "0.05", "--json"]
     code, out, err = _run([*argv, "--plot", png], capsys)
@@ -196,7 +197,7 @@ def test_fit_logistic_maps_two_classes(files, data, capsys, tmp_path):
 
 def test_path_matches_lasso_path_and_plots(files, data, capsys, tmp_path):
     X, y = data
-    ref = jaxreg.lasso_path(X, y, n_alphas=6)
+    ref = jaxreg.lasso_path(X, y, n_alphas=6, standardize=True)
     png = tmp_path / "path.png"
     code, out, err = _run(["path", files["csv"], "--n-alphas", 6, "--json", "--plot", png], capsys)
     assert code == 0
@@ -221,13 +222,13 @@ def test_path_ridge_grid(files, data, capsys):
     assert code == 0
     res = json.loads(out)
     assert res["alphas"] == alphas  # sorted, decreasing
-    ref = jaxreg.ridge_path(X, y, np.array(alphas))
+    ref = jaxreg.ridge_path(X, y, np.array(alphas), standardize=True)
     np.testing.assert_allclose(res["coef"], np.asarray(ref.coef), atol=1e-10)
 
 
 def test_cv_matches_cross_validate_and_plots(files, data, capsys, tmp_path):
     X, y = data
-    ref = jaxreg.cross_validate(X, y, "lasso", n_alphas=6, cv=4, seed=1)
+    ref = jaxreg.cross_validate(X, y, "lasso", n_alphas=6, cv=4, seed=1, standardize=True)
     png = tmp_path / "cv.png"
     argv = ["cv", files["csv"], "--n-alphas", 6, "--folds", 4, "--seed", 1, "--json"]
     code, out, err = _run([*argv, "--plot", png], capsys)
@@ -254,7 +255,7 @@ def test_cv_ridge_leave_one_out(files, data, capsys):
     code, out, _ = _run([*argv, "--json", "-q"], capsys)
     assert code == 0
     res = json.loads(out)
-    ref = jaxreg.cross_validate(X, y, "ridge", alphas=[10.0, 1.0, 0.1], cv="loo")
+    ref = jaxreg.cross_validate(X, y, "ridge", alphas=[10.0, 1.0, 0.1], cv="loo", standardize=True)
     assert res["alpha_min"] == float(ref.alpha_min) and res["folds"] == "loo"
     np.testing.assert_allclose(res["mean"], np.asarray(ref.mean[0]), rtol=1e-10)
 
@@ -272,6 +273,161 @@ def test_json_on_stdout_only_in_a_subprocess(files):
 
 
 # ----------------------------------------------------------------------------
+# raw tables: text columns, missing values, standardization by default
+# ----------------------------------------------------------------------------
+
+# The file's columns are x1, colour, x2, size, y: the one-hot columns take the
+# place of their text column, the first level in sorted order left out.
+ENCODED = ["x1", "colour=green", "colour=red", "x2", "size=S"]
+
+
+@pytest.fixture(scope="module")
+def raw():
+    """A CSV-like table with two text columns, a missing number and a missing level.
+
+    Complete, it has the shape of ``data`` (40 x 5), so its fits reuse the
+    functions compiled for the tests above.
+    """
+    rng = np.random.default_rng(3)
+    n = 42
+    colour = np.array(["red", "green", "blue"])[np.arange(n) % 3]
+    size = np.array(["S", "L"])[(np.arange(n) // 3) % 2]
+    x1 = rng.standard_normal(n)
+    x2 = 10.0 * rng.standard_normal(n)  # a different scale: standardization matters
+    y = 1.5 * x1 + 0.2 * x2 + 2.0 * (colour == "red") - (size == "S") + rng.standard_normal(n)
+    cells = {
+        "x1": [f"{v:.17g}" for v in x1],
+        "colour": list(colour),
+        "x2": [f"{v:.17g}" for v in x2],
+        "size": list(size),
+        "y": [f"{v:.17g}" for v in y],
+    }
+    cells["x1"][4] = ""  # line 6 of the file
+    cells["colour"][9] = "NA"
+    complete = np.setdiff1d(np.arange(n), [4, 9])
+    encoded = np.column_stack([x1, colour == "green", colour == "red", x2, size == "S"]).astype(
+        np.float64
+    )
+    return {
+        "cells": cells,
+        "X": encoded[complete],  # by hand: what --dropna and the encoding should give
+        "y": y[complete],
+        "numeric": np.column_stack([x1, x2]),  # for --categorical drop
+        "y_all": y,
+    }
+
+
+@pytest.fixture
+def raw_csv(tmp_path, raw):
+    cells = raw["cells"]
+    return _write_csv(tmp_path / "raw.csv", list(cells), list(cells.values()))
+
+
+def _table(out: str, names) -> dict[str, float]:
+    """The rows of a printed coefficient table whose first word is one of ``names``."""
+    rows = [line.split() for line in out.splitlines()]
+    return {r[0]: float(r[1]) for r in rows if len(r) >= 2 and r[0] in names}
+
+
+def test_csv_text_columns_one_hot_encoded_and_standardized(raw, raw_csv, capsys):
+    X, y = raw["X"], raw["y"]
+    argv = ["fit", raw_csv, "--alpha", 0.05, "--tol", 1e-10, "--dropna", "--json"]
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["features"] == ENCODED
+    assert res["n_samples"] == 40 and res["n_features"] == 5
+    assert res["standardize"] is True
+    ref = jaxreg.lasso(X, y, 0.05, standardize=True, tol=1e-10)
+    np.testing.assert_allclose(res["coef"], np.asarray(ref.coef), rtol=0, atol=1e-8)
+    assert abs(res["intercept"] - float(ref.intercept)) < 1e-8
+    assert np.count_nonzero(res["coef"]) >= 3
+    # On the original scale: the fit on the standardized matrix, divided by the scales.
+    sd = X.std(axis=0)
+    own = jaxreg.lasso((X - X.mean(axis=0)) / sd, y, 0.05, tol=1e-10)
+    np.testing.assert_allclose(res["coef"], np.asarray(own.coef) / sd, rtol=0, atol=1e-6)
+    dropped = (
+        "--dropna: dropped 2 of 42 rows with missing values, in columns 'x1' (1), 'colour' (1)"
+    )
+    assert dropped in err
+    assert "colour (3 levels, reference 'blue'); size (2 levels, reference 'L')" in err
+
+    # --no-standardize penalizes the columns as they are, and says so.
+    code, out, _ = _run([*argv, "--no-standardize", "-q"], capsys)
+    plain = json.loads(out)
+    assert code == 0 and plain["standardize"] is False
+    ref = jaxreg.lasso(X, y, 0.05, tol=1e-10)
+    np.testing.assert_allclose(plain["coef"], np.asarray(ref.coef), rtol=0, atol=1e-8)
+    assert np.max(np.abs(np.subtract(plain["coef"], res["coef"]))) > 1e-3
+
+
+def test_csv_categorical_drop_and_error(raw, raw_csv, capsys):
+    argv = ["fit", raw_csv, "--alpha", 0.05, "--tol", 1e-10, "--dropna", "--json"]
+    code, out, err = _run([*argv, "--categorical", "drop"], capsys)
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["features"] == ["x1", "x2"]
+    # Only the missing x1 costs a row: the missing level is in a column left out.
+    assert res["n_samples"] == 41
+    keep = np.arange(42) != 4
+    ref = jaxreg.lasso(raw["numeric"][keep], raw["y_all"][keep], 0.05, standardize=True, tol=1e-10)
+    np.testing.assert_allclose(res["coef"], np.asarray(ref.coef), rtol=0, atol=1e-8)
+    assert "--categorical drop: left out the text columns colour, size" in err
+    assert "--dropna: dropped 1 of 42 rows with missing values, in column 'x1' (1)" in err
+
+    code, out, err = _run([*argv, "--categorical", "error"], capsys)
+    assert code == 1 and out == ""
+    assert "column 'colour' is text ('red' on line 2)" in err
+    assert "--categorical encode" in err and "--categorical drop" in err
+
+
+def test_csv_missing_values_need_dropna(raw_csv, capsys):
+    code, out, err = _run(["fit", raw_csv, "--alpha", 0.05], capsys)
+    assert code == 1 and out == ""
+    assert err.startswith("jaxreg fit: error: missing values in 2 of 42 rows of ")
+    assert "(first on line 6), in columns 'x1' (1), 'colour' (1): use --dropna" in err
+    assert err.count("\n") == 1
+
+
+def test_fit_path_cv_print_one_hot_coefficients(raw, raw_csv, capsys, monkeypatch):
+    X, y = raw["X"], raw["y"]
+    plotted = []
+    plot_coefficients = jaxreg.plot.plot_coefficients
+
+    def record(coefs, *, names, ax):
+        plotted.append(list(names))
+        return plot_coefficients(coefs, names=names, ax=ax)
+
+    monkeypatch.setattr(jaxreg.plot, "plot_coefficients", record)
+    png = raw_csv.with_suffix(".png")
+    argv = ["fit", raw_csv, "--alpha", 0.05, "--dropna", "-q", "--plot", png]
+    code, out, err = _run(argv, capsys)
+    assert code == 0 and err == ""
+    printed = _table(out, ENCODED)
+    ref = np.asarray(jaxreg.lasso(X, y, 0.05, standardize=True).coef)
+    assert list(printed) == ENCODED
+    np.testing.assert_allclose(list(printed.values()), ref, rtol=1e-5, atol=1e-12)
+    assert plotted == [ENCODED] and png.stat().st_size > 10_000
+
+    # The grids and folds of the tests above, compiled already.
+    for command in (["path", "--n-alphas", 6], ["cv", "--n-alphas", 6, "--folds", 4, "--seed", 1]):
+        code, out, err = _run([command[0], raw_csv, *command[1:], "--dropna", "-q"], capsys)
+        assert code == 0, err
+        assert "on " + str(raw_csv) + ": 40 samples x 5 features" in out
+        assert list(_table(out, ENCODED)) == ENCODED, command[0]
+
+
+def test_target_by_name_before_index(tmp_path, data, capsys):
+    X, y = data
+    path = _write_csv(tmp_path / "named.csv", ["a", "3", "c", "d", "e", "y"], [*X.T, y])
+    for target, name in (("3", "3"), ("-1", "y"), ("0", "a"), ("y", "y")):
+        argv = ["fit", path, "--alpha", 0.1, "--target", target, "--json", "-q"]
+        code, out, err = _run(argv, capsys)
+        assert code == 0, err
+        assert json.loads(out)["target"] == name, target
+
+
+# ----------------------------------------------------------------------------
 # errors: exit status and a one-line message naming the problem
 # ----------------------------------------------------------------------------
 
@@ -280,6 +436,8 @@ def _bad_files(tmp):
     (tmp / "bad.csv").write_text("a,b,y\n1,2,3\n4,abc,6\n7,8,9\n")
     (tmp / "nan.csv").write_text("a,b,y\n1,2,3\n4,5,6\n7,inf,9\n")
     (tmp / "missing.csv").write_text("a,b,y\n1,2,3\n4,,6\n7,8,9\n")
+    (tmp / "gaps.csv").write_text("a,b,y\n1,,3\n4,5,NA\n7,8,9\n")
+    (tmp / "text.csv").write_text("a,y\nu,1\nv,2\nw,3\n")
     (tmp / "three.csv").write_text("a,b,y\n1,2,0\n4,5,1\n7,8,2\n")
     (tmp / "data.dat").write_text("1 2 3\n")
     (tmp / "bad.svm").write_text("1 1:0.5 2:1\n0 1:zz\n")
@@ -292,8 +450,29 @@ ERRORS = [
     (["fit", "data.dat", "--alpha", 1], 2, "unknown format of data.dat"),
     (["fit", "ok.csv", "--alpha", 1, "--target", "z"], 1, "no target column 'z'"),
     (["fit", "ok.csv", "--alpha", 1, "--target", "z"], 1, "columns: a, b, y"),
-    (["fit", "bad.csv", "--alpha", 1], 1, "column 'b' is not numeric: 'abc' on line 3"),
-    (["fit", "missing.csv", "--alpha", 1], 1, "missing value '' in column 'b' on line 3"),
+    (
+        ["fit", "bad.csv", "--alpha", 1, "--categorical", "error"],
+        1,
+        "column 'b' is text ('abc' on line 3): use --categorical encode",
+    ),
+    (
+        ["fit", "missing.csv", "--alpha", 1],
+        1,
+        "missing values in 1 of 3 rows of missing.csv (first on line 3), in column 'b' (1): "
+        "use --dropna",
+    ),
+    (["fit", "gaps.csv", "--alpha", 1, "--dropna"], 1, "--dropna leaves 1 of 3 rows of gaps.csv"),
+    (
+        ["fit", "text.csv", "--alpha", 1, "--categorical", "drop"],
+        1,
+        "every feature column is text (a): --categorical drop leaves no features",
+    ),
+    (
+        ["fit", "ok.csv", "--alpha", 1, "--target", 3],
+        1,
+        "--target 3: index past the last column (ok.csv has 3 columns, indices 0-2, or -3 to -1",
+    ),
+    (["fit", "ok.csv", "--alpha", 1, "--target", -4], 1, "--target -4: index before the first"),
     (["fit", "nan.csv", "--alpha", 1], 1, "column 'b' has a non-finite value ('inf') on line 4"),
     (["fit", "nan.npz", "--alpha", 1], 1, "column 'x0' of array 'X' has a non-finite value (nan)"),
     (["fit", "bad.svm", "--alpha", 1], 1, "line 2 of bad.svm: value 'zz' of feature 1"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import pathlib
 
 import _jaxreg_oracles as oracle
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 import jaxreg
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -298,3 +300,23 @@ def test_estimator_plots_are_readable(diabetes):
     ax = ridge.plot_path(standardized=False)
     assert ax.get_ylabel() == "coefficient"
     plt.close("all")
+
+
+def test_demo_figures_are_readable(diabetes):
+    # The figures `jaxreg demo` writes (and docs/make_figures.py commits under
+    # docs/img/demo/), with the demo's defaults, rendered and measured.
+    from jaxreg import cli
+
+    X, y, names = diabetes
+    rows, _ = cli._demo_results(X, y, n_alphas=50, seed=0, folds=5, quiet=True)
+    figures = cli._demo_figures(rows, names, X)
+    committed = sorted(p.name for p in (ROOT / "docs" / "img" / "demo").glob("*.png"))
+    assert sorted(figures) == committed
+    for name, fig in figures.items():
+        assert_readable(fig)
+        if name.endswith("_path.png"):
+            (ax, top) = fig.axes
+            assert ax.get_ylabel() == "standardized coefficient"
+            assert {t.get_text() for t in ax.texts} == set(names)
+            want = "degrees of freedom" if name.startswith("ridge") else "nonzero"
+            assert want in top.get_xlabel()
