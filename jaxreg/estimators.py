@@ -1538,12 +1538,15 @@ class LogisticRegressionCV(_LogisticBase):
         self.Cs_ = Cs
         self.l1_ratios_ = ratios
         self.scores_, self.coefs_paths_ = {}, {}
+        self._full_paths = {}
         coefs, intercepts, C_, l1_ratio_, n_iter = [], [], [], [], []
         keys = self.classes_[1:] if binary else self.classes_
         for key, t, path in zip(keys, problems, paths, strict=True):
             # path leaves: (K + 1, L, n_Cs, ...) on the sorted C grid; here
             # (L, K + 1, n_Cs, ...) on the given one.
             path = jax.tree.map(lambda a: np.swapaxes(a, 0, 1), path)
+            # The full-data paths (per l1_ratio, increasing C: decreasing alpha).
+            self._full_paths[key] = jax.tree.map(lambda a: a[:, K], path)
             coef = path.coef[:, :, unsort]
             icpt = path.intercept[:, :, unsort]
             _warn_unconverged(path, "LogisticRegressionCV")
@@ -1587,7 +1590,44 @@ class LogisticRegressionCV(_LogisticBase):
         self.C_ = np.asarray(C_)
         self.l1_ratio_ = np.asarray(l1_ratio_)
         self.n_iter_ = np.stack(n_iter)
+        self._column_scale = jaxreg.plot.column_scale(
+            X, sample_weight=sw, fit_intercept=bool(self.fit_intercept)
+        )
+        self._path_alphas = 1.0 / (Cs[order] * float(np.sum(sw)))
         return self
+
+    def plot_path(self, *, class_=None, names=None, standardized=None, ax=None):
+        """Coefficient paths of the full-data fits along the C grid (as
+        ``alpha = 1 / (C sum(sample_weight))``, the mean-loss penalty), at the
+        selected l1_ratio, nonzero counts on the top axis
+        (:func:`jaxreg.plot.plot_path`; needs matplotlib).
+
+        Args:
+          class_: with more than two classes, whose one-vs-rest problem
+            (default: the first class); a binary problem has one path.
+          names: feature names (default: ``feature_names_in_`` if any).
+          standardized: draw the coefficients times the columns' standard
+            deviations (default: ``standardize``).
+          ax: matplotlib axes to draw on (default: a new figure).
+
+        Returns:
+          The matplotlib axes.
+        """
+        check_is_fitted(self)
+        keys = list(self._full_paths)
+        key = keys[0] if class_ is None else class_
+        if key not in self._full_paths:
+            raise ValueError(f"class_ must be one of {keys}, got {class_!r}")
+        row = keys.index(key)
+        li = int(np.flatnonzero(self.l1_ratios_ == self.l1_ratio_[row])[0])
+        fits = jax.tree.map(lambda a: a[li], self._full_paths[key])
+        path = jaxreg.PathResult.from_fits(self._path_alphas, fits)
+        if names is None and hasattr(self, "feature_names_in_"):
+            names = list(self.feature_names_in_)
+        if standardized is None:
+            standardized = bool(self.standardize)
+        scale = self._column_scale if standardized else None
+        return jaxreg.plot.plot_path(path, names=names, scale=scale, ax=ax)
 
     def _fold_paths(self, X, t, sw, foldid, Cs, ratios):
         """Every fold's (and the full data's, last) logistic path along the

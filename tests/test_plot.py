@@ -320,3 +320,24 @@ def test_demo_figures_are_readable(diabetes):
             assert {t.get_text() for t in ax.texts} == set(names)
             want = "degrees of freedom" if name.startswith("ridge") else "nonzero"
             assert want in top.get_xlabel()
+
+
+def test_logistic_cv_plot_path():
+    from jaxreg.estimators import LogisticRegressionCV
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 6))
+    y = (X[:, 0] - X[:, 1] + 0.5 * rng.standard_normal(120) > 0).astype(int)
+    est = LogisticRegressionCV(Cs=8, penalty="l1", cv=3, tol=1e-8).fit(X, y)
+    ax = est.plot_path()
+    lines = [ln for ln in ax.lines if len(ln.get_xdata()) == 8]
+    assert len(lines) == 6 and ax.get_ylabel() == "coefficient"
+    # At the selected C (alpha = 1 / (C n)), the lines pass through coef_.
+    alpha = 1.0 / (est.C_[0] * len(y))
+    k = int(np.argmin(np.abs(lines[0].get_xdata() - alpha)))
+    np.testing.assert_allclose(
+        sorted(ln.get_ydata()[k] for ln in lines), np.sort(est.coef_[0]), atol=1e-12
+    )
+    with pytest.raises(ValueError, match="class_"):
+        est.plot_path(class_=5)
+    plt.close("all")
