@@ -145,6 +145,36 @@ def _has_nonfinite(xp, v):
     return xp.any(~xp.isfinite(v))
 
 
+def _max_abs(xp, v):
+    return xp.max(xp.abs(v))
+
+
+def _sum(xp, v):
+    return xp.sum(v)
+
+
+def _has_finite_positive_sum(xp, v):
+    total = xp.sum(v)
+    return (total > 0) & xp.isfinite(total)
+
+
+def check_representable(v, name: str, dtype) -> None:
+    """Refuse finite values that overflow ``dtype`` once cast to it (float64
+    data in a float32 run): they would turn into inf and then NaN inside."""
+    kind = np.dtype(v.dtype)
+    if not np.issubdtype(kind, np.floating) or kind.itemsize <= np.dtype(dtype).itemsize:
+        return
+    largest = float(jnp.finfo(dtype).max)
+    value = float(reduce_values(_max_abs, v))
+    if value > largest:
+        raise ValueError(
+            f"{name} {'is' if np.ndim(v) == 0 else 'has values up to'} {value:.3g}, beyond "
+            f"{np.dtype(dtype).name}'s range "
+            f"({largest:.3g}): rescale {name}, or enable float64 with "
+            "jax.config.update('jax_enable_x64', True)"
+        )
+
+
 def _has_negative(xp, v):
     return xp.any(v < 0)
 
@@ -209,6 +239,8 @@ def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
         if reduce_values(_has_nan if allow_inf else _has_nonfinite, v):
             what = "NaN" if allow_inf else "NaN or infinite"
             raise ValueError(f"{name} contains {what} values")
+        if not allow_inf:  # a bound past the range is no bound: inf is right
+            check_representable(v, name, dtype)
     return as_array(x, dtype)
 
 
@@ -251,6 +283,7 @@ def check_sparse_design(X, dtype):
     if is_concrete(X.data):
         if reduce_values(_has_nonfinite, X.data):
             raise ValueError("X contains NaN or infinite values")
+        check_representable(X.data, "X", dtype)
         if is_concrete(X.indices):
             indices = np.asarray(X.indices)  # host copy: slicing it stays off any trace
             X = _summed_on_host(indices[:, 0], indices[:, 1], X.data, X.shape)
@@ -288,6 +321,7 @@ def check_scalar(x, name: str, dtype, *, low=None, high=None, low_open=False):
         v = float(v)
         if not np.isfinite(v):
             raise ValueError(f"{name} must be finite, got {v}")
+        check_representable(np.float64(v), name, dtype)
         if low is not None and (v < low or (low_open and v == low)):
             op = ">" if low_open else ">="
             raise ValueError(f"{name} must be {op} {low}, got {v}")
@@ -328,6 +362,12 @@ def check_sample_weight(sample_weight, n: int, dtype):
             raise ValueError("sample_weight must be nonnegative")
         if not reduce_values(_has_positive_sum, v):
             raise ValueError("sample_weight must have a positive sum")
+        if not reduce_values(_has_finite_positive_sum, sw):
+            raise ValueError(
+                f"sample_weight sums to {float(reduce_values(_sum, sw)):g} in "
+                f"{np.dtype(dtype).name} (its values overflow or underflow there): rescale it, "
+                "only the ratios of the weights matter"
+            )
     return sw
 
 

@@ -230,3 +230,75 @@ def test_traced_hyperparameters_outside_their_domain_are_never_converged():
     assert ridge(-1.0).status == invalid
     lanes = jax.vmap(lambda a: jaxreg.lasso(X, Y, a))(np.array([0.1, -0.1, 0.05]))
     np.testing.assert_array_equal(lanes.status, [0, invalid, 0])
+
+
+def test_gradients_with_a_duplicated_column_are_finite():
+    # Both copies of a column in the support make the implicit system singular:
+    # its LU solve gave NaN. The minimum-norm derivative keeps the fitted
+    # values' derivative, which is unique, equal to the de-duplicated fit's.
+    import jax
+
+    twice = np.c_[X, X[:, 0]]
+    v = np.random.default_rng(3).standard_normal(len(Y))
+
+    def fitted(alpha, design):
+        fit = jaxreg.lasso(design, Y, alpha, tol=1e-12)
+        return (design @ fit.coef + fit.intercept) @ v
+
+    fit = jaxreg.lasso(twice, Y, 0.05, tol=1e-12)
+    assert fit.coef[0] != 0 and fit.coef[-1] != 0  # both copies in the support
+    grad = jax.grad(fitted)(0.05, twice)
+    np.testing.assert_allclose(grad, jax.grad(fitted)(0.05, X), rtol=1e-8)
+    h = 1e-6
+    fd = (fitted(0.05 + h, twice) - fitted(0.05 - h, twice)) / (2 * h)
+    np.testing.assert_allclose(grad, fd, rtol=1e-5)
+    by_data = jax.grad(lambda A: jaxreg.lasso(A, Y, 0.05).coef.sum())(twice)
+    assert np.all(np.isfinite(by_data))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda X32: jaxreg.lasso(X32, Y * 1e200, 0.1), "y has values up to"),
+        (lambda X32: jaxreg.lasso(X32, Y, 1e300), "alpha is 1e[+]300, beyond float32"),
+        (
+            lambda X32: jaxreg.lasso(X32, Y, 0.1, sample_weight=np.full(len(Y), 1e300)),
+            "sample_weight has values",
+        ),
+        (
+            lambda X32: jaxreg.lasso(X32, Y, 0.1, sample_weight=np.full(len(Y), 1e-300)),
+            "sample_weight sums to 0 in float32",
+        ),
+        (lambda X32: jaxreg.lasso_path(X32, Y * 1e200, n_alphas=3), "y has values up to"),
+        (lambda X32: jaxreg.ridge(X32, Y, 1e300), "alpha is"),
+        (
+            lambda X32: jaxreg.cross_validate(
+                X32, Y, n_alphas=3, cv=3, sample_weight=np.full(len(Y), 1e-300)
+            ),
+            "sample_weight sums to 0",
+        ),
+    ],
+)
+def test_values_that_overflow_the_cast_to_float32_are_refused(call, message):
+    # Checked as float64, they turned into inf (or 0) once cast to float32,
+    # and the fit into NaN with status NONFINITE.
+    with pytest.raises(ValueError, match=message):
+        call(X.astype(np.float32))
+
+
+def test_float64_data_beyond_float32_range_is_refused_without_x64():
+    # Without x64, float64 input runs in float32: X scaled by 1e200 became
+    # inf after the cast.
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, jaxreg\n"
+        "X = np.random.default_rng(0).standard_normal((20, 3)) * 1e200\n"
+        "try:\n"
+        "    jaxreg.lasso(X, np.arange(20.0), 0.1)\n"
+        "except ValueError as err:\n"
+        "    print(err)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "X has values up to" in out.stdout and "float32" in out.stdout
