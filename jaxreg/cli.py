@@ -87,7 +87,12 @@ class _UsageError(_CLIError):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line error messages (no usage block) and exit status 2."""
+    """argparse with one-line error messages (no usage block) and exit status 2,
+    and no abbreviated options (``--alpha`` must not pass for ``--alphas``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):  # noqa: D102 - argparse hook
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -172,6 +177,19 @@ def _numeric_column(values, name: str, where: Callable[[int], str], hint: str = 
     return out
 
 
+def _check_unique(names: list[str], source: str) -> None:
+    """Column names must tell the columns apart (a target or a coefficient is
+    reported by its name)."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name in seen:
+            raise _CLIError(
+                f"{source}: column name {name!r} appears twice (columns {seen[name]} and {j}); "
+                "column names must be unique"
+            )
+        seen[name] = j
+
+
 def _resolve_target(target: str | None, names: list[str], source: str) -> int:
     """Column index of ``--target``; default the last column.
 
@@ -185,14 +203,14 @@ def _resolve_target(target: str | None, names: list[str], source: str) -> int:
     try:
         index = int(target)
     except ValueError:
-        raise _CLIError(
-            f"no target column {target!r} in {source}; columns: {_list_names(names)}"
+        raise _UsageError(
+            f"--target {target}: no such column in {source}; columns: {_list_names(names)}"
         ) from None
     n = len(names)
     if -n <= index < n:
         return index % n
     side = "past the last" if index >= n else "before the first"
-    raise _CLIError(
+    raise _UsageError(
         f"--target {target}: index {side} column ({source} has {n} columns, "
         f"indices 0-{n - 1}, or -{n} to -1 from the end)"
     )
@@ -275,6 +293,7 @@ def _csv_table(path: str) -> tuple[list[str], list[list[str]], list[int]]:
     if not header or not any(h.strip() for h in header):
         raise _CLIError(f"{path} is empty: a CSV file needs a header row and data rows")
     names = [h.strip() for h in header]
+    _check_unique(names, path)
     if all(_first_bad_float([h]) < 0 for h in names):
         raise _CLIError(
             f"{path} has no header row (its first line is numbers): "
@@ -536,6 +555,7 @@ def _read_npz(path: str, target: str | None, loss: str) -> _Data:
         names = [str(s) for s in name_arr]
     else:
         names = [str(j) for j in range(M.shape[1])]
+    _check_unique(names, path)
     t = _resolve_target(target, names, path)
     keep = [j for j in range(M.shape[1]) if j != t]
     features = [names[j] if name_arr is not None else f"x{j}" for j in keep]
@@ -873,6 +893,14 @@ def _check_plot_target(filename: str | None) -> None:
     parent = os.path.dirname(os.path.abspath(filename))
     if not os.path.isdir(parent):
         raise _UsageError(f"--plot {filename}: directory {parent} does not exist")
+    Figure, FigureCanvasAgg = _figure_classes()
+    formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    ext = os.path.splitext(filename)[1].lstrip(".").lower()
+    if ext not in formats:
+        raise _UsageError(
+            f"--plot {filename}: the file name must end in an image format "
+            f"(.png, .pdf, .svg, ...; supported: {', '.join(sorted(formats))})"
+        )
 
 
 # ----------------------------------------------------------------------------
@@ -1188,6 +1216,11 @@ def _cmd_data(args) -> int:
         len(alphas) < 2 or not np.all(np.isfinite(alphas)) or np.any(alphas < 0)
     ):
         raise _UsageError("--alphas must list at least 2 finite numbers >= 0")
+    if getattr(args, "single_alpha", None) is not None:
+        raise _UsageError(
+            f"{args.command} explores a grid of alphas: give it with --alphas a,b,c or "
+            "--n-alphas N (jaxreg fit --alpha fits one)"
+        )
     if args.command == "fit" and args.alpha is None:
         raise _UsageError("fit needs --alpha (jaxreg path / jaxreg cv explore a grid)")
     if args.command == "fit" and not (args.alpha >= 0 and math.isfinite(args.alpha)):
@@ -1485,7 +1518,7 @@ def _add_data_commands(sub) -> None:
         help="penalty strength (required), >= 0; for --penalty l2 with the squared loss on "
         "scikit-learn's Ridge scale, ||y - Xw||^2 + alpha ||w||^2",
     )
-    sub.add_parser(
+    p_path = sub.add_parser(
         "path",
         parents=[common, grid],
         help="fit along a grid of alphas",
@@ -1502,6 +1535,9 @@ def _add_data_commands(sub) -> None:
         "--folds", default="5", help="number of folds (default 5), or loo / gcv for ridge"
     )
     p_cv.add_argument("--seed", type=int, default=0, help="fold shuffling seed (default 0)")
+    for grid_command in (p_path, p_cv):
+        # Caught to point at --alphas, rather than argparse's "unrecognized".
+        grid_command.add_argument("--alpha", dest="single_alpha", help=argparse.SUPPRESS)
 
 
 def _build_parser() -> _Parser:

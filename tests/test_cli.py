@@ -442,14 +442,15 @@ def _bad_files(tmp):
     (tmp / "data.dat").write_text("1 2 3\n")
     (tmp / "bad.svm").write_text("1 1:0.5 2:1\n0 1:zz\n")
     (tmp / "ok.csv").write_text("a,b,y\n1,2,3\n4,5,6\n7,8,9.5\n")
+    (tmp / "dup.csv").write_text("a,b,a,y\n1,2,3,3\n4,5,6,6\n7,8,1,9.5\n")
     np.savez(tmp / "nan.npz", X=np.array([[1.0, 2.0], [np.nan, 1.0], [0.0, 1.0]]), y=np.ones(3))
 
 
 ERRORS = [
     (["fit", "nope.csv", "--alpha", 1], 1, "no such file: nope.csv"),
     (["fit", "data.dat", "--alpha", 1], 2, "unknown format of data.dat"),
-    (["fit", "ok.csv", "--alpha", 1, "--target", "z"], 1, "no target column 'z'"),
-    (["fit", "ok.csv", "--alpha", 1, "--target", "z"], 1, "columns: a, b, y"),
+    (["fit", "ok.csv", "--alpha", 1, "--target", "z"], 2, "--target z: no such column in ok.csv"),
+    (["fit", "ok.csv", "--alpha", 1, "--target", "z"], 2, "columns: a, b, y"),
     (
         ["fit", "bad.csv", "--alpha", 1, "--categorical", "error"],
         1,
@@ -469,10 +470,10 @@ ERRORS = [
     ),
     (
         ["fit", "ok.csv", "--alpha", 1, "--target", 3],
-        1,
+        2,
         "--target 3: index past the last column (ok.csv has 3 columns, indices 0-2, or -3 to -1",
     ),
-    (["fit", "ok.csv", "--alpha", 1, "--target", -4], 1, "--target -4: index before the first"),
+    (["fit", "ok.csv", "--alpha", 1, "--target", -4], 2, "--target -4: index before the first"),
     (["fit", "nan.csv", "--alpha", 1], 1, "column 'b' has a non-finite value ('inf') on line 4"),
     (["fit", "nan.npz", "--alpha", 1], 1, "column 'x0' of array 'X' has a non-finite value (nan)"),
     (["fit", "bad.svm", "--alpha", 1], 1, "line 2 of bad.svm: value 'zz' of feature 1"),
@@ -496,6 +497,12 @@ ERRORS = [
         "the logistic loss needs a target with two classes; 'y' has 3 classes: 0, 1, 2",
     ),
     (["fit", "ok.csv", "--alpha", 1, "--plot", "no/such/dir/p.png"], 2, "does not exist"),
+    # Checked before the fit, as an option: it was written (and failed) after it.
+    (["fit", "ok.csv", "--alpha", 1, "--plot", "out.txt"], 2, "must end in an image format"),
+    # --alpha was taken as an abbreviation of --alphas.
+    (["cv", "ok.csv", "--alpha", 0.1], 2, "cv explores a grid of alphas: give it with --alphas"),
+    (["path", "ok.csv", "--alpha", 0.1], 2, "path explores a grid"),
+    (["fit", "dup.csv", "--alpha", 1], 1, "column name 'a' appears twice (columns 0 and 2)"),
 ]
 
 
@@ -571,3 +578,9 @@ def test_lasso_in_model_example_runs():
     first = float(lines[0].split(":")[1])
     last = float(lines[-1].split(":")[1])
     assert last < first  # training the features through the Lasso helps
+
+
+def test_options_are_never_abbreviated(files, capsys):
+    # --n-alpha used to pass for --n-alphas, and --alpha for --alphas.
+    code, out, err = _run(["path", files["csv"], "--n-alpha", 5], capsys)
+    assert code == 2 and "unrecognized arguments: --n-alpha 5" in err
