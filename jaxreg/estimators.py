@@ -179,6 +179,13 @@ class _LinearModel(BaseEstimator):
 
     _multi_output = False
 
+    def _path_plot_args(self, names, standardized) -> dict:
+        if names is None and hasattr(self, "feature_names_in_"):
+            names = list(self.feature_names_in_)
+        if standardized is None:
+            standardized = bool(self.standardize)
+        return {"names": names, "scale": self._column_scale if standardized else None}
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -223,13 +230,6 @@ class _LinearModel(BaseEstimator):
 
 
 class _Regressor(RegressorMixin, _LinearModel):
-    def _path_plot_args(self, names, standardized) -> dict:
-        if names is None and hasattr(self, "feature_names_in_"):
-            names = list(self.feature_names_in_)
-        if standardized is None:
-            standardized = bool(self.standardize)
-        return {"names": names, "scale": self._column_scale if standardized else None}
-
     def predict(self, X):
         """Predictions ``X @ coef_.T + intercept_``.
 
@@ -1622,12 +1622,7 @@ class LogisticRegressionCV(_LogisticBase):
         li = int(np.flatnonzero(self.l1_ratios_ == self.l1_ratio_[row])[0])
         fits = jax.tree.map(lambda a: a[li], self._full_paths[key])
         path = jaxreg.PathResult.from_fits(self._path_alphas, fits)
-        if names is None and hasattr(self, "feature_names_in_"):
-            names = list(self.feature_names_in_)
-        if standardized is None:
-            standardized = bool(self.standardize)
-        scale = self._column_scale if standardized else None
-        return jaxreg.plot.plot_path(path, names=names, scale=scale, ax=ax)
+        return jaxreg.plot.plot_path(path, **self._path_plot_args(names, standardized), ax=ax)
 
     def _fold_paths(self, X, t, sw, foldid, Cs, ratios):
         """Every fold's (and the full data's, last) logistic path along the
