@@ -149,13 +149,9 @@ def _max_abs(xp, v):
     return xp.max(xp.abs(v))
 
 
-def _sum(xp, v):
-    return xp.sum(v)
-
-
-def _has_finite_positive_sum(xp, v):
-    total = xp.sum(v)
-    return (total > 0) & xp.isfinite(total)
+def _sum_as(xp, v, dtype):
+    """The sum of ``v`` cast to ``dtype``, as a run in that precision sees it."""
+    return xp.sum(v.astype(dtype))
 
 
 def check_representable(v, name: str, dtype) -> None:
@@ -167,11 +163,15 @@ def check_representable(v, name: str, dtype) -> None:
     largest = float(jnp.finfo(dtype).max)
     value = float(reduce_values(_max_abs, v))
     if value > largest:
+        way = (
+            "pass X as float64 (the run takes X's precision)"
+            if jax.config.jax_enable_x64
+            else "enable float64 with jax.config.update('jax_enable_x64', True)"
+        )
         raise ValueError(
             f"{name} {'is' if np.ndim(v) == 0 else 'has values up to'} {value:.3g}, beyond "
             f"{np.dtype(dtype).name}'s range "
-            f"({largest:.3g}): rescale {name}, or enable float64 with "
-            "jax.config.update('jax_enable_x64', True)"
+            f"({largest:.3g}): rescale {name}, or {way}"
         )
 
 
@@ -272,6 +272,7 @@ def check_sparse_design(X, dtype):
     """
     if _is_scipy_sparse(X):
         coo = X.tocoo()
+        check_representable(coo.data, "X", dtype)
         X = _summed_on_host(coo.row, coo.col, coo.data, coo.shape)
     if X.ndim != 2 or X.n_batch != 0 or X.n_dense != 0:
         raise ValueError(
@@ -362,9 +363,11 @@ def check_sample_weight(sample_weight, n: int, dtype):
             raise ValueError("sample_weight must be nonnegative")
         if not reduce_values(_has_positive_sum, v):
             raise ValueError("sample_weight must have a positive sum")
-        if not reduce_values(_has_finite_positive_sum, sw):
+        cast_sum = functools.partial(_sum_as, dtype=np.dtype(dtype))
+        total = float(reduce_values(cast_sum, v))
+        if not (np.isfinite(total) and total > 0):
             raise ValueError(
-                f"sample_weight sums to {float(reduce_values(_sum, sw)):g} in "
+                f"sample_weight sums to {total:g} in "
                 f"{np.dtype(dtype).name} (its values overflow or underflow there): rescale it, "
                 "only the ratios of the weights matter"
             )

@@ -20,7 +20,9 @@ and nothing else. Progress and notes go to stderr (``--quiet`` silences them).
 
 Exit status: 0 on success, 1 when the data cannot be used (missing or
 unreadable file, missing values without ``--dropna``, text columns with
-``--categorical error``, non-finite values, a bad target), 2 for bad options.
+``--categorical error``, non-finite values, duplicate column names, a target
+unusable for the loss), 2 for bad options (``--target`` naming no column
+included).
 Errors are one line on stderr.
 """
 
@@ -877,7 +879,8 @@ def _path_plot_options(
     if standardize:
         options["scale"] = jaxreg.plot.column_scale(X, fit_intercept=fit_intercept)
     n, p = X.shape
-    if ridge_alphas is not None and n * p * min(n, p) <= 1e9:
+    # effective_df forms a p x p Gram matrix (n p^2) and its eigenvalues (p^3).
+    if ridge_alphas is not None and p * p * max(n, p) <= 1e9:
         options["df"] = jaxreg.plot.effective_df(
             X, ridge_alphas, fit_intercept=fit_intercept, standardize=standardize
         )

@@ -145,11 +145,13 @@ def effective_df(
       A numpy array of shape ``(A,)``.
     """
     X = X if hasattr(X, "tocsr") else np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {X.shape}")
     n, p = X.shape
     alphas = np.asarray(alphas, dtype=float).ravel()
     if not np.all(np.isfinite(alphas)) or np.any(alphas < 0):
         raise ValueError("alphas must be finite and >= 0")
-    raw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    raw = np.ones(n) if sample_weight is None else np.ravel(np.asarray(sample_weight, float))
     s = _weights(raw, n)
     mean, var = _moments(X, s, fit_intercept)
     scale = np.where(var > 0, np.sqrt(var), 1.0) if standardize else np.ones(p)
@@ -197,15 +199,24 @@ def _axes_height_points(ax) -> float:
     return ax.get_position().height * fig.get_figheight() * 72.0
 
 
+def _label_gap(ax) -> float:
+    """The spacing of the edge labels, as a fraction of the axes' height."""
+    return 1.5 * _LABEL_SIZE / (_LAYOUT_SHRINK * _axes_height_points(ax))
+
+
+def _labels_that_fit(ax) -> int:
+    """How many edge labels fit in ``[gap, 1 - gap]`` at the spacing ``gap``."""
+    gap = _label_gap(ax)
+    return max(0, int((1.0 - 2 * gap) / gap) + 1)
+
+
 def _label_ends(ax, x_end: float, ends: np.ndarray, order, labels, colors) -> int:
     """Labels for the lines ending at ``ends[order]`` on the right edge, spread
-    so that no two overlap, each joined to its line by a leader. Returns how
-    many were placed (those that fit the axes' height)."""
+    so that no two overlap, each joined to its line by a leader (``order``
+    holds no more than :func:`_labels_that_fit`). Returns how many were placed."""
     lo_y, hi_y = ax.get_ylim()
     frac = (ends - lo_y) / (hi_y - lo_y)
-    gap = 1.5 * _LABEL_SIZE / (_LAYOUT_SHRINK * _axes_height_points(ax))
-    fits = max(0, int((1.0 - 2 * gap) / gap) + 1)
-    order = list(order)[:fits]
+    gap = _label_gap(ax)
     chosen = sorted(order, key=lambda j: frac[j])
     ys = _spread(np.array([frac[j] for j in chosen]), gap, gap, 1.0 - gap)
     for j, y in zip(chosen, ys, strict=True):
@@ -317,7 +328,10 @@ def plot_path(
     ax = _axes(ax)
     last = int(np.argmin(alphas))
     end = coef[last]
-    order = [j for j in np.argsort(-np.abs(end), kind="stable")[: max(0, label_top)] if end[j]]
+    # Named: the largest finite ends, as many as fit the axes' height.
+    size = np.where(np.isfinite(end), np.abs(end), 0.0)
+    room = min(max(0, label_top), _labels_that_fit(ax))
+    order = [j for j in np.argsort(-size, kind="stable")[:room] if size[j] > 0]
     # Every line named: colour by feature, so that one feature keeps its
     # colour across plots of the same data; else by rank among the named.
     keys = sorted(order) if len(order) == p else order
@@ -329,7 +343,9 @@ def plot_path(
         ax.plot(alphas, coef[:, j], lw=1.4, color=colors[j], zorder=2)
     ax.set_xscale("log")
     ax.set_xlim(alphas.max(), alphas.min())
-    lo, hi = min(coef.min(), 0.0), max(coef.max(), 0.0)
+    # A non-finite fit on the path (its status says so) leaves a gap in its line.
+    lo, hi = min(np.nanmin(coef, initial=0.0), 0.0), max(np.nanmax(coef, initial=0.0), 0.0)
+    lo, hi = (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else (-1.0, 1.0)
     pad = 0.05 * (hi - lo or 1.0)
     ax.set_ylim(lo - pad, hi + pad)
     ax.axhline(0.0, color="0.6", lw=0.6)

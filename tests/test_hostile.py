@@ -302,3 +302,13 @@ def test_float64_data_beyond_float32_range_is_refused_without_x64():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "X has values up to" in out.stdout and "float32" in out.stdout
+
+
+def test_weight_checks_hold_under_jit_with_other_dtypes():
+    # The float32-sum check reduced the cast weights, a tracer under jit
+    # when the weights' dtype differs from the run's: it raised there.
+    import jax
+    import jax.numpy as jnp
+
+    fit = jax.jit(lambda A, b: jaxreg.lasso(A, b, 0.1, sample_weight=jnp.ones(len(Y), jnp.int32)))
+    assert fit(X, Y).status == jaxreg.Status.CONVERGED

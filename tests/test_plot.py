@@ -341,3 +341,25 @@ def test_logistic_cv_plot_path():
     with pytest.raises(ValueError, match="class_"):
         est.plot_path(class_=5)
     plt.close("all")
+
+
+def test_plot_path_with_a_non_finite_fit_and_small_axes():
+    # A NaN fit on the path made the axis limits NaN (matplotlib raised); on
+    # small axes, lines were coloured beyond the names that fit.
+    X, y, names = jaxreg.datasets.load_diabetes()
+    path = jaxreg.lasso_path(X, y, n_alphas=10, standardize=True)
+    coef = np.asarray(path.coef).copy()
+    coef[4] = np.nan
+    broken = jaxreg.PathResult(**{**vars(path), "coef": coef})
+    fig, axes = plt.subplots(2, 2, figsize=(6, 4))
+    ax = jaxreg.plot.plot_path(broken, names=names, ax=axes[0, 0])
+    fig.tight_layout()
+    named = len(ax.texts)
+    assert 0 < named < 10
+    grey = matplotlib.colors.to_hex("0.72")
+    coloured = [
+        ln for ln in _path_lines(ax, 10) if matplotlib.colors.to_hex(ln.get_color()) != grey
+    ]
+    assert len(coloured) == named and f"{10 - named} more" in ax.get_xlabel()
+    assert_readable(fig)
+    plt.close(fig)
