@@ -173,13 +173,8 @@ def _solve_restricted(grad_z, z, theta, free, rhs):
     if size <= _DENSE_LIMIT:
         A = jax.jacfwd(grad_z, argnums=0)(z, theta)
         A = 0.5 * (A + A.T)
-        A = jnp.where(free[:, None] & free[None, :], A, 0.0)
-        # The fixed rows are the identity on the free block's scale, so that a
-        # rank cut measured against the largest eigenvalue is the Hessian's
-        # (their right-hand side is zero: the fill does not move the solution).
-        fill = jnp.max(jnp.where(free, jnp.abs(jnp.diagonal(A)), 0.0))
-        A = A + jnp.diag((1.0 - m) * jnp.where(fill > 0, fill, 1.0))
-        return _solve_or_pseudo_inverse(A, rhs)
+        A = jnp.where(free[:, None] & free[None, :], A, 0.0) + jnp.diag(1.0 - m)
+        return jnp.linalg.solve(A, rhs)
 
     _, hvp = jax.linearize(lambda zz: grad_z(zz, theta), z)
 
@@ -189,39 +184,3 @@ def _solve_restricted(grad_z, z, theta, free, rhs):
     eps = float(jnp.finfo(rhs.dtype).eps)
     solve = functools.partial(conjugate_gradient, tol=10 * eps, maxiter=4 * size)
     return jax.lax.custom_linear_solve(matvec, rhs, solve, symmetric=True)
-
-
-# The minimum-norm fallback (an eigendecomposition) up to this many unknowns:
-# under vmap both branches of its cond run, so its cost must stay small.
-_PSEUDO_INVERSE_LIMIT = 512
-
-
-def _solve_or_pseudo_inverse(A: Array, rhs: Array) -> Array:
-    """``A^{-1} rhs`` where ``A`` is safely invertible; else (up to
-    ``_PSEUDO_INVERSE_LIMIT`` unknowns) the minimum-norm solution, eigenvalues
-    at rounding level cut. ``A`` is singular where the solution is not unique,
-    e.g. two identical columns both in the support: the pseudo-inverse then
-    gives the derivative of the minimum-norm solution instead of NaN or 1/eps
-    garbage. The choice and the matrix applied are functions of ``A`` alone,
-    and ``rhs`` only meets them in a product, so reverse mode transposes the
-    map (a branch that solves with ``rhs`` itself would not transpose)."""
-    n = A.shape[0]
-    if n > _PSEUDO_INVERSE_LIMIT:
-        return jnp.linalg.solve(A, rhs)
-    eps = jnp.finfo(A.dtype).eps
-    lu = jax.scipy.linalg.lu_factor(A)
-    # Invertible enough: the factorization recovers a generic vector from its image.
-    u = jnp.cos(jnp.arange(1, n + 1, dtype=A.dtype))
-    back = jax.scipy.linalg.lu_solve(lu, A @ u)
-    safe = jnp.all(jnp.isfinite(back)) & (jnp.max(jnp.abs(back - u)) <= jnp.sqrt(eps))
-
-    def inverse(_):
-        return jax.scipy.linalg.lu_solve(lu, jnp.eye(n, dtype=A.dtype))
-
-    def pseudo_inverse(_):
-        lam, V = jnp.linalg.eigh(A)
-        cut = n * eps * jnp.max(jnp.abs(lam))
-        inv = jnp.where(jnp.abs(lam) > cut, 1.0 / jnp.where(lam == 0, 1.0, lam), 0.0)
-        return (V * inv) @ V.T
-
-    return jax.lax.cond(safe, inverse, pseudo_inverse, None) @ rhs

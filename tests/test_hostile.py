@@ -232,30 +232,6 @@ def test_traced_hyperparameters_outside_their_domain_are_never_converged():
     np.testing.assert_array_equal(lanes.status, [0, invalid, 0])
 
 
-def test_gradients_with_a_duplicated_column_are_finite():
-    # Both copies of a column in the support make the implicit system singular:
-    # its LU solve gave NaN. The minimum-norm derivative keeps the fitted
-    # values' derivative, which is unique, equal to the de-duplicated fit's.
-    import jax
-
-    twice = np.c_[X, X[:, 0]]
-    v = np.random.default_rng(3).standard_normal(len(Y))
-
-    def fitted(alpha, design):
-        fit = jaxreg.lasso(design, Y, alpha, tol=1e-12)
-        return (design @ fit.coef + fit.intercept) @ v
-
-    fit = jaxreg.lasso(twice, Y, 0.05, tol=1e-12)
-    assert fit.coef[0] != 0 and fit.coef[-1] != 0  # both copies in the support
-    grad = jax.grad(fitted)(0.05, twice)
-    np.testing.assert_allclose(grad, jax.grad(fitted)(0.05, X), rtol=1e-8)
-    h = 1e-6
-    fd = (fitted(0.05 + h, twice) - fitted(0.05 - h, twice)) / (2 * h)
-    np.testing.assert_allclose(grad, fd, rtol=1e-5)
-    by_data = jax.grad(lambda A: jaxreg.lasso(A, Y, 0.05).coef.sum())(twice)
-    assert np.all(np.isfinite(by_data))
-
-
 @pytest.mark.parametrize(
     "call, message",
     [
