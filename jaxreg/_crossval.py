@@ -159,7 +159,9 @@ def cv_glm(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, *, spec: Spec) -
     """Cross-validation of a GLM: fold paths, held-out scores, the selection
     rules and the full data's fits (see :func:`jaxreg.cross_validate`)."""
     X, folds, problems, axes, alphas, fits = _fits(X, y, hyper, folds, alphas, l1_ratios, spec)
-    scores = fold_scores(X, y, fits.coef, fits.intercept, folds, spec.scoring)
+    # X's columns are the caller's over col_scale (see jaxreg._rescale).
+    coef_x = fits.coef * hyper.col_scale
+    scores = fold_scores(X, y, coef_x, fits.intercept, folds, spec.scoring)
     mean, se, li, ai, i1se = select(scores, fold_weights(folds), alphas, spec.scoring)
     if fits.coef.shape[0] == folds.W.shape[0]:  # the full data rode along as the last row
         full = jax.tree.map(lambda a: a[-1], fits)  # (L, A, ...)

@@ -6,19 +6,20 @@ helpers that build both from a public call's keyword arguments.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax import Array
 
-from jaxreg import _compile, _implicit, _problem
+from jaxreg import _compile, _implicit, _problem, _rescale
 from jaxreg import _validation as v
 from jaxreg._spec import Hyper, Spec, make_hyper
 from jaxreg.datafits import Quadratic
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult, Status
-from jaxreg.solvers import ridge_cg, ridge_cholesky, ridge_dual, ridge_svd
+from jaxreg.solvers import ridge_cg, ridge_dual, ridge_svd
 
 
 @_compile.jit(static_argnames=("spec",))
@@ -49,9 +50,16 @@ _INPUT_KEYS = (
 )
 
 
-def checked_inputs(datafit, X, y, options: dict) -> v.Inputs:
-    """Validated inputs of a public call whose keyword arguments are ``options``."""
-    return v.inputs(X, y, datafit=datafit, **{k: options[k] for k in _INPUT_KEYS})
+def checked_inputs(datafit, X, y, options: dict, rescale: bool = True) -> v.Inputs:
+    """Validated inputs of a public call whose keyword arguments are ``options``;
+    with ``rescale``, X's columns divided by powers of two where their
+    magnitudes are extreme or uneven (see :mod:`jaxreg._rescale`)."""
+    inputs = v.inputs(X, y, datafit=datafit, **{k: options[k] for k in _INPUT_KEYS})
+    c = _rescale.column_scales(inputs.X) if rescale else None
+    if c is None:
+        return inputs
+    X = _rescale.rescaled(inputs.X, c)
+    return inputs._replace(X=X, col_scale=v.as_array(c, inputs.dtype))
 
 
 def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
@@ -143,53 +151,68 @@ class RidgeData(NamedTuple):
     y_mean: Array
 
 
-def ridge_data(X, y, sample_weight, penalty_factor, fit_intercept, standardize) -> RidgeData:
-    """Center, scale and normalize a ridge problem (see :class:`RidgeData`)."""
+def ridge_data(X, y, hyper: Hyper, fit_intercept, standardize) -> RidgeData:
+    """Center, scale and normalize a ridge problem (see :class:`RidgeData`);
+    ``x_mean`` and ``x_scale`` map back to the caller's columns (see
+    :func:`jaxreg._problem.penalty_weights`)."""
     dtype = X.dtype
-    total = jnp.sum(sample_weight)
-    s = sample_weight / total
+    total = jnp.sum(hyper.sample_weight)
+    s = hyper.sample_weight / total
     design, x_mean, x_scale = _problem.make_design(X, s, fit_intercept, standardize)
     y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
-    pf = _problem.normalized_penalty_factor(penalty_factor)
-    return RidgeData(design, y - y_mean, s, total, pf, x_mean, x_scale, y_mean)
+    pf = _problem.penalty_weights(hyper, standardize)[1]
+    c = hyper.col_scale
+    return RidgeData(design, y - y_mean, s, total, pf, x_mean * c, x_scale * c, y_mean)
 
 
 @_compile.jit(static_argnames=("spec",))
 def solve_ridge(X, y, hyper: Hyper, *, spec: Spec) -> FitResult:
-    data = ridge_data(
-        X, y, hyper.sample_weight, hyper.penalty_factor, spec.fit_intercept, spec.standardize
-    )
-    design, s, yc = data.design, data.s, data.yc
+    data = ridge_data(X, y, hyper, spec.fit_intercept, spec.standardize)
     # ||y - Xw - b||_S^2 + alpha sum_j f_j w_j^2
     #     = 2 S * [1/2 ||r||_s^2 + (alpha / S)/2 sum_j f_j w_j^2]
     reg = (hyper.alpha / data.total) * data.pf
-    if spec.ridge_solver == "cholesky":
-        beta = ridge_cholesky(design.gram(s), design.rmatvec(s * yc), reg)
-    elif spec.ridge_solver == "cg":
-        beta = ridge_cg(
-            lambda b: design.rmatvec(s * design.matvec(b)),
-            design.rmatvec(s * yc),
-            reg,
-            hyper.max_iter,
-        )
-    else:
-        root = jnp.sqrt(s)
-        # design.X: a dense design is centered and scaled already.
-        Xs, ys = root[:, None] * design.X, root * yc
-        if spec.ridge_solver == "dual":
-            beta = ridge_dual(Xs, ys, reg)
-        else:
-            beta = ridge_svd(Xs, ys, data.pf, hyper.alpha / data.total)
-    return certified_ridge(data, hyper.alpha, beta, hyper.tol, spec.fit_intercept)
+    beta, hessian_solve = _ridge_beta(data, reg, hyper, spec.ridge_solver)
+    return certified_ridge(
+        data, hyper.alpha, beta, hyper.tol, spec.fit_intercept, hessian_solve=hessian_solve
+    )
 
 
-def certified_ridge(data: RidgeData, alpha, beta, tol, fit_intercept: bool) -> FitResult:
+def _ridge_beta(data: RidgeData, reg, hyper: Hyper, solver: str):
+    """The closed-form ridge solution by ``solver``, and a solve with the
+    objective's Hessian where the solver factorized it (else None)."""
+    design, s, yc = data.design, data.s, data.yc
+    if solver == "cholesky":
+        factor = jax.scipy.linalg.cho_factor(design.gram(s) + jnp.diag(reg), lower=True)
+        hessian_solve = functools.partial(jax.scipy.linalg.cho_solve, factor)
+        return hessian_solve(design.rmatvec(s * yc)), hessian_solve
+    if solver == "cg":
+        matvec = lambda b: design.rmatvec(s * design.matvec(b))  # noqa: E731
+        return ridge_cg(matvec, design.rmatvec(s * yc), reg, hyper.max_iter), None
+    root = jnp.sqrt(s)
+    # design.X: a dense design is centered and scaled already.
+    Xs, ys = root[:, None] * design.X, root * yc
+    if solver == "dual":
+        return ridge_dual(Xs, ys, reg), None
+    return ridge_svd(Xs, ys, data.pf, hyper.alpha / data.total), None
+
+
+def certified_ridge(
+    data: RidgeData, alpha, beta, tol, fit_intercept: bool, hessian_solve=None
+) -> FitResult:
     """The ridge fit at ``beta`` (standardized units) with its certificates.
 
     ``beta`` minimizes (or approximates) the mean-loss form of ridge's
     objective (see :class:`RidgeData`); the duality gap and KKT residual are
     computed here, at ``beta``, and everything is returned in ridge's
     sum-of-squares units.
+
+    With ``hessian_solve`` (``v -> H^-1 v`` for the objective's Hessian
+    ``H``), the certificate is the smaller of the duality gap and the Newton
+    decrement ``g' H^-1 g / 2`` at ``beta``, the exact suboptimality of a
+    quadratic. The gap alone measures the gradient ``g`` against the L2
+    weights only, ``sum_j g_j^2 / (2 reg_j)``: when those are tiny next to
+    the data's curvature (large columns, or float32), the rounding of ``g``
+    alone exceeds any tolerance although the fit is exact.
     """
     dtype = beta.dtype
     p = beta.shape[0]
@@ -200,7 +223,11 @@ def certified_ridge(data: RidgeData, alpha, beta, tol, fit_intercept: bool) -> F
     penalty = ElasticNetPenalty(jnp.zeros((p,), dtype), reg, -inf, inf)
     value, grad, _, aux = datafit.value_and_grad(beta, jnp.zeros((), dtype))
     gap = datafit.fenchel_young(aux, 1.0) + penalty.fenchel_young(beta, -grad)
-    kkt = jnp.max(jnp.abs(grad + reg * beta))
+    g = grad + reg * beta
+    kkt = jnp.max(jnp.abs(g))
+    if hessian_solve is not None:
+        decrement = 0.5 * jnp.dot(g, hessian_solve(g))
+        gap = jnp.where(jnp.isfinite(decrement), jnp.minimum(gap, jnp.abs(decrement)), gap)
     objective = value + penalty.value(beta)
     gap_tol = jnp.maximum(tol, _problem.tol_floor(dtype, Quadratic)) * (s @ (yc * yc))
     finite = jnp.all(jnp.isfinite(beta)) & jnp.isfinite(gap) & jnp.isfinite(gap_tol)

@@ -93,9 +93,11 @@ def surrogate(spec: Spec, z: Array, theta: Theta, sign: Array) -> Array:
     s, sp = _weights_and_spread(spec, theta)
     scale = _problem.scale_of(sp.var[0], sp.constant[0], spec.standardize)
     f = _problem.normalized_penalty_factor(hyper.penalty_factor)
-    eta = X @ w + b
+    # X's columns are the caller's over col_scale; w is on the caller's scale.
+    c = hyper.col_scale
+    eta = X @ (c * w) + b
     loss = jnp.dot(s, spec.datafit.pointwise(eta, theta.y))
-    beta = scale * w
+    beta = scale * c * w if spec.standardize else w
     rho = hyper.l1_ratio
     pen = hyper.alpha * jnp.sum(f * (rho * sign * beta + 0.5 * (1.0 - rho) * beta * beta))
     return loss + pen
@@ -166,6 +168,37 @@ def implicit_fit(spec: Spec):
     return fit
 
 
+def _solve_dense(A, rhs, free):
+    """``A x = rhs`` for a symmetric positive semidefinite ``A``: by LU, or,
+    where LU meets a pivot at rounding level, by Tikhonov-regularized
+    Cholesky with iterative refinement, which tends to the minimum-norm
+    solution.
+
+    ``A`` is singular where two identical columns are both in the support:
+    LU then returns NaN or a huge component along the null direction (their
+    difference), while the derivative of any prediction only sees their sum.
+    The choice depends on ``A`` alone, so the solve stays linear in ``rhs``
+    (transposable for reverse mode).
+    """
+    lu, piv = jax.scipy.linalg.lu_factor(A)
+    pivots = jnp.abs(jnp.diag(lu))
+    eps = jnp.finfo(A.dtype).eps
+    singular = jnp.min(pivots) <= A.shape[0] * eps * jnp.max(pivots)
+    # The branch not taken gets the identity: a zero pivot there would turn
+    # the zero cotangent of reverse mode into NaN (0 / 0).
+    eye = jnp.eye(A.shape[0], dtype=A.dtype)
+    lu = jnp.where(singular, eye, lu)
+    piv = jnp.where(singular, jnp.arange(A.shape[0], dtype=piv.dtype), piv)
+    x_lu = jax.scipy.linalg.lu_solve((lu, piv), rhs)
+    scale = jnp.max(jnp.where(free, jnp.diag(A), 0.0))
+    delta = jnp.sqrt(eps) * jnp.where(scale > 0, scale, 1.0)
+    factor = jax.scipy.linalg.cho_factor(jnp.where(singular, A + delta * eye, eye))
+    x_reg = jax.scipy.linalg.cho_solve(factor, rhs)
+    for _ in range(3):
+        x_reg = x_reg + jax.scipy.linalg.cho_solve(factor, rhs - A @ x_reg)
+    return jnp.where(singular, x_reg, x_lu)
+
+
 def _solve_restricted(grad_z, z, theta, free, rhs):
     """Solve ``A_FF x_F = rhs_F`` (identity on the fixed coordinates)."""
     m = free.astype(rhs.dtype)
@@ -174,7 +207,7 @@ def _solve_restricted(grad_z, z, theta, free, rhs):
         A = jax.jacfwd(grad_z, argnums=0)(z, theta)
         A = 0.5 * (A + A.T)
         A = jnp.where(free[:, None] & free[None, :], A, 0.0) + jnp.diag(1.0 - m)
-        return jnp.linalg.solve(A, rhs)
+        return _solve_dense(A, rhs, free)
 
     _, hvp = jax.linearize(lambda zz: grad_z(zz, theta), z)
 

@@ -37,6 +37,25 @@ def normalized_penalty_factor(pf: Array) -> Array:
     return pf * (pf.shape[0] / jnp.sum(pf))
 
 
+def penalty_weights(hyper, standardize: bool) -> tuple[Array, Array]:
+    """The L1 and L2 weights (per unit of ``alpha`` times the L1 or L2 share)
+    of the coefficients of the engine's X, whose columns the caller's were
+    divided by ``hyper.col_scale``: the normalized penalty factors, over the
+    column scale (L1) and its square (L2) unless the penalty is on
+    standardized coefficients, which the rescaling leaves unchanged.
+
+    An L2 weight beyond the dtype's range is held at its largest (and
+    smallest) finite value: an infinite one would turn ``0 * inf`` into NaN.
+    """
+    pf = normalized_penalty_factor(hyper.penalty_factor)
+    if standardize:
+        return pf, pf
+    c = hyper.col_scale
+    info = jnp.finfo(pf.dtype)
+    l2 = jnp.where(pf > 0, jnp.clip(pf / c / c, info.tiny, info.max), 0.0)
+    return pf / c, l2
+
+
 def constant_columns(X, var: Array) -> Array:
     """Columns whose variance ``var`` is below the noise of centering them
     (``n eps max|x|``, squared): constant up to rounding."""
@@ -125,13 +144,16 @@ def make_design(X, s: Array, fit_intercept: bool, standardize: bool):
 class Problem:
     """Everything a solve needs that does not depend on ``alpha`` or ``l1_ratio``.
 
-    ``lower``/``upper`` are on the internal (standardized) scale; ``b0`` is the
-    cold-start intercept (the null model's), ``offset`` what the datafit's
+    ``pf`` and ``pf_l2`` are the L1 and L2 weights of the internal coefficients
+    (see :func:`penalty_weights`); ``x_mean`` and ``x_scale`` map them back to
+    the caller's X; ``lower``/``upper`` are on the internal (standardized)
+    scale; ``b0`` is the cold-start intercept (the null model's), ``offset`` what the datafit's
     null model moved out of the targets (see :class:`~jaxreg.datafits.NullModel`).
     """
 
     datafit: Any
     pf: Array
+    pf_l2: Array
     lower: Array
     upper: Array
     x_mean: Array
@@ -144,7 +166,9 @@ class Problem:
     fit_intercept: bool = dataclasses.field(metadata=dict(static=True), default=True)
 
 
-def _finish(datafit, hyper, x_mean, x_scale, null, *, fit_intercept, strong) -> Problem:
+def _finish(
+    datafit, hyper, x_mean, x_scale, null, *, fit_intercept, standardize, strong
+) -> Problem:
     """A prepared problem from its datafit. ``strong``: certify the strong
     convexity of a Gram-mode datafit (:meth:`QuadraticGram.with_strong_convexity`),
     which tightens the lasso's certificate for every fit on it, at a fixed
@@ -156,9 +180,13 @@ def _finish(datafit, hyper, x_mean, x_scale, null, *, fit_intercept, strong) -> 
     if strong and isinstance(datafit, QuadraticGram):
         datafit = datafit.with_strong_convexity(portable=strong == "portable")
     tol = jnp.maximum(hyper.tol, tol_floor(dtype, datafit))
+    pf, pf_l2 = penalty_weights(hyper, standardize)
+    # Statistics of the engine's X, whose columns are the caller's over col_scale.
+    x_mean, x_scale = x_mean * hyper.col_scale, x_scale * hyper.col_scale
     return Problem(
         datafit=datafit,
-        pf=normalized_penalty_factor(hyper.penalty_factor),
+        pf=pf,
+        pf_l2=pf_l2,
         lower=hyper.lower * x_scale,
         upper=hyper.upper * x_scale,
         x_mean=x_mean,
@@ -286,7 +314,14 @@ def setup_rows(spec, hyper, X, y, W, held=None):
         design = Design(sp.Xh, D_k, dscale_k)
         datafit = spec.datafit.build(design, y, s_k, null_k, fit_intercept)
         return _finish(
-            datafit, hyper, sp.mu + D_k, scale_k, null_k, fit_intercept=fit_intercept, strong=False
+            datafit,
+            hyper,
+            sp.mu + D_k,
+            scale_k,
+            null_k,
+            fit_intercept=fit_intercept,
+            standardize=spec.standardize,
+            strong=False,
         )
 
     args = (sp.S, sp.D, scale, design_scale, nulls)
@@ -320,6 +355,7 @@ def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls):
             scale_k,
             null_k,
             fit_intercept=spec.fit_intercept,
+            standardize=spec.standardize,
             strong=spec.strong,
         )
 
@@ -344,10 +380,14 @@ def setup(spec, hyper, X, y) -> Problem:
 def penalty(problem: Problem, alpha: Array, l1_ratio: Array) -> ElasticNetPenalty:
     return ElasticNetPenalty(
         l1=alpha * l1_ratio * problem.pf,
-        l2=alpha * (1.0 - l1_ratio) * problem.pf,
+        l2=jnp.minimum(alpha * (1.0 - l1_ratio) * problem.pf_l2, _largest(problem.pf_l2)),
         lower=problem.lower,
         upper=problem.upper,
     )
+
+
+def _largest(a: Array) -> Array:
+    return jnp.finfo(a.dtype).max
 
 
 def cold_start(problem: Problem) -> tuple[Array, Array]:

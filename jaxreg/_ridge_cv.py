@@ -52,7 +52,7 @@ def _kfold(X, y, hyper: Hyper, folds: Folds, alphas, spec: Spec):
     held = (folds.held_idx, folds.held_valid)
     problems, _ = _problem.setup_rows(gram_spec, hyper, X, y, folds.W, held)
     totals = jnp.sum(folds.W, axis=1)
-    root = 1.0 / jnp.sqrt(_problem.normalized_penalty_factor(hyper.penalty_factor))
+    root = 1.0 / jnp.sqrt(_problem.penalty_weights(hyper, spec.standardize)[1])
 
     def per_fold(problem, total):
         # sum_i s_i r_i^2 + alpha sum_j f_j w_j^2 = 2T [1/2 ||r||_s~^2 + alpha/(2T) ...]
@@ -65,7 +65,9 @@ def _kfold(X, y, hyper: Hyper, folds: Folds, alphas, spec: Spec):
         return coef, jnp.zeros(alphas.shape, X.dtype)
 
     coef, intercept = jax.vmap(per_fold)(problems, totals)
-    scores = fold_scores(X, y, coef[:, None], intercept[:, None], folds, spec.scoring)
+    # X's columns are the caller's over col_scale.
+    coef_x = coef * hyper.col_scale
+    scores = fold_scores(X, y, coef_x[:, None], intercept[:, None], folds, spec.scoring)
     return scores, fold_weights(folds)
 
 
@@ -126,7 +128,7 @@ def _leave_one_out(X, y, hyper: Hyper, alphas, spec: Spec, mode: str):
     """Exact leave-one-out (or generalized CV) scores from one decomposition;
     also the fits and the data they were computed on."""
     sw = hyper.sample_weight
-    data = ridge_data(X, y, sw, hyper.penalty_factor, spec.fit_intercept, spec.standardize)
+    data = ridge_data(X, y, hyper, spec.fit_intercept, spec.standardize)
     root_w, root_f = jnp.sqrt(sw), jnp.sqrt(data.pf)
     beta, lam, U, uty, kernel = _decomposition(data, alphas, root_w, root_f, spec.fit_intercept)
 

@@ -130,7 +130,10 @@ class Hyper:
     ``alpha`` and ``l1_ratio`` may be any shape a caller vmaps over;
     ``sample_weight`` has shape ``(n,)``, ``penalty_factor``, ``lower`` and
     ``upper`` shape ``(p,)``; ``tol`` and ``eps`` are scalars of the data's
-    dtype and ``max_iter`` an int32 scalar.
+    dtype and ``max_iter`` an int32 scalar. ``col_scale`` (shape ``(p,)``)
+    holds the powers of two the engine's X was divided by (ones but for an
+    extreme design, see :mod:`jaxreg._rescale`): ``lower``, ``upper`` and the
+    penalty stay on the caller's scale, and results are mapped back to it.
     """
 
     alpha: Array
@@ -142,6 +145,7 @@ class Hyper:
     tol: Array
     max_iter: Array
     eps: Array
+    col_scale: Array
 
     def replace(self, **changes) -> Hyper:
         return dataclasses.replace(self, **changes)
@@ -160,4 +164,9 @@ def make_hyper(inputs, alpha=0.0, l1_ratio=1.0, eps=1e-3) -> Hyper:
         tol=inputs.tol,
         max_iter=as_array(inputs.max_iter, np.int32),
         eps=as_array(eps, dtype),
+        col_scale=(
+            as_array(np.ones(inputs.lower.shape), dtype)
+            if inputs.col_scale is None
+            else inputs.col_scale
+        ),
     )

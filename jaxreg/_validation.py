@@ -479,6 +479,8 @@ class Inputs(NamedTuple):
     upper: Any
     tol: Any
     max_iter: int
+    # Powers of two X's columns were divided by (see jaxreg._rescale), or None.
+    col_scale: Any = None
 
 
 def inputs(X, y, *, sample_weight, penalty_factor, lower, upper, positive, tol, max_iter, datafit):

@@ -219,7 +219,9 @@ def tune(
     params = _check_params(model, params, n_steps)
     options = locals()
     datafit = _MODELS[model]
-    inputs = _engine.checked_inputs(datafit, X, y, options)
+    # Held-out splits of X are scored with the fits' coefficients directly,
+    # so X is kept on the caller's scale.
+    inputs = _engine.checked_inputs(datafit, X, y, options, rescale=False)
     dtype, X, y = inputs.dtype, inputs.X, inputs.y
     n, p = X.shape
     ridge = model == "ridge"

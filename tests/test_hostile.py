@@ -288,3 +288,29 @@ def test_weight_checks_hold_under_jit_with_other_dtypes():
 
     fit = jax.jit(lambda A, b: jaxreg.lasso(A, b, 0.1, sample_weight=jnp.ones(len(Y), jnp.int32)))
     assert fit(X, Y).status == jaxreg.Status.CONVERGED
+
+
+@pytest.mark.parametrize("model", ["lasso", "logistic"])
+def test_gradients_with_a_duplicated_column_are_finite(model):
+    # Both copies in the support made the implicit system singular: NaN.
+    import jax
+    import jax.numpy as jnp
+
+    A, b = (X, Y) if model == "lasso" else (XC, YC)
+    A = np.column_stack([A, A[:, 0]])
+    fit = getattr(jaxreg, model)
+    alpha = 0.05 if model == "lasso" else 0.005
+
+    def loss(a):
+        f = fit(A, b, a, tol=1e-12)
+        return jnp.sum((A @ f.coef + f.intercept) ** 2)
+
+    assert np.count_nonzero(np.asarray(fit(A, b, alpha).coef)[[0, -1]]) == 2
+    g = float(jax.grad(loss)(alpha))
+    h = 1e-6 * alpha
+    fd = (float(loss(alpha + h)) - float(loss(alpha - h))) / (2 * h)
+    assert np.isfinite(g)
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+    # The minimum-norm derivative moves the two copies alike.
+    d = jax.jacobian(lambda a: fit(A, b, a, tol=1e-12).coef)(alpha)
+    np.testing.assert_allclose(d[0], d[-1], rtol=1e-6)
