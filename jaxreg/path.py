@@ -97,8 +97,7 @@ def alpha_grid(
 
     n, p = jnp.shape(X)
     eps = resolve_eps(eps, n, p)
-    if int(n_alphas) < 1:
-        raise ValueError(f"n_alphas must be a positive integer, got {n_alphas}")
+    n_alphas = v.check_count(n_alphas, "n_alphas")
     top = alpha_max(
         X,
         y,
@@ -156,9 +155,7 @@ def _glm_path(X, y, alphas, hyper: Hyper, *, spec: Spec) -> PathResult:
 def path_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
     """The static spec of a public path or CV call from its keyword arguments."""
     spec = glm_spec(datafit, inputs, options)
-    n_alphas = int(options["n_alphas"])
-    if n_alphas < 1:
-        raise ValueError(f"n_alphas must be a positive integer, got {n_alphas}")
+    n_alphas = v.check_count(options["n_alphas"], "n_alphas")
     strategy, chunk_size = default_strategy(
         options["strategy"],
         options["chunk_size"],

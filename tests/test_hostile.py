@@ -314,3 +314,24 @@ def test_gradients_with_a_duplicated_column_are_finite(model):
     # The minimum-norm derivative moves the two copies alike.
     d = jax.jacobian(lambda a: fit(A, b, a, tol=1e-12).coef)(alpha)
     np.testing.assert_allclose(d[0], d[-1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
+def test_grid_sizes_must_be_positive_counts(value):
+    # n_alphas=0 was a ZeroDivisionError.
+    with pytest.raises(ValueError, match="n_alphas must be a positive integer"):
+        jaxreg.cross_validate(X, Y, n_alphas=value, cv=3)
+    with pytest.raises(ValueError, match="n_alphas must be a positive integer"):
+        jaxreg.lasso_path(X, Y, n_alphas=value)
+
+
+def test_boolean_designs_fit_as_zeros_and_ones():
+    # A sparse boolean X was a raw JAX TypeError.
+    import scipy.sparse as sp
+
+    B = np.abs(X) > 0.5
+    ref = jaxreg.lasso(B.astype(float), Y, 0.05)
+    for data in (B, sp.csr_matrix(B), sp.csc_matrix(B)):
+        fit = jaxreg.lasso(data, Y, 0.05)
+        assert fit.status == jaxreg.Status.CONVERGED
+        np.testing.assert_allclose(fit.coef, ref.coef, rtol=1e-6, atol=1e-9)
