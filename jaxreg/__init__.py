@@ -1,6 +1,7 @@
 """jaxreg: L1, L2 and elastic-net regularized linear and logistic models in JAX."""
 
 from jaxreg import datafits, datasets, penalties, plot, prox, solvers
+from jaxreg._cache import enable_compilation_cache
 from jaxreg.cv import CVResult, cross_validate, make_folds
 from jaxreg.models import alpha_max, elastic_net, glm, lasso, logistic, ridge
 from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
@@ -32,6 +33,7 @@ __all__ = [
     "datafits",
     "datasets",
     "elastic_net",
+    "enable_compilation_cache",
     "enet_path",
     "glm",
     "lasso",

@@ -45,6 +45,7 @@ import jax
 import numpy as np
 
 import jaxreg
+from jaxreg._cache import NO_CACHE_ENV, cache_disabled_by_env
 from jaxreg._validation import INT32_MAX
 from jaxreg.datasets import load_diabetes
 
@@ -1411,6 +1412,7 @@ def _add_demo(sub) -> None:
     )
     p_demo.add_argument("--no-plots", action="store_true", help="print the table only")
     p_demo.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
+    _add_cache_option(p_demo)
 
 
 def _add_data_options(parser: _Parser) -> None:
@@ -1485,6 +1487,30 @@ def _add_output_options(parser: _Parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object, nothing else")
     parser.add_argument("--plot", metavar="FILE.png", help="write a plot (needs matplotlib)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or notes on stderr")
+    _add_cache_option(parser)
+
+
+def _add_cache_option(parser: _Parser) -> None:
+    parser.add_argument(
+        "--no-compilation-cache",
+        action="store_true",
+        help=(
+            "do not keep compiled programs on disk for the next run (kept by default, "
+            f"see jaxreg.enable_compilation_cache; also off with {NO_CACHE_ENV}=1)"
+        ),
+    )
+
+
+def _enable_cache(args) -> None:
+    """The persistent compilation cache, unless turned off; a folder that
+    cannot be written is a note on stderr, not an error."""
+    if args.no_compilation_cache or cache_disabled_by_env():
+        return
+    try:
+        jaxreg.enable_compilation_cache()
+    except OSError as err:
+        if not args.quiet:
+            print(f"note: no compilation cache ({err})", file=sys.stderr)
 
 
 def _grid_options() -> _Parser:
@@ -1565,6 +1591,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     jax.config.update("jax_enable_x64", True)
+    _enable_cache(args)
     prog = f"jaxreg {args.command}"
     try:
         if args.command == "demo":

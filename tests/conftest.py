@@ -18,6 +18,11 @@ if _HERE not in sys.path:
 # float32 inputs (tests/test_float32.py) and in a subprocess without x64.
 jax.config.update("jax_enable_x64", True)
 
+# The command line keeps a persistent compilation cache by default; in the
+# suite it would write to the user's cache folder and change how later tests
+# in the same process compile. tests/test_cache.py turns it on explicitly.
+os.environ["JAXREG_NO_COMPILATION_CACHE"] = "1"
+
 # Every compiled executable that JAX keeps in its caches holds memory mappings.
 # Over a thousand tests that compile for many distinct shapes (scikit-learn's
 # estimator checks above all), one process would run into the kernel's

@@ -145,7 +145,16 @@ def test_structural_metrics_can_fail(tmp_path):
 
 # The layers, bottom up: a module may import only from its own layer or below.
 LAYERS = {
-    "maths": {"prox", "penalties", "datafits", "result", "_validation", "_compile", "datasets"},
+    "maths": {
+        "prox",
+        "penalties",
+        "datafits",
+        "result",
+        "_validation",
+        "_compile",
+        "_cache",
+        "datasets",
+    },
     "solvers": {"_certificate", "solvers", "_columns", "_working_set", "_prox_newton"},
     "engine": {
         "_spec",
@@ -156,6 +165,7 @@ LAYERS = {
         "_folds",
         "_crossval",
         "_ridge_cv",
+        "_rescale",
     },
     "public": {"models", "path", "cv", "tune"},
     "front": {"estimators", "optim", "plot", "cli", "__main__", "__init__"},
