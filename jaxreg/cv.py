@@ -288,6 +288,10 @@ def _cross_validate_ridge(X, y, options: dict) -> CVResult:
     cv, foldid = options["cv"], options["foldid"]
     if foldid is None and cv in ("loo", "gcv"):
         mode, folds = cv, None
+        # With one weighted sample, leaving it out leaves nothing to fit.
+        sw = v.concrete_values(inputs.sample_weight)
+        if sw is not None and int(np.count_nonzero(np.asarray(sw) > 0)) < 2:
+            raise ValueError(f"cv={cv!r} needs sample_weight positive on at least two samples")
     else:
         if p > n:
             raise ValueError(

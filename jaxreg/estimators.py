@@ -1089,14 +1089,21 @@ class RidgeCV(_Regressor):
         n, p = X.shape
         if n * p * p > 1e8:
             return None
-        return jaxreg.plot.effective_df(
-            X,
-            grid,
-            sample_weight=sw,
-            fit_intercept=bool(self.fit_intercept),
-            standardize=bool(self.standardize),
-            penalty_factor=self.penalty_factor,
-        )
+        # A plotting aid must never fail the fit: on designs whose Gram
+        # matrix overflows (columns near 1e160) there is simply no df axis.
+        try:
+            with np.errstate(all="ignore"):
+                df = jaxreg.plot.effective_df(
+                    X,
+                    grid,
+                    sample_weight=sw,
+                    fit_intercept=bool(self.fit_intercept),
+                    standardize=bool(self.standardize),
+                    penalty_factor=self.penalty_factor,
+                )
+        except np.linalg.LinAlgError:
+            return None
+        return df if np.all(np.isfinite(df)) else None
 
     def plot_path(self, *, names=None, standardized=None, ax=None):
         """Coefficient paths of the full-data ridge fits along the grid, the

@@ -335,3 +335,27 @@ def test_boolean_designs_fit_as_zeros_and_ones():
         fit = jaxreg.lasso(data, Y, 0.05)
         assert fit.status == jaxreg.Status.CONVERGED
         np.testing.assert_allclose(fit.coef, ref.coef, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("cv", ["loo", "gcv"])
+def test_leave_one_out_needs_two_weighted_samples(cv):
+    # One positive weight: NaN held-out scores marked CONVERGED.
+    w = np.zeros(len(Y))
+    w[0] = 1.0
+    with pytest.raises(ValueError, match="sample_weight positive on at least two"):
+        jaxreg.cross_validate(X, Y, "ridge", alphas=[1.0, 0.1], cv=cv, sample_weight=w)
+    w[1] = 1.0
+    res = jaxreg.cross_validate(X, Y, "ridge", alphas=[1.0, 0.1], cv=cv, sample_weight=w)
+    assert np.all(np.isfinite(np.asarray(res.mean)))
+
+
+def test_ridge_cv_on_huge_columns_fits_without_a_df_axis():
+    # The plotting aid's eigendecomposition of a Gram matrix near 1e342 raised
+    # LinAlgError out of RidgeCV.fit.
+    from jaxreg.estimators import RidgeCV
+
+    est = RidgeCV(alphas=[1e-3, 1.0, 1e3]).fit(X * 1e171, Y * 1e80)
+    assert np.all(np.isfinite(est.coef_))
+    assert est._df is None
+    ref = RidgeCV(alphas=[1e-3, 1.0, 1e3]).fit(X, Y)
+    assert ref._df is not None
