@@ -180,6 +180,14 @@ def _solve_dense(A, rhs, free):
     The choice depends on ``A`` alone, so the solve stays linear in ``rhs``
     (transposable for reverse mode).
     """
+    # Jacobi scaling first: coordinates on very different scales (a rescaled
+    # design's coefficients next to the intercept) must not look singular.
+    d = jnp.diag(A)
+    root = jnp.where(d > 0, 1.0 / jnp.sqrt(jnp.where(d > 0, d, 1.0)), 1.0)
+    return root * _solve_scaled(A * root[:, None] * root[None, :], rhs * root, free)
+
+
+def _solve_scaled(A, rhs, free):
     lu, piv = jax.scipy.linalg.lu_factor(A)
     pivots = jnp.abs(jnp.diag(lu))
     eps = jnp.finfo(A.dtype).eps

@@ -12,13 +12,13 @@ solvers crawl there, in float32 to the point of stalling).
 Powers of two divide exactly, so a design already within the window below is
 left alone and its fits stay bit for bit what they were. The scales are
 chosen on the host from a concrete X; a traced X (under ``jit`` or ``grad``)
-is solved as given.
+is solved as given, and so is one on an accelerator (fetching its scales
+would move data off the device before any compiled work).
 """
 
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxreg import _validation as v
@@ -62,8 +62,9 @@ def _column_absmax(X) -> np.ndarray | None:
     if not v.is_concrete(data) or (v.is_sparse(X) and not v.is_concrete(X.indices)):
         return None
     if isinstance(data, jax.Array) and not v._on_host(data):
-        with jax.ensure_compile_time_eval():
-            return np.asarray(_device_absmax(X))
+        # Fetching the scales would move data off an accelerator before any
+        # compiled work: a design there is solved as given.
+        return None
     if v.is_sparse(X):
         out = np.zeros(X.shape[1], np.float64)
         np.maximum.at(out, np.asarray(X.indices[:, 1]), np.abs(np.asarray(data, np.float64)))
@@ -71,12 +72,3 @@ def _column_absmax(X) -> np.ndarray | None:
     # Two reductions rather than abs(X): no temporary copy of X.
     A = np.asarray(data)
     return np.maximum(A.max(axis=0), -A.min(axis=0)).astype(np.float64)
-
-
-@jax.jit
-def _device_absmax(X):
-    if v.is_sparse(X):
-        cols = X.indices[:, 1]
-        top = jax.ops.segment_max(jnp.abs(X.data), cols, num_segments=X.shape[1])
-        return jnp.maximum(top, 0.0)  # an empty column's maximum is -inf
-    return jnp.max(jnp.abs(X), axis=0)

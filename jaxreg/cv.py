@@ -290,8 +290,12 @@ def _cross_validate_ridge(X, y, options: dict) -> CVResult:
         mode, folds = cv, None
         # With one weighted sample, leaving it out leaves nothing to fit.
         sw = v.concrete_values(inputs.sample_weight)
-        if sw is not None and int(np.count_nonzero(np.asarray(sw) > 0)) < 2:
-            raise ValueError(f"cv={cv!r} needs sample_weight positive on at least two samples")
+        positive = None if sw is None else int(np.count_nonzero(np.asarray(sw) > 0))
+        if positive is not None and positive < 2:
+            raise ValueError(
+                f"cv={cv!r} needs sample_weight positive on at least two samples, "
+                f"got {positive} sample"
+            )
     else:
         if p > n:
             raise ValueError(
