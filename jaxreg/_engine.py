@@ -6,7 +6,6 @@ helpers that build both from a public call's keyword arguments.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -19,7 +18,7 @@ from jaxreg._spec import Hyper, Spec, make_hyper
 from jaxreg.datafits import Quadratic
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult, Status
-from jaxreg.solvers import ridge_cg, ridge_dual, ridge_svd
+from jaxreg.solvers import _cholesky_solver, ridge_cg, ridge_dual, ridge_svd
 
 
 @_compile.jit(static_argnames=("spec",))
@@ -161,8 +160,8 @@ def ridge_data(X, y, hyper: Hyper, fit_intercept, standardize) -> RidgeData:
     design, x_mean, x_scale = _problem.make_design(X, s, fit_intercept, standardize)
     y_mean = s @ y if fit_intercept else jnp.zeros((), dtype)
     pf = _problem.penalty_weights(hyper, standardize)[1]
-    c = hyper.col_scale
-    return RidgeData(design, y - y_mean, s, total, pf, x_mean * c, x_scale * c, y_mean)
+    x_mean, x_scale = _problem.callers_columns(hyper, x_mean, x_scale)
+    return RidgeData(design, y - y_mean, s, total, pf, x_mean, x_scale, y_mean)
 
 
 @_compile.jit(static_argnames=("spec",))
@@ -182,8 +181,7 @@ def _ridge_beta(data: RidgeData, reg, hyper: Hyper, solver: str):
     objective's Hessian where the solver factorized it (else None)."""
     design, s, yc = data.design, data.s, data.yc
     if solver == "cholesky":
-        factor = jax.scipy.linalg.cho_factor(design.gram(s) + jnp.diag(reg), lower=True)
-        hessian_solve = functools.partial(jax.scipy.linalg.cho_solve, factor)
+        hessian_solve = _cholesky_solver(design.gram(s), reg)
         return hessian_solve(design.rmatvec(s * yc)), hessian_solve
     if solver == "cg":
         matvec = lambda b: design.rmatvec(s * design.matvec(b))  # noqa: E731

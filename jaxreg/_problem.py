@@ -166,6 +166,12 @@ class Problem:
     fit_intercept: bool = dataclasses.field(metadata=dict(static=True), default=True)
 
 
+def callers_columns(hyper, x_mean: Array, x_scale: Array) -> tuple[Array, Array]:
+    """Column means and scales of the engine's X (the caller's columns over
+    ``hyper.col_scale``) on the caller's columns."""
+    return x_mean * hyper.col_scale, x_scale * hyper.col_scale
+
+
 def _finish(
     datafit, hyper, x_mean, x_scale, null, *, fit_intercept, standardize, strong
 ) -> Problem:
@@ -181,8 +187,7 @@ def _finish(
         datafit = datafit.with_strong_convexity(portable=strong == "portable")
     tol = jnp.maximum(hyper.tol, tol_floor(dtype, datafit))
     pf, pf_l2 = penalty_weights(hyper, standardize)
-    # Statistics of the engine's X, whose columns are the caller's over col_scale.
-    x_mean, x_scale = x_mean * hyper.col_scale, x_scale * hyper.col_scale
+    x_mean, x_scale = callers_columns(hyper, x_mean, x_scale)
     return Problem(
         datafit=datafit,
         pf=pf,

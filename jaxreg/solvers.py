@@ -471,9 +471,13 @@ def fista(
 
 def ridge_cholesky(G: Array, c: Array, reg: Array) -> Array:
     """Solve ``(G + diag(reg)) beta = c`` by Cholesky (primal form, n >= p)."""
-    A = G + jnp.diag(reg)
-    factor = jax.scipy.linalg.cho_factor(A, lower=True)
-    return jax.scipy.linalg.cho_solve(factor, c)
+    return _cholesky_solver(G, reg)(c)
+
+
+def _cholesky_solver(G: Array, reg: Array):
+    """``v -> (G + diag(reg))^-1 v``, factorized once (the ridge Hessian's solve)."""
+    factor = jax.scipy.linalg.cho_factor(G + jnp.diag(reg), lower=True)
+    return functools.partial(jax.scipy.linalg.cho_solve, factor)
 
 
 def ridge_cg(matvec, c: Array, reg: Array, max_iter) -> Array:
