@@ -186,11 +186,16 @@ F64, F32 = np.float64, np.float32
 STATUSES = {int(s) for s in Status} - {int(Status.INVALID_INPUT)}  # eager calls raise instead
 
 
+# Diagnosis: HOSTILE_SEARCH=k runs k times the examples, drawn from
+# pytest's --hypothesis-seed instead of the fixed derandomized sequence.
+SEARCH = int(os.environ.get("HOSTILE_SEARCH", "0"))
+
+
 def hostile_settings(n):
     return settings(
-        max_examples=n,
+        max_examples=n * max(SEARCH, 1),
         deadline=None,
-        derandomize=True,
+        derandomize=not SEARCH,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
 
@@ -547,6 +552,26 @@ def _conjugate_gap(beta, v, l1, l2, include):
     return total
 
 
+def _rounding_decides_kappa(m, Xabs, v, g, scale, l1, l2, include):
+    """Whether rounding in a float computation of the gradient ``g = X' v``
+    (``Xabs``: |X|, centered where the gradient is) could change the dual
+    rescaling ``kappa`` by more than a tenth: some coordinate that can limit
+    kappa has an L1 weight within ten times the gradient's rounding level,
+    ``SLACK (n + p)`` epsilons of ``|X_j|' |v|``. This happens only at an L1
+    weight some 1e13 times below the gradient's size (alpha far below
+    alpha_max, a near-zero penalty factor), where no float duality gap is
+    reproducible to 10%."""
+    v_abs = np.abs(np.array([_to_ld(x) for x in v], dtype=LD))
+    level = SLACK * (m.n + m.p) * LD(m.eps) * (Xabs.T @ v_abs)
+    for j, (gj, a, c, inc) in enumerate(zip(g, l1, l2, include, strict=True)):
+        if not (inc and c == 0 and a > 0):
+            continue
+        a_ld, delta = _to_ld(a), level[j] / _to_ld(scale[j])
+        if abs(_to_ld(gj)) + delta > a_ld and delta > LD(0.1) * a_ld:
+            return True
+    return False
+
+
 def _kappa(g, l1, l2, include):
     """The largest ``kappa <= 1`` that makes ``kappa g`` dual feasible on the
     included coordinates with no L2 term."""
@@ -565,9 +590,14 @@ class Certificate:
     the suboptimality, so never above ``gap_tol`` at a converged point), and
     ``scale``: the size of the numbers the objective is computed from."""
 
-    def __init__(self, objective, gap, decrease, gap_tol, scale):
+    def __init__(self, objective, gap, decrease, gap_tol, scale, reproducible=True):
         self.objective, self.gap, self.decrease = objective, gap, decrease
         self.gap_tol, self.scale = gap_tol, scale
+        # False where rounding in the gradient can move the dual rescaling by
+        # more than a tenth (see _rounding_decides_kappa): no float
+        # computation of that gap is reproducible, so only the suboptimality
+        # checks apply.
+        self.reproducible = reproducible
 
     def __repr__(self):
         fields = ("objective", "gap", "decrease", "gap_tol", "scale")
@@ -684,6 +714,13 @@ def quadratic_certificate(d, coef, intercept, alpha, l1_ratio, tol, *, ridge=Fal
         ]
         include = [not f for f in free]
         kappa = _kappa(g, l1, l2, include)
+        # The gradient's rounding scales with the numbers it is computed from
+        # (y and X w, not their difference: a Gram-mode gradient is G w - X'y).
+        Xabs = np.abs(m.X_ld - (m.s_ld @ m.X_ld if d.fit_intercept else 0))
+        sizes = np.abs(m.y_ld) + np.abs(m.X_ld) @ np.abs(_ld(coef)) + abs(LD(intercept))
+        reproducible = not _rounding_decides_kappa(
+            m, Xabs, m.s_ld * sizes, g, scale, l1, l2, include
+        )
         gap = (1 - kappa) ** 2 / 2 * m.weighted([ri * ri for ri in rc]) + _conjugate_gap(
             beta, [kappa * gj for gj in g], l1, l2, include
         )
@@ -724,7 +761,7 @@ def quadratic_certificate(d, coef, intercept, alpha, l1_ratio, tol, *, ridge=Fal
         + np.abs(beta_ld) @ ((np.abs(X).T @ (s * mag)) / scale_ld)
         + np.sum(l1_ld * np.abs(beta_ld) + l2_ld * beta_ld * beta_ld)
     )
-    return Certificate(objective, gap, decrease, gap_tol, _to_ld(units) * size)
+    return Certificate(objective, gap, decrease, gap_tol, _to_ld(units) * size, reproducible)
 
 
 def _softplus(z):
@@ -776,6 +813,8 @@ def logistic_certificate(d, coef, intercept, alpha, l1_ratio, tol, **seen):
         ]
         include = [not f for f in free]
         kappa = _kappa(g, l1, l2, include)
+        Xabs = np.abs(m.X_ld - (m.s_ld @ m.X_ld if d.fit_intercept else 0))
+        reproducible = not _rounding_decides_kappa(m, Xabs, residual, g, scale, l1, l2, include)
         # Per sample KL(q || p), q = kappa p + (1 - kappa) y: the log-loss's
         # Fenchel-Young term at the dual point kappa (p - y).
         kl = []
@@ -810,7 +849,8 @@ def logistic_certificate(d, coef, intercept, alpha, l1_ratio, tol, **seen):
         + np.abs(beta_ld) @ ((np.abs(Xc).T @ s) / scale_ld)
         + np.sum(l1_ld * np.abs(beta_ld) + l2_ld * beta_ld * beta_ld)
     )
-    return Certificate(*(_to_ld(v) for v in (objective, gap, decrease, gap_tol)), size)
+    values = (_to_ld(v) for v in (objective, gap, decrease, gap_tol))
+    return Certificate(*values, size, reproducible)
 
 
 def _newton_on_support(m, d, w, b, scale, l1, l2, free):
@@ -967,6 +1007,9 @@ def check_fit(fit, certify, d: Draw, where: str) -> None:
     cert = certify(coef, float(intercept))
     n, p = d.Xd.shape
     slack = SLACK * (n + p) * LD(np.finfo(d.dtype).eps) * cert.scale
+    # Below the dtype's smallest normal number a reported value has lost its
+    # relative precision (objective 1e-399 reads 0 in float64).
+    unseen = LD(np.finfo(d.dtype).tiny)
     tenth = LD(0.1)
     failed = [
         message
@@ -981,15 +1024,15 @@ def check_fit(fit, certify, d: Draw, where: str) -> None:
             ),
             (
                 "gap underestimated: numpy's duality gap at the returned point is larger",
-                cert.gap <= (1 + tenth) * gap + tenth * gap_tol + slack,
+                not cert.reproducible or cert.gap <= (1 + tenth) * gap + tenth * gap_tol + slack,
             ),
             (
                 "objective differs from numpy's",
-                abs(cert.objective - objective) <= abs(cert.objective) * tenth + slack,
+                abs(cert.objective - objective) <= abs(cert.objective) * tenth + slack + unseen,
             ),
             (
                 "gap_tol differs from the documented tolerance",
-                abs(cert.gap_tol - gap_tol) <= cert.gap_tol * tenth + slack,
+                abs(cert.gap_tol - gap_tol) <= cert.gap_tol * tenth + slack + unseen,
             ),
         )
         if not ok
@@ -1391,7 +1434,12 @@ def check_estimator(est, certify, d: Draw, where: str, reported_gap=None) -> Non
         ("suboptimal: numpy finds a point lower by more than gap_tol", cert.decrease <= limit)
     ]
     if reported_gap is None:
-        checks.append(("numpy's duality gap exceeds the documented tolerance", cert.gap <= limit))
+        checks.append(
+            (
+                "numpy's duality gap exceeds the documented tolerance",
+                not cert.reproducible or cert.gap <= limit,
+            )
+        )
     else:
         gap = LD(reported_gap)
         checks.append(("dual_gap_ above the documented tolerance", gap <= limit))
@@ -1404,7 +1452,7 @@ def check_estimator(est, certify, d: Draw, where: str, reported_gap=None) -> Non
         checks.append(
             (
                 "gap underestimated: numpy's duality gap is larger",
-                cert.gap <= LD(1.1) * gap + LD(0.1) * cert.gap_tol + slack,
+                not cert.reproducible or cert.gap <= LD(1.1) * gap + LD(0.1) * cert.gap_tol + slack,
             )
         )
     failed = [message for message, ok in checks if not ok]
