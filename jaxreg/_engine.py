@@ -54,7 +54,9 @@ def checked_inputs(datafit, X, y, options: dict, rescale: bool = True) -> v.Inpu
     with ``rescale``, X's columns divided by powers of two where their
     magnitudes are extreme or uneven (see :mod:`jaxreg._rescale`)."""
     inputs = v.inputs(X, y, datafit=datafit, **{k: options[k] for k in _INPUT_KEYS})
-    c = _rescale.column_scales(inputs.X) if rescale else None
+    raw_penalty = not options.get("standardize", False)
+    pf = inputs.penalty_factor if raw_penalty and v.is_concrete(inputs.penalty_factor) else None
+    c = _rescale.column_scales(inputs.X, pf) if rescale else None
     if c is None:
         return inputs
     X = _rescale.rescaled(inputs.X, c)
@@ -244,9 +246,14 @@ def in_ridge_units(fit: FitResult, total) -> FitResult:
     """Certificates of the internal (mean-loss) problem in the units of ridge's
     sum-of-squares objective, which is ``2 * sum(s)`` times it."""
     factor = 2.0 * total
-    return dataclasses.replace(
-        fit, gap=factor * fit.gap, gap_tol=factor * fit.gap_tol, objective=factor * fit.objective
-    )
+    gap, gap_tol, objective = factor * fit.gap, factor * fit.gap_tol, factor * fit.objective
+    # Huge sample weights can overflow these units although the mean-loss
+    # problem was certified: a certificate that cannot be stated is none.
+    stated = jnp.isfinite(gap) & jnp.isfinite(gap_tol) & jnp.isfinite(objective)
+    status = jnp.where(
+        stated | (fit.status == Status.INVALID_INPUT), fit.status, Status.NONFINITE
+    ).astype(jnp.int32)
+    return dataclasses.replace(fit, gap=gap, gap_tol=gap_tol, objective=objective, status=status)
 
 
 def ridge_solver(solver: str, shape: tuple[int, int], sparse: bool, bounded: bool) -> str:

@@ -27,12 +27,16 @@ from jaxreg import _validation as v
 # more than _SPREAD times the smallest, get every column rescaled to [1, 2).
 _WINDOW = 2.0**16
 _SPREAD = 2.0**10
+# Room left above the largest L2 weight per unit of alpha for the penalty factors.
+_PF_HEADROOM = 12
 
 
-def column_scales(X) -> np.ndarray | None:
+def column_scales(X, penalty_factor=None) -> np.ndarray | None:
     """Powers of two ``c`` with ``max |X[:, j]| / c_j`` in ``[1, 2)``, or None
     when X's columns need no rescaling (or X is traced). All-zero columns
-    keep the scale one."""
+    keep the scale one. With the (concrete) ``penalty_factor`` of a penalty on
+    the raw coefficients, each scale also keeps that column's L2 weight per
+    unit of alpha, ``pf_j / c_j^2``, within the dtype's range."""
     absmax = _column_absmax(X)
     if absmax is None:
         return None
@@ -43,8 +47,39 @@ def column_scales(X) -> np.ndarray | None:
     if lo >= 1.0 / _WINDOW and hi <= _WINDOW and hi <= _SPREAD * lo:
         return None
     # absmax = m 2^e with m in [0.5, 1): dividing by 2^(e - 1) lands in [1, 2).
-    exponents = np.frexp(absmax)[1] - 1
+    # The L2 weights per unit of alpha are pf / c^2: the exponents stop where
+    # c^-2 (times a penalty factor of up to 2^_PF_HEADROOM) would leave the
+    # dtype's range. Columns beyond that are brought within 2^(maxexp/2) of
+    # one, where their squares and products are still finite.
+    info = np.finfo(_real_dtype(X))
+    limit = info.maxexp // 2 - _PF_HEADROOM
+    low, high = np.full(absmax.shape, -limit), np.full(absmax.shape, limit)
+    if penalty_factor is not None:
+        low, high = _l2_weight_bounds(penalty_factor, info, low, high)
+    exponents = np.clip(np.frexp(absmax)[1] - 1, low, high)
     return np.where(nonzero, np.ldexp(1.0, exponents), 1.0)
+
+
+def _l2_weight_bounds(penalty_factor, info, low, high):
+    """The exponents ``e`` with ``pf_j 2^(-2 e)`` (pf normalized to sum to p,
+    as the fits use it) at least ``_PF_HEADROOM`` binades inside the range of
+    ``info``'s dtype, intersected with ``[low, high]``; no bound where
+    ``pf_j`` is zero. An out-of-range weight would be clipped, and the fit
+    solved for another penalty."""
+    pf = np.asarray(penalty_factor, np.float64)
+    positive = pf > 0
+    with np.errstate(divide="ignore"):
+        lg = np.log2(pf * (pf.size / pf.sum()))
+    top = np.floor((lg - (info.minexp + _PF_HEADROOM)) / 2)
+    bottom = np.ceil((lg - (info.maxexp - _PF_HEADROOM)) / 2)
+    low = np.where(positive, np.maximum(low, bottom), low).astype(int)
+    high = np.where(positive, np.minimum(high, top), high).astype(int)
+    return low, high
+
+
+def _real_dtype(X):
+    data = X.data if v.is_sparse(X) else X
+    return data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
 
 
 def rescaled(X, c: np.ndarray):

@@ -71,6 +71,22 @@ def test_an_overflowed_certificate_is_never_converged(fit):
     assert np.all(status[~honest] == jaxreg.Status.NONFINITE)
 
 
+@pytest.mark.parametrize("route", ["ridge", "path"])
+def test_a_ridge_certificate_beyond_the_units_of_ridge_is_not_converged(route):
+    # Ridge reports in sum-of-squares units, 2 sum(w) times the mean-loss
+    # problem it certifies: weights of 1e200 and y of 1e80 overflow them.
+    # The fit is right, but its gap read inf and its status CONVERGED.
+    weights = np.full(X.shape[0], 1e200)
+    if route == "ridge":
+        res = jaxreg.ridge(X, Y * 1e80, 1.0, sample_weight=weights)
+        ref = jaxreg.ridge(X, Y, 1e-200)
+    else:
+        res = jaxreg.ridge_path(X, Y * 1e80, [1.0], sample_weight=weights)
+        ref = jaxreg.ridge_path(X, Y, [1e-200])
+    assert np.all(np.asarray(res.status) == jaxreg.Status.NONFINITE)
+    np.testing.assert_allclose(np.asarray(res.coef) / 1e80, ref.coef, rtol=1e-9)
+
+
 def test_cli_states_the_comparison_that_holds(tmp_path, capsys):
     path = tmp_path / "data.csv"
     rows = ["y," + ",".join(f"x{j}" for j in range(X.shape[1]))]

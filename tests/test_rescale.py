@@ -79,6 +79,40 @@ def test_ridge_and_standardized_elastic_net_are_scale_equivariant():
     np.testing.assert_allclose(np.asarray(fit.coef) * scales, ref.coef, rtol=1e-7, atol=1e-10)
 
 
+def test_tiny_columns_keep_finite_l2_weights():
+    # Columns of 1e-200 would need c ~ 2^-665, and an L2 weight per unit of
+    # alpha of 1/c^2 ~ 2^1330, beyond float64: the scales stop at 2^-500 so
+    # that alpha * pf / c^2 is exact. (The weight was clipped to the largest
+    # float: coefficients 1e45 times too small, marked CONVERGED.)
+    s, t, alpha = 1e-200, 1e-66, 1.29e134
+    c = _rescale.column_scales(X * s)
+    assert np.all(np.isfinite(1.0 / c**2))
+    ref = jaxreg.ridge(X, Y, alpha)
+    fit = jaxreg.ridge(X * s, Y * t, alpha * s * s)
+    assert fit.status == CONVERGED
+    np.testing.assert_allclose(np.asarray(fit.coef) * s / t, ref.coef, rtol=1e-9)
+    np.testing.assert_allclose(fit.objective, ref.objective * t * t, rtol=1e-9)
+    cv = jaxreg.cross_validate(X * s, Y * t, "ridge", alphas=[alpha * s * s], cv=3)
+    np.testing.assert_allclose(np.asarray(cv.best.coef) * s / t, ref.coef, rtol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_l2_weights_per_unit_alpha_stay_normal(scale):
+    # Columns of 1e200 need c ~ 2^664: pf / c^2 underflowed and was held at
+    # the smallest normal number, the same for every column, so the penalty
+    # factors were lost (a ridge path over 1e200 columns solved another
+    # problem, marked CONVERGED). The scales now stop where each column's L2
+    # weight per unit of alpha, normalized pf / c^2, stays normal with room.
+    pf = np.logspace(-60, 60, X.shape[1])
+    c = _rescale.column_scales(X * scale, pf)
+    weights = pf * (pf.size / pf.sum()) / c**2
+    tiny, huge = np.finfo(np.float64).tiny, np.finfo(np.float64).max
+    assert np.all((weights > tiny * 2.0**10) & (weights < huge / 2.0**10))
+    # Still powers of two, and the columns' squares finite.
+    assert np.all(np.log2(c) == np.round(np.log2(c)))
+    assert np.all(np.isfinite((X * scale / c) ** 2))
+
+
 def test_uneven_columns_keep_their_elastic_net_weights():
     # Per column, L1 weight pf / c and L2 weight pf / c^2: the elastic net on
     # X diag(s) at coef / s is the elastic net on X with those weights, which
