@@ -1,6 +1,7 @@
 """jaxreg: L1, L2 and elastic-net regularized linear and logistic models in JAX."""
 
 from jaxreg import datafits, datasets, penalties, plot, prox, solvers
+from jaxreg._buckets import set_shape_buckets
 from jaxreg._cache import enable_compilation_cache
 from jaxreg.cv import CVResult, cross_validate, make_folds
 from jaxreg.models import alpha_max, elastic_net, glm, lasso, logistic, ridge
@@ -47,6 +48,7 @@ __all__ = [
     "prox",
     "ridge",
     "ridge_path",
+    "set_shape_buckets",
     "solvers",
     "tune",
 ]

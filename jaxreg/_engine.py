@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from jaxreg import _compile, _implicit, _problem, _rescale
+from jaxreg import _buckets, _compile, _implicit, _problem, _rescale
 from jaxreg import _validation as v
 from jaxreg._spec import Hyper, Spec, make_hyper
 from jaxreg.datafits import Quadratic
@@ -121,7 +121,9 @@ def glm_fit(datafit, X, y, options: dict) -> FitResult:
     alpha = v.check_scalar(options["alpha"], "alpha", inputs.dtype, low=0.0)
     l1_ratio = v.check_scalar(options["l1_ratio"], "l1_ratio", inputs.dtype, low=0.0, high=1.0)
     spec = glm_spec(datafit, inputs, options)
-    return solve_glm(inputs.X, inputs.y, make_hyper(inputs, alpha, l1_ratio), spec=spec)
+    hyper = make_hyper(inputs, alpha, l1_ratio)
+    X, y, hyper, _ = _buckets.padded_rows(inputs.X, inputs.y, hyper)
+    return solve_glm(X, y, hyper, spec=spec)
 
 
 # A sparse design forms a dense (p, p) Gram matrix only up to this width.

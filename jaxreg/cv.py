@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from jaxreg import _crossval
+from jaxreg import _buckets, _crossval
 from jaxreg import _validation as v
 from jaxreg._engine import checked_inputs
 from jaxreg._folds import check_fold_classes, folds_of, make_folds
@@ -243,9 +243,8 @@ def _cross_validate_glm(datafit, X, y, options: dict) -> CVResult:
     if datafit is Logistic:
         check_fold_classes(folds, inputs.y)
     hyper = make_hyper(inputs, eps=resolve_eps(options["eps"], n, p))
-    return _crossval.cv_glm(
-        inputs.X, inputs.y, hyper, folds, alphas, jnp.asarray(ratios, dtype), spec=spec
-    )
+    X, y, hyper, folds = _buckets.padded_rows(inputs.X, inputs.y, hyper, folds)
+    return _crossval.cv_glm(X, y, hyper, folds, alphas, jnp.asarray(ratios, dtype), spec=spec)
 
 
 def _shared_cpu_pool(mesh) -> bool:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from jaxreg import _compile, _problem, _working_set
+from jaxreg import _buckets, _compile, _problem, _working_set
 from jaxreg import _validation as v
 from jaxreg._engine import checked_inputs, glm_spec, solve_ridge, top_for_ratio
 from jaxreg._spec import Hyper, Spec, make_hyper
@@ -182,7 +182,8 @@ def _glm_path_public(datafit, X, y, options: dict) -> PathResult:
     spec = path_spec(datafit, inputs, options, alphas)
     eps = resolve_eps(options["eps"], *inputs.X.shape)
     hyper = make_hyper(inputs, l1_ratio=l1_ratio, eps=eps)
-    return _glm_path(inputs.X, inputs.y, alphas, hyper, spec=spec)
+    X, y, hyper, _ = _buckets.padded_rows(inputs.X, inputs.y, hyper)
+    return _glm_path(X, y, alphas, hyper, spec=spec)
 
 
 _PATH_ARGS = """

@@ -92,7 +92,11 @@ def test_paths_and_cv_squared_loss(as_gpu, shape, kind):
     cpu = jaxreg.cross_validate(X, y, "elastic_net", **kw_cv)
     gpu = as_gpu(lambda: jaxreg.cross_validate(X, y, "elastic_net", **kw_cv))
     _same_path(cpu.path, gpu.path)
-    assert np.all(np.asarray(gpu.fold_status) == jaxreg.Status.CONVERGED)
+    # TOL is below sqrt(eps) relative, where a fold's gap may stop improving at
+    # float64's resolution: STALLED is then the honest status (it was, for the
+    # smallest alpha of one fold, in one CI process and not in another).
+    honest = (jaxreg.Status.CONVERGED, jaxreg.Status.STALLED)
+    assert np.all(np.isin(np.asarray(gpu.fold_status), honest))
     # Held-out errors depend on the coefficients, which a gap bound pins only
     # to about sqrt(2 gap / curvature): on these correlated designs 2e-4 and
     # 2e-3 relative apart at this tol between the two walks (measured).

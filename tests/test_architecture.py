@@ -166,6 +166,7 @@ LAYERS = {
         "_crossval",
         "_ridge_cv",
         "_rescale",
+        "_buckets",
     },
     "public": {"models", "path", "cv", "tune"},
     "front": {"estimators", "optim", "plot", "cli", "__main__", "__init__"},

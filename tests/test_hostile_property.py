@@ -552,24 +552,32 @@ def _conjugate_gap(beta, v, l1, l2, include):
     return total
 
 
-def _rounding_decides_kappa(m, Xabs, v, g, scale, l1, l2, include):
+def _rounding_dominated(m, Xabs, v, g, scale, l1, l2, include, gap_tol):
     """Whether rounding in a float computation of the gradient ``g = X' v``
-    (``Xabs``: |X|, centered where the gradient is) could change the dual
-    rescaling ``kappa`` by more than a tenth: some coordinate that can limit
-    kappa has an L1 weight within ten times the gradient's rounding level,
-    ``SLACK (n + p)`` epsilons of ``|X_j|' |v|``. This happens only at an L1
-    weight some 1e13 times below the gradient's size (alpha far below
-    alpha_max, a near-zero penalty factor), where no float duality gap is
-    reproducible to 10%."""
+    (``Xabs``: |X|, centered where the gradient is) could move the duality
+    gap by more than a tenth of ``gap_tol``. With ``delta_j``, ``SLACK (n +
+    p)`` epsilons of ``|X_j|' |v|``, the gradient's rounding level, either
+
+    - the dual rescaling ``kappa`` could move by a tenth: a coordinate that
+      can limit it has an L1 weight within ten times ``delta_j``; or
+    - the L2 terms, ``g_j^2 / (2 l2_j)``, could move by ``delta_j^2 / (2
+      l2_j)``, summed above a tenth of ``gap_tol``.
+
+    Both happen only with a penalty some 1e13 times below the gradient's size
+    (alpha far below alpha_max, a near-zero penalty factor), where no float
+    duality gap is reproducible."""
     v_abs = np.abs(np.array([_to_ld(x) for x in v], dtype=LD))
     level = SLACK * (m.n + m.p) * LD(m.eps) * (Xabs.T @ v_abs)
+    tenth, l2_terms = LD(0.1), LD(0)
     for j, (gj, a, c, inc) in enumerate(zip(g, l1, l2, include, strict=True)):
-        if not (inc and c == 0 and a > 0):
+        if not inc:
             continue
-        a_ld, delta = _to_ld(a), level[j] / _to_ld(scale[j])
-        if abs(_to_ld(gj)) + delta > a_ld and delta > LD(0.1) * a_ld:
+        delta = level[j] / _to_ld(scale[j])
+        if c > 0:
+            l2_terms += delta * delta / (2 * _to_ld(c))
+        elif a > 0 and abs(_to_ld(gj)) + delta > _to_ld(a) and delta > tenth * _to_ld(a):
             return True
-    return False
+    return l2_terms > tenth * _to_ld(gap_tol)
 
 
 def _kappa(g, l1, l2, include):
@@ -594,7 +602,7 @@ class Certificate:
         self.objective, self.gap, self.decrease = objective, gap, decrease
         self.gap_tol, self.scale = gap_tol, scale
         # False where rounding in the gradient can move the dual rescaling by
-        # more than a tenth (see _rounding_decides_kappa): no float
+        # more than a tenth (see _rounding_dominated): no float
         # computation of that gap is reproducible, so only the suboptimality
         # checks apply.
         self.reproducible = reproducible
@@ -714,19 +722,19 @@ def quadratic_certificate(d, coef, intercept, alpha, l1_ratio, tol, *, ridge=Fal
         ]
         include = [not f for f in free]
         kappa = _kappa(g, l1, l2, include)
-        # The gradient's rounding scales with the numbers it is computed from
-        # (y and X w, not their difference: a Gram-mode gradient is G w - X'y).
-        Xabs = np.abs(m.X_ld - (m.s_ld @ m.X_ld if d.fit_intercept else 0))
-        sizes = np.abs(m.y_ld) + np.abs(m.X_ld) @ np.abs(_ld(coef)) + abs(LD(intercept))
-        reproducible = not _rounding_decides_kappa(
-            m, Xabs, m.s_ld * sizes, g, scale, l1, l2, include
-        )
         gap = (1 - kappa) ** 2 / 2 * m.weighted([ri * ri for ri in rc]) + _conjugate_gap(
             beta, [kappa * gj for gj in g], l1, l2, include
         )
         yc = [yi - m.weighted(m.y) for yi in m.y] if d.fit_intercept else m.y
         tol_eff = max(Dec(float(m.dtype.type(tol))), Dec(10 * m.eps))
         gap_tol = tol_eff * m.weighted([v * v for v in yc])
+        # The gradient's rounding scales with the numbers it is computed from
+        # (y and X w, not their difference: a Gram-mode gradient is G w - X'y).
+        Xabs = np.abs(m.X_ld - (m.s_ld @ m.X_ld if d.fit_intercept else 0))
+        sizes = np.abs(m.y_ld) + np.abs(m.X_ld) @ np.abs(_ld(coef)) + abs(LD(intercept))
+        reproducible = not _rounding_dominated(
+            m, Xabs, m.s_ld * sizes, g, scale, l1, l2, include, gap_tol
+        )
         with decimal.localcontext() as ctx:
             ctx.prec = 120  # the refit's system may be as ill-conditioned as the data
             # Ridge: the minimizer over every coordinate (the normal equations),
@@ -813,8 +821,6 @@ def logistic_certificate(d, coef, intercept, alpha, l1_ratio, tol, **seen):
         ]
         include = [not f for f in free]
         kappa = _kappa(g, l1, l2, include)
-        Xabs = np.abs(m.X_ld - (m.s_ld @ m.X_ld if d.fit_intercept else 0))
-        reproducible = not _rounding_decides_kappa(m, Xabs, residual, g, scale, l1, l2, include)
         # Per sample KL(q || p), q = kappa p + (1 - kappa) y: the log-loss's
         # Fenchel-Young term at the dual point kappa (p - y).
         kl = []
@@ -831,6 +837,10 @@ def logistic_certificate(d, coef, intercept, alpha, l1_ratio, tol, **seen):
             entropy = Dec(2).ln()
         tol_eff = max(Dec(float(m.dtype.type(tol))), Dec(100 * m.eps))
         gap_tol = tol_eff * entropy
+        Xabs = np.abs(m.X_ld - (m.s_ld @ m.X_ld if d.fit_intercept else 0))
+        reproducible = not _rounding_dominated(
+            m, Xabs, residual, g, scale, l1, l2, include, gap_tol
+        )
     # A witness: Newton steps on the intercept and the support (longdoubles),
     # their decrease of the objective evaluated in decimals.
     l1_ld, l2_ld = (np.array([_to_ld(v) for v in z]) for z in (l1, l2))

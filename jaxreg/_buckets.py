@@ -1,0 +1,122 @@
+"""Shape buckets: nearby numbers of rows share one compiled program.
+
+A compiled program is specialized to its array shapes, so every new number
+of rows compiles again: ``GridSearchCV`` and ``cross_val_score`` hand each
+fold a slightly different one, and on a small table compilation, not the
+solve, is the whole cost. The fits, paths and cross-validations therefore
+pad the rows up to the next bucket size, a power of two or three times one
+(..., 256, 384, 512, 768, ...: at most half again as many rows), with zero
+weight. A zero-weight row takes no part in any sum of the objective, its
+gradient, the centering or the scores, so the padded problem is the same
+problem up to the rounding of sums over more terms (its Gram matrix agrees
+to 1e-15). Iterates are not bit for bit those of the unpadded solve, and a
+certificate check may fall an iteration block earlier or later: both fits
+meet the same certificate, and on the test problems their coefficients
+agree to 1e-10 or better at tight tolerances.
+
+Padding copies a dense X, so it stops at ``_MAX_ELEMENTS`` entries, where the
+solve outgrows compilation anyway; :func:`jaxreg.set_shape_buckets` turns
+it off.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxreg import _validation as v
+
+_MAX_ELEMENTS = 2**22
+_enabled = True
+
+
+def set_shape_buckets(enabled: bool) -> bool:
+    """Turn shape buckets on or off; returns the previous setting.
+
+    With buckets on (the default), the fits, paths and cross-validations pad
+    a design of up to 4 194 304 entries with zero-weight rows up to the next
+    size in 1, 2, 3, 4, 6, 8, 12, ... (powers of two and three times them),
+    so that nearby numbers of rows share one compiled program. Results are
+    those of the unpadded problem, to rounding. Turn them off to compile for
+    the exact shape (a long-running process that sees one shape only gains
+    nothing from them).
+
+    Example:
+      >>> import jaxreg
+      >>> previous = jaxreg.set_shape_buckets(False)
+      >>> jaxreg.set_shape_buckets(previous)
+      False
+    """
+    global _enabled
+    if not isinstance(enabled, bool | np.bool_):
+        raise TypeError(f"enabled must be True or False, got {enabled!r}")
+    previous, _enabled = _enabled, bool(enabled)
+    return previous
+
+
+def bucket(n: int) -> int:
+    """The smallest size of the form ``2^k`` or ``3 * 2^k`` that is ``>= n``."""
+    if n <= 2:
+        return max(n, 1)
+    power = 1 << (n - 1).bit_length()  # the power of two >= n
+    three = 3 * power // 4
+    return three if three >= n else power
+
+
+def padded_rows(X, y, hyper, folds=None):
+    """``(X, y, hyper, folds)`` with the rows padded up to their bucket: zero
+    rows of X, zero targets, zero sample weights, zero training weight in
+    every fold and held-out index lists padded to their own bucket (invalid
+    entries). Unchanged where buckets are off or X is too large.
+
+    Host arrays are padded in numpy (no compiled work for a new shape),
+    others (traced, or on an accelerator) with ``jax.numpy``, so that a fit
+    under ``jit``, ``vmap`` or ``grad`` solves the same padded problem as the
+    same fit called eagerly."""
+    n, p = X.shape
+    target = bucket(n)
+    if not _enabled or target == n or target * p > _MAX_ELEMENTS:
+        return X, y, hyper, folds
+    extra = target - n
+    X = _pad_design(X, extra)
+    y = _pad(y, extra)
+    hyper = hyper.replace(sample_weight=_pad(hyper.sample_weight, extra))
+    if folds is not None:
+        folds = _pad_folds(folds, extra)
+    return X, y, hyper, folds
+
+
+def _on_host(a) -> bool:
+    return v.is_concrete(a) and not (isinstance(a, jax.Array) and not v._on_host(a))
+
+
+def _pad(a, extra: int, value=0):
+    """``a`` with ``extra`` entries of ``value`` appended on its last axis."""
+    widths = [(0, 0)] * (np.ndim(a) - 1) + [(0, extra)]
+    if _on_host(a):
+        return np.pad(np.asarray(a), widths, constant_values=value)
+    return jnp.pad(a, widths, constant_values=value)
+
+
+def _pad_design(X, extra: int):
+    n, p = X.shape
+    if v.is_sparse(X):
+        # Zero rows of a sparse matrix store nothing: only the shape grows.
+        return type(X)((X.data, X.indices), shape=(n + extra, p))
+    if _on_host(X):
+        A = np.asarray(X)
+        return np.concatenate([A, np.zeros((extra, p), A.dtype)])
+    return jnp.concatenate([X, jnp.zeros((extra, p), X.dtype)])
+
+
+def _pad_folds(folds, extra: int):
+    m = folds.held_idx.shape[1]
+    more = bucket(m) - m if math.prod(folds.held_idx.shape) else 0
+    return folds._replace(
+        W=_pad(folds.W, extra),
+        held_idx=_pad(folds.held_idx, more),
+        held_valid=_pad(folds.held_valid, more, False),
+    )
