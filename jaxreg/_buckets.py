@@ -4,9 +4,10 @@ A compiled program is specialized to its array shapes, so every new number
 of rows compiles again: ``GridSearchCV`` and ``cross_val_score`` hand each
 fold a slightly different one, and on a small table compilation, not the
 solve, is the whole cost. The fits, paths and cross-validations therefore
-pad the rows up to the next bucket size, a power of two or three times one
-(..., 256, 384, 512, 768, ...: at most half again as many rows), with zero
-weight. A zero-weight row takes no part in any sum of the objective, its
+pad the rows up to the next bucket size, with zero weight: the next power
+of two up to 8192 rows (where compilation outweighs the solve), beyond it
+the next power of two or three halves of one (at most half again as many
+rows). A zero-weight row takes no part in any sum of the objective, its
 gradient, the centering or the scores, so the padded problem is the same
 problem up to the rounding of sums over more terms (its Gram matrix agrees
 to 1e-15). Iterates are not bit for bit those of the unpadded solve, and a
@@ -30,6 +31,12 @@ import numpy as np
 from jaxreg import _validation as v
 
 _MAX_ELEMENTS = 2**22
+# Up to this many rows the buckets are powers of two: compilation outweighs
+# the solve there, and one bucket then holds both a 5-fold CV's training
+# folds (0.8 n) and the full data (n) unless n is within 1.25 times above a
+# power of two, so that a grid search's refit usually compiles nothing
+# either. Beyond, buckets are finer.
+_FINE_ABOVE = 8192
 _enabled = True
 
 
@@ -38,8 +45,8 @@ def set_shape_buckets(enabled: bool) -> bool:
 
     With buckets on (the default), the fits, paths and cross-validations pad
     a design of up to 4 194 304 entries with zero-weight rows up to the next
-    size in 1, 2, 3, 4, 6, 8, 12, ... (powers of two and three times them),
-    so that nearby numbers of rows share one compiled program. Results are
+    power of two (beyond 8192 rows, the next power of two or three halves of
+    one), so that nearby numbers of rows share one compiled program. Results are
     those of the unpadded problem, to rounding. Turn them off to compile for
     the exact shape (a long-running process that sees one shape only gains
     nothing from them).
@@ -58,12 +65,13 @@ def set_shape_buckets(enabled: bool) -> bool:
 
 
 def bucket(n: int) -> int:
-    """The smallest size of the form ``2^k`` or ``3 * 2^k`` that is ``>= n``."""
+    """The bucket of ``n`` rows: the power of two ``>= n`` up to
+    ``_FINE_ABOVE``, beyond it the smallest ``2^k`` or ``3 * 2^(k-1)``."""
     if n <= 2:
         return max(n, 1)
     power = 1 << (n - 1).bit_length()  # the power of two >= n
     three = 3 * power // 4
-    return three if three >= n else power
+    return three if three >= n and n > _FINE_ABOVE else power
 
 
 def padded_rows(X, y, hyper, folds=None):

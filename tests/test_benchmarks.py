@@ -28,6 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
         ("bench_tune.py", ("lasso tall", "lasso wide", "elastic_net tall", "logistic tall")),
         ("bench_compile.py", ("lasso path", "lasso path (defaults)", "lasso cv")),
         ("bench_memory.py", ("lasso path", "5-fold cv")),
+        ("bench_latency.py", ("import jaxreg", "LassoCV", "GridSearchCV")),
         (
             "bench_gpu.py",
             (
