@@ -5,19 +5,19 @@ of rows compiles again: ``GridSearchCV`` and ``cross_val_score`` hand each
 fold a slightly different one, and on a small table compilation, not the
 solve, is the whole cost. The fits, paths and cross-validations therefore
 pad the rows up to the next bucket size, with zero weight: the next power
-of two up to 8192 rows (where compilation outweighs the solve), beyond it
-the next power of two or three halves of one (at most half again as many
-rows). A zero-weight row takes no part in any sum of the objective, its
-gradient, the centering or the scores, so the padded problem is the same
-problem up to the rounding of sums over more terms (its Gram matrix agrees
-to 1e-15). Iterates are not bit for bit those of the unpadded solve, and a
-certificate check may fall an iteration block earlier or later: both fits
-meet the same certificate, and on the test problems their coefficients
-agree to 1e-10 or better at tight tolerances.
+of two while the padded design has at most 65 536 entries (compilation
+outweighs the solve there), then the next power of two or three halves of
+one (at most half again as many rows) up to 1 048 576 entries.
 
-Padding copies a dense X, so it stops at ``_MAX_ELEMENTS`` entries, where the
-solve outgrows compilation anyway; :func:`jaxreg.set_shape_buckets` turns
-it off.
+A zero-weight row takes no part in any sum of the objective, its gradient,
+the centering or the scores, so the padded problem is the same problem up
+to the rounding of sums over more terms (its Gram matrix agrees to 1e-15).
+Iterates are not bit for bit those of the unpadded solve, and a certificate
+check may fall an iteration block earlier or later: both fits meet the same
+certificate, and their predictions agree within what the two gaps allow.
+
+Padding copies a dense X, so it stops there, where the solve outgrows
+compilation anyway; :func:`jaxreg.set_shape_buckets` turns it off.
 """
 
 from __future__ import annotations
@@ -30,13 +30,16 @@ import numpy as np
 
 from jaxreg import _validation as v
 
-_MAX_ELEMENTS = 2**22
-# Up to this many rows the buckets are powers of two: compilation outweighs
-# the solve there, and one bucket then holds both a 5-fold CV's training
-# folds (0.8 n) and the full data (n) unless n is within 1.25 times above a
-# power of two, so that a grid search's refit usually compiles nothing
-# either. Beyond, buckets are finer.
-_FINE_ABOVE = 8192
+# Designs padded to a power of two of rows while that holds at most this
+# many entries: compilation outweighs the solve there, and one bucket then
+# holds both a 5-fold CV's training folds (0.8 n) and the full data (n)
+# unless n is within 1.25 times above a power of two, so that a grid
+# search's refit usually compiles nothing either.
+_COARSE_ELEMENTS = 2**16
+# Larger designs up to this many entries get the finer buckets (at most half
+# again as many rows); beyond it the solve outweighs compilation and a padded
+# copy of X would cost memory, so it is solved at its own shape.
+_MAX_ELEMENTS = 2**20
 _enabled = True
 
 
@@ -44,12 +47,13 @@ def set_shape_buckets(enabled: bool) -> bool:
     """Turn shape buckets on or off; returns the previous setting.
 
     With buckets on (the default), the fits, paths and cross-validations pad
-    a design of up to 4 194 304 entries with zero-weight rows up to the next
-    power of two (beyond 8192 rows, the next power of two or three halves of
-    one), so that nearby numbers of rows share one compiled program. Results are
-    those of the unpadded problem, to rounding. Turn them off to compile for
-    the exact shape (a long-running process that sees one shape only gains
-    nothing from them).
+    the rows with zero weight: to the next power of two while the padded
+    design has at most 65 536 entries, then to the next power of two or three
+    halves of one up to 1 048 576 entries (larger designs are not padded).
+    Nearby numbers of rows then share one compiled program. Results are
+    those of the unpadded problem, to the certificate both meet. Turn them
+    off to compile for the exact shape (a process that sees one shape only
+    gains nothing from them).
 
     Example:
       >>> import jaxreg
@@ -64,14 +68,19 @@ def set_shape_buckets(enabled: bool) -> bool:
     return previous
 
 
-def bucket(n: int) -> int:
-    """The bucket of ``n`` rows: the power of two ``>= n`` up to
-    ``_FINE_ABOVE``, beyond it the smallest ``2^k`` or ``3 * 2^(k-1)``."""
+def bucket(n: int, p: int = 1) -> int:
+    """The number of rows an ``n x p`` design is padded to (``n`` where it
+    is not padded): the power of two ``>= n`` while that makes at most
+    ``_COARSE_ELEMENTS`` entries, else the smallest ``2^k`` or ``3 * 2^(k-1)``
+    up to ``_MAX_ELEMENTS`` entries."""
     if n <= 2:
         return max(n, 1)
     power = 1 << (n - 1).bit_length()  # the power of two >= n
+    if power * p <= _COARSE_ELEMENTS:
+        return power
     three = 3 * power // 4
-    return three if three >= n and n > _FINE_ABOVE else power
+    fine = three if three >= n else power
+    return fine if fine * p <= _MAX_ELEMENTS else n
 
 
 def padded_rows(X, y, hyper, folds=None):
@@ -85,8 +94,8 @@ def padded_rows(X, y, hyper, folds=None):
     under ``jit``, ``vmap`` or ``grad`` solves the same padded problem as the
     same fit called eagerly."""
     n, p = X.shape
-    target = bucket(n)
-    if not _enabled or target == n or target * p > _MAX_ELEMENTS:
+    target = bucket(n, p)
+    if not _enabled or target == n:
         return X, y, hyper, folds
     extra = target - n
     X = _pad_design(X, extra)
@@ -122,7 +131,7 @@ def _pad_design(X, extra: int):
 
 def _pad_folds(folds, extra: int):
     m = folds.held_idx.shape[1]
-    more = bucket(m) - m if math.prod(folds.held_idx.shape) else 0
+    more = bucket(m, 1) - m if math.prod(folds.held_idx.shape) else 0
     return folds._replace(
         W=_pad(folds.W, extra),
         held_idx=_pad(folds.held_idx, more),

@@ -43,16 +43,24 @@ def _compilations(call):
 
 
 def test_bucket_sizes():
-    ns = range(1, 40_000)
-    sizes = [_buckets.bucket(n) for n in ns]
-    assert all(s >= n for n, s in zip(ns, sizes, strict=True))
-    assert all(s < 2 * n for n, s in zip(ns, sizes, strict=True) if n > 1)
-    assert all(s <= 1.5 * n for n, s in zip(ns, sizes, strict=True) if n > 8192)
-    assert sorted(set(sizes))[:10] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
-    assert sorted(set(sizes))[-4:] == [16384, 24576, 32768, 49152]
+    for p in (1, 10, 100):
+        ns = range(1, 20_000)
+        sizes = [_buckets.bucket(n, p) for n in ns]
+        assert all(s >= n for n, s in zip(ns, sizes, strict=True))
+        assert all(s < 2 * n for n, s in zip(ns, sizes, strict=True) if n > 1)
+        for n, s in zip(ns, sizes, strict=True):
+            power = 1 << (n - 1).bit_length()
+            if power * p <= _buckets._COARSE_ELEMENTS:
+                assert s == power
+            else:
+                assert s <= 1.5 * n or s == n
+            if n * p > _buckets._MAX_ELEMENTS:
+                assert s == n
     # LassoCV on 400 rows after 442, and a 5-fold grid search on 442 rows
     # (training folds of 353 and 354, the refit on 442), each in one bucket.
-    assert _buckets.bucket(353) == _buckets.bucket(400) == _buckets.bucket(442) == 512
+    assert _buckets.bucket(353, 10) == _buckets.bucket(400, 10) == _buckets.bucket(442, 10) == 512
+    # The tall benchmark (5000 x 500) is solved at its own shape.
+    assert _buckets.bucket(5000, 500) == 5000
 
 
 def test_set_shape_buckets_checks_and_returns_the_previous_setting():
