@@ -12,13 +12,13 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from jaxreg import _buckets, _compile, _implicit, _problem, _rescale
+from jaxreg import _buckets, _compile, _implicit, _problem, _rescale, solvers
 from jaxreg import _validation as v
 from jaxreg._spec import Hyper, Spec, make_hyper
 from jaxreg.datafits import Quadratic
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult, Status
-from jaxreg.solvers import _cholesky_solver, ridge_cg, ridge_dual, ridge_svd
+from jaxreg.solvers import _cholesky_solver, ridge_cg, ridge_dual
 
 
 @_compile.jit(static_argnames=("spec",))
@@ -189,13 +189,25 @@ def _ridge_beta(data: RidgeData, reg, hyper: Hyper, solver: str):
         return hessian_solve(design.rmatvec(s * yc)), hessian_solve
     if solver == "cg":
         matvec = lambda b: design.rmatvec(s * design.matvec(b))  # noqa: E731
-        return ridge_cg(matvec, design.rmatvec(s * yc), reg, hyper.max_iter), None
+
+        def hessian_solve(v):
+            # Another CG solve, paid only where coordinates are free (the
+            # gap cannot certify them); NaN elsewhere leaves the gap alone.
+            return jax.lax.cond(
+                jnp.any(reg == 0),
+                lambda: ridge_cg(matvec, v, reg, hyper.max_iter),
+                lambda: jnp.full_like(v, jnp.nan),
+            )
+
+        return ridge_cg(matvec, design.rmatvec(s * yc), reg, hyper.max_iter), hessian_solve
     root = jnp.sqrt(s)
     # design.X: a dense design is centered and scaled already.
     Xs, ys = root[:, None] * design.X, root * yc
     if solver == "dual":
         return ridge_dual(Xs, ys, reg), None
-    return ridge_svd(Xs, ys, data.pf, hyper.alpha / data.total), None
+    factors = solvers._scaled_svd(Xs, data.pf)
+    alpha = hyper.alpha / data.total
+    return solvers._svd_ridge(factors, ys, alpha), solvers._svd_hessian_solver(factors, alpha)
 
 
 def certified_ridge(
@@ -227,12 +239,25 @@ def certified_ridge(
     gap = datafit.fenchel_young(aux, 1.0) + penalty.fenchel_young(beta, -grad)
     g = grad + reg * beta
     kkt = jnp.max(jnp.abs(g))
+    # Coordinates without an L2 weight (alpha = 0, zero penalty factors) do
+    # not enter the gap: there the Newton decrement alone is a certificate,
+    # and without one nothing certifies them.
+    free = jnp.any(reg == 0)
     if hessian_solve is not None:
-        decrement = 0.5 * jnp.dot(g, hessian_solve(g))
-        gap = jnp.where(jnp.isfinite(decrement), jnp.minimum(gap, jnp.abs(decrement)), gap)
+        decrement = jnp.abs(0.5 * jnp.dot(g, hessian_solve(g)))
+        known = jnp.isfinite(decrement)
+        gap = jnp.where(
+            free,
+            jnp.where(known, decrement, jnp.inf),
+            jnp.where(known, jnp.minimum(gap, decrement), gap),
+        )
+    else:
+        gap = jnp.where(free, jnp.inf, gap)
     objective = value + penalty.value(beta)
     gap_tol = jnp.maximum(tol, _problem.tol_floor(dtype, Quadratic)) * (s @ (yc * yc))
-    finite = jnp.all(jnp.isfinite(beta)) & jnp.isfinite(gap) & jnp.isfinite(gap_tol)
+    # An infinite gap (free coordinates, nothing to certify them) is a
+    # certificate that fails, not a non-finite fit.
+    finite = jnp.all(jnp.isfinite(beta)) & ~jnp.isnan(gap) & jnp.isfinite(gap_tol)
     status = jnp.where(
         ~finite, Status.NONFINITE, jnp.where(gap <= gap_tol, Status.CONVERGED, Status.INACCURATE)
     )
@@ -253,7 +278,7 @@ def in_ridge_units(fit: FitResult, total) -> FitResult:
     # problem was certified: a certificate that cannot be stated is none.
     stated = jnp.isfinite(gap) & jnp.isfinite(gap_tol) & jnp.isfinite(objective)
     status = jnp.where(
-        stated | (fit.status == Status.INVALID_INPUT), fit.status, Status.NONFINITE
+        stated | (fit.status != Status.CONVERGED), fit.status, Status.NONFINITE
     ).astype(jnp.int32)
     return dataclasses.replace(fit, gap=gap, gap_tol=gap_tol, objective=objective, status=status)
 

@@ -412,16 +412,17 @@ def _closed_form_ridge(inputs, alpha, solver: str, fit_intercept, standardize) -
 
 
 def _least_squares_failed(fit: FitResult, alpha, inputs) -> bool:
-    """Whether an eager fit at ``alpha = 0`` came back non-finite where the
-    SVD can serve (penalty factors, which scale its columns, all positive).
-    Traced calls keep their route: its derivatives are finite wherever the
-    design has full rank."""
+    """Whether an eager fit at ``alpha = 0`` came back non-finite, or
+    uncertified (the dual form has no Newton decrement for the free
+    coordinates), where the SVD can serve (penalty factors, which scale its
+    columns, all positive). Traced calls keep their route: its derivatives
+    are finite wherever the design has full rank."""
     pf = inputs.penalty_factor
     concrete = all(v.is_concrete(a) for a in (alpha, fit.status, pf))
     return (
         concrete
         and float(alpha) == 0
-        and int(fit.status) == Status.NONFINITE
+        and int(fit.status) in (Status.NONFINITE, Status.INACCURATE)
         and bool(jnp.all(pf > 0))
     )
 

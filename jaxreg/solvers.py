@@ -559,11 +559,49 @@ def ridge_svd(Xs: Array, ys: Array, reg_scale: Array, alphas: Array) -> Array:
     Returns:
       Coefficients of shape ``alphas.shape + (p,)``.
     """
+    return _svd_ridge(_scaled_svd(Xs, reg_scale), ys, alphas)
+
+
+def _scaled_svd(Xs: Array, reg_scale: Array):
+    """``(root, U, sigma, Vt)``: ``root = sqrt(reg_scale)`` and the thin SVD
+    of ``Xs / root`` (see :func:`ridge_svd`)."""
     root = jnp.sqrt(reg_scale)
-    U, sigma, Vt = thin_svd(Xs / root)
+    return (root, *thin_svd(Xs / root))
+
+
+def _svd_kept(sigma: Array, shape, alphas: Array) -> Array:
+    """The singular directions :func:`ridge_svd` inverts at ``alphas``."""
+    cutoff = max(shape) * jnp.finfo(sigma.dtype).eps * jnp.max(sigma)
+    return (sigma > cutoff) | (alphas > 0)
+
+
+def _svd_ridge(factors, ys: Array, alphas: Array) -> Array:
+    root, U, sigma, Vt = factors
     uty = U.T @ ys
     alphas = jnp.asarray(alphas)[..., None]
-    cutoff = max(Xs.shape) * jnp.finfo(sigma.dtype).eps * jnp.max(sigma)
-    kept = (sigma > cutoff) | (alphas > 0)
+    kept = _svd_kept(sigma, (U.shape[0], Vt.shape[1]), alphas)
     shrink = jnp.where(kept, sigma / jnp.where(kept, sigma**2 + alphas, 1.0), 0.0)
     return ((shrink * uty) @ Vt) / root
+
+
+def _svd_hessian_solver(factors, alpha: Array):
+    """``v -> H^-1 v`` for ridge's Hessian ``H = Xs'Xs + alpha diag(reg_scale)``
+    from :func:`_scaled_svd`'s factors (``alpha`` a scalar). With ``A = Xs /
+    root = U S Vt``, ``H = R (A'A + alpha I) R`` (``R = diag(root)``), whose
+    inverse is ``R^-1 [V (S^2 + alpha)^-1 Vt + (I - V Vt) / alpha] R^-1``.
+    At ``alpha = 0`` the second term is dropped and so are the directions
+    :func:`ridge_svd` treats as zero: a generalized inverse, exact for the
+    gradients of least squares, which lie in the span of ``Vt``."""
+    root, U, sigma, Vt = factors
+    kept = _svd_kept(sigma, (U.shape[0], Vt.shape[1]), alpha)
+    inverse = jnp.where(kept, 1.0 / jnp.where(kept, sigma**2 + alpha, 1.0), 0.0)
+    positive = alpha > 0
+    safe = jnp.where(positive, alpha, 1.0)
+
+    def solve(v):
+        w = v / root
+        coords = Vt @ w
+        rest = jnp.where(positive, (w - Vt.T @ coords) / safe, 0.0)
+        return (Vt.T @ (inverse * coords) + rest) / root
+
+    return solve

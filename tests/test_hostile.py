@@ -4,6 +4,7 @@ before the check that it guards."""
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from _jaxreg_problems import classification, regression
@@ -12,6 +13,16 @@ import jaxreg
 from jaxreg import cli
 
 X, Y, _ = regression(40, 5, seed=0)
+_RIDGE_OPTIONS = dict(
+    sample_weight=None,
+    penalty_factor=None,
+    lower=None,
+    upper=None,
+    positive=False,
+    tol=1e-12,
+    max_iter=1000,
+    standardize=False,
+)
 XC, YC, _ = classification(40, 5, seed=0)
 
 ENTRY_POINTS = {
@@ -83,8 +94,37 @@ def test_a_ridge_certificate_beyond_the_units_of_ridge_is_not_converged(route):
     else:
         res = jaxreg.ridge_path(X, Y * 1e80, [1.0], sample_weight=weights)
         ref = jaxreg.ridge_path(X, Y, [1e-200])
-    assert np.all(np.asarray(res.status) == jaxreg.Status.NONFINITE)
+    status = np.asarray(res.status)
+    assert np.all(status != jaxreg.Status.CONVERGED)
+    assert np.all((status == jaxreg.Status.NONFINITE) | ~np.isfinite(np.asarray(res.objective)))
     np.testing.assert_allclose(np.asarray(res.coef) / 1e80, ref.coef, rtol=1e-9)
+
+
+@pytest.mark.parametrize("route", ["cholesky", "svd", "cg", "dual"])
+def test_ridge_at_alpha_zero_is_certified_by_its_newton_decrement(route):
+    # At alpha = 0 every coordinate is free and the ridge dual gap is 0 by
+    # construction: it read CONVERGED wherever the solve stopped. The Newton
+    # decrement certifies it now; a route without one is not CONVERGED.
+    fit = jaxreg.ridge(X, Y, 0.0, solver=route, fit_intercept=False)
+    ref = np.linalg.lstsq(X, Y, rcond=None)[0]
+    assert fit.status == jaxreg.Status.CONVERGED
+    np.testing.assert_allclose(fit.coef, ref, rtol=1e-9)
+    # A perturbed point: the decrement is its exact suboptimality.
+    from jaxreg import _engine
+    from jaxreg._spec import make_hyper
+
+    inputs = _engine.checked_inputs(jaxreg.datafits.Quadratic, X, Y, _RIDGE_OPTIONS)
+    data = _engine.ridge_data(X, Y, make_hyper(inputs, 0.0), False, False)
+    beta = jnp.asarray(ref * 1.1)
+    reg = jnp.zeros(X.shape[1])
+    hyper = make_hyper(inputs, 0.0)
+    _, solve = _engine._ridge_beta(data, reg, hyper, route if route != "dual" else "svd")
+    cert = _engine.certified_ridge(data, 0.0, beta, 1e-12, False, hessian_solve=solve)
+    r, r0 = Y - X @ np.asarray(beta), Y - X @ ref
+    np.testing.assert_allclose(cert.gap, r @ r - r0 @ r0, rtol=1e-6)
+    assert cert.status == jaxreg.Status.INACCURATE
+    nothing = _engine.certified_ridge(data, 0.0, beta, 1e-12, False, hessian_solve=None)
+    assert nothing.status == jaxreg.Status.INACCURATE and np.isinf(nothing.gap)
 
 
 def test_cli_states_the_comparison_that_holds(tmp_path, capsys):
