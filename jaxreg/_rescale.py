@@ -48,11 +48,12 @@ def column_scales(X, penalty_factor=None) -> np.ndarray | None:
         return None
     # absmax = m 2^e with m in [0.5, 1): dividing by 2^(e - 1) lands in [1, 2).
     # The L2 weights per unit of alpha are pf / c^2: the exponents stop where
-    # c^-2 (times a penalty factor of up to 2^_PF_HEADROOM) would leave the
-    # dtype's range. Columns beyond that are brought within 2^(maxexp/2) of
-    # one, where their squares and products are still finite.
+    # c^-2 would leave the dtype's normal range (and, with penalty factors,
+    # where pf / c^2 would come within 2^_PF_HEADROOM of leaving it).
+    # Columns beyond that are brought within 2^(maxexp/2) of one, where their
+    # squares and products are still finite.
     info = np.finfo(_real_dtype(X))
-    limit = info.maxexp // 2 - _PF_HEADROOM
+    limit = info.maxexp // 2 - 1
     low, high = np.full(absmax.shape, -limit), np.full(absmax.shape, limit)
     if penalty_factor is not None:
         low, high = _l2_weight_bounds(penalty_factor, info, low, high)

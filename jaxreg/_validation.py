@@ -371,7 +371,18 @@ def check_sample_weight(sample_weight, n: int, dtype):
                 f"{np.dtype(dtype).name} (its values overflow or underflow there): rescale it, "
                 "only the ratios of the weights matter"
             )
+        tiny = float(np.finfo(dtype).tiny)
+        if reduce_values(functools.partial(_has_subnormal, tiny=tiny), sw):
+            raise ValueError(
+                f"sample_weight has positive values below {np.dtype(dtype).name}'s smallest "
+                f"normal number ({tiny:.2g}), where they lose their precision: rescale it, "
+                "only the ratios of the weights matter"
+            )
     return sw
+
+
+def _has_subnormal(xp, w, *, tiny):
+    return xp.any((w > 0) & (w < tiny))
 
 
 def check_penalty_factor(penalty_factor, p: int, dtype):

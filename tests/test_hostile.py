@@ -127,6 +127,19 @@ def test_ridge_at_alpha_zero_is_certified_by_its_newton_decrement(route):
     assert nothing.status == jaxreg.Status.INACCURATE and np.isinf(nothing.gap)
 
 
+@pytest.mark.parametrize("dtype, scale", [(np.float32, 1e-45), (np.float64, 1e-320)])
+def test_subnormal_sample_weights_are_refused(dtype, scale):
+    # float32 weights of 1e-45 passed the checks (their sum is positive) and
+    # the logistic fit came back INVALID_INPUT from an eager call.
+    rng = np.random.default_rng(0)
+    A = XC[:12].astype(dtype)
+    weights = rng.uniform(0.1, 2.0, 12) * scale
+    with pytest.raises(ValueError, match="sample_weight has positive values below"):
+        jaxreg.logistic(A, YC[:12], 0.1, sample_weight=weights)
+    with pytest.raises(ValueError, match="sample_weight has positive values below"):
+        jaxreg.lasso(A, YC[:12], 0.1, sample_weight=weights)
+
+
 def test_cli_states_the_comparison_that_holds(tmp_path, capsys):
     path = tmp_path / "data.csv"
     rows = ["y," + ",".join(f"x{j}" for j in range(X.shape[1]))]

@@ -1573,9 +1573,11 @@ def test_estimators(named, alpha_kind, frac, l1_ratio):
     mark_scalar(d, "alpha", alpha)
     mark_scalar(d, "l1_ratio", l1_ratio, high=1.0)
     if name == "Lasso":
-        est = estimators.Lasso(alpha=alpha, max_iter=MAX_ITER, **common)
+        est = estimators.Lasso(alpha=alpha, max_iter=MAX_ITER, tol=1e-4, **common)
     elif name == "ElasticNet":
-        est = estimators.ElasticNet(alpha=alpha, l1_ratio=l1_ratio, max_iter=MAX_ITER, **common)
+        est = estimators.ElasticNet(
+            alpha=alpha, l1_ratio=l1_ratio, max_iter=MAX_ITER, tol=1e-4, **common
+        )
     elif name == "Ridge":
         est = estimators.Ridge(alpha=alpha, **common)
     else:
@@ -1586,7 +1588,9 @@ def test_estimators(named, alpha_kind, frac, l1_ratio):
             C = np.inf if zero else 1.0 / (alpha * total) if total > 0 else 1.0
         if not (math.isfinite(C) and C > 0) and alpha != 0:
             d.hostile.add("alpha")
-        est = estimators.LogisticRegression(C=C, l1_ratio=l1_ratio, max_iter=MAX_ITER, **common)
+        est = estimators.LogisticRegression(
+            C=C, l1_ratio=l1_ratio, max_iter=MAX_ITER, tol=1e-4, **common
+        )
     converged = fit_estimator(est, d, ("sample_weight", "y") if logistic and d.weights else ())
     if not converged:
         return
@@ -1626,16 +1630,16 @@ def test_cv_estimators(d, name, grid_kind):
     if bad is not None:
         d.hostile.update({"alphas", "alpha"})
     if name == "LassoCV":
-        est = estimators.LassoCV(alphas=bad or 3, cv=3, max_iter=MAX_ITER, **common)
+        est = estimators.LassoCV(alphas=bad or 3, cv=3, max_iter=MAX_ITER, tol=1e-4, **common)
     elif name == "ElasticNetCV":
         est = estimators.ElasticNetCV(
-            l1_ratio=0.5, alphas=bad or 3, cv=3, max_iter=MAX_ITER, **common
+            l1_ratio=0.5, alphas=bad or 3, cv=3, max_iter=MAX_ITER, tol=1e-4, **common
         )
     elif name == "RidgeCV":
         est = estimators.RidgeCV(alphas=bad or [1e-3, 1.0, 1e3], **common)
     else:
         est = estimators.LogisticRegressionCV(
-            Cs=bad or 2, cv=3, max_iter=MAX_ITER, l1_ratios=[1.0], **common
+            Cs=bad or 2, cv=3, max_iter=MAX_ITER, l1_ratios=[1.0], tol=1e-4, **common
         )
     converged = fit_estimator(est, d, ("sample_weight", "y", "cv") if d.weights else ("cv",))
     if not converged:

@@ -81,7 +81,7 @@ def test_ridge_and_standardized_elastic_net_are_scale_equivariant():
 
 def test_tiny_columns_keep_finite_l2_weights():
     # Columns of 1e-200 would need c ~ 2^-665, and an L2 weight per unit of
-    # alpha of 1/c^2 ~ 2^1330, beyond float64: the scales stop at 2^-500 so
+    # alpha of 1/c^2 ~ 2^1330, beyond float64: the scales stop at 2^-511 so
     # that alpha * pf / c^2 is exact. (The weight was clipped to the largest
     # float: coefficients 1e45 times too small, marked CONVERGED.)
     s, t, alpha = 1e-200, 1e-66, 1.29e134
