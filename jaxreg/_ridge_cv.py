@@ -53,12 +53,18 @@ def _kfold(X, y, hyper: Hyper, folds: Folds, alphas, spec: Spec):
     problems, _ = _problem.setup_rows(gram_spec, hyper, X, y, folds.W, held)
     totals = jnp.sum(folds.W, axis=1)
     root = 1.0 / jnp.sqrt(_problem.penalty_weights(hyper, spec.standardize)[1])
+    # root = k * unit with k a power of two: the spectrum is taken on the unit
+    # scale and k cancels from beta but for alpha / k^2. (With rescaled
+    # columns root holds their scales, up to 2^511: G * root root' overflowed.)
+    k = jnp.ldexp(jnp.ones((), root.dtype), jnp.frexp(jnp.max(root))[1])
+    unit = root / k
 
     def per_fold(problem, total):
         # sum_i s_i r_i^2 + alpha sum_j f_j w_j^2 = 2T [1/2 ||r||_s~^2 + alpha/(2T) ...]
-        lam, V = jnp.linalg.eigh(problem.datafit.G * root[:, None] * root[None, :])
-        proj = V.T @ (problem.datafit.c * root)
-        beta = ((proj / (lam + alphas[:, None] / total)) @ V.T) * root
+        lam, V = jnp.linalg.eigh(problem.datafit.G * unit[:, None] * unit[None, :])
+        proj = V.T @ (problem.datafit.c * unit)
+        damping = alphas[:, None] / total / k / k
+        beta = ((proj / (lam + damping)) @ V.T) * unit
         coef = beta / problem.x_scale
         if spec.fit_intercept:
             return coef, problem.offset - coef @ problem.x_mean

@@ -113,6 +113,16 @@ def test_l2_weights_per_unit_alpha_stay_normal(scale):
     assert np.all(np.isfinite((X * scale / c) ** 2))
 
 
+def test_ridge_kfold_cv_on_huge_columns():
+    # Columns of 1e154 are scaled by 2^511, and K-fold ridge CV formed its
+    # spectrum in the caller's metric, G * c c': it overflowed, and a fold's
+    # scores were NaN next to a CONVERGED status.
+    s, alphas = 1e154, np.array([1e-3, 0.1, 1.0])
+    ref = jaxreg.cross_validate(X, Y, "ridge", alphas=alphas, cv=3)
+    cv = jaxreg.cross_validate(X * s, Y, "ridge", alphas=alphas * s * s, cv=3)
+    np.testing.assert_allclose(cv.fold_scores, ref.fold_scores, rtol=1e-9)
+
+
 def test_uneven_columns_keep_their_elastic_net_weights():
     # Per column, L1 weight pf / c and L2 weight pf / c^2: the elastic net on
     # X diag(s) at coef / s is the elastic net on X with those weights, which
