@@ -29,6 +29,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
         ("bench_compile.py", ("lasso path", "lasso path (defaults)", "lasso cv")),
         ("bench_memory.py", ("lasso path", "5-fold cv")),
         ("bench_latency.py", ("import jaxreg", "LassoCV", "GridSearchCV")),
+        ("bench_default_tol.py", ("Lasso tall", "LassoCV diabetes", "LogisticRegressionCV")),
         (
             "bench_gpu.py",
             (

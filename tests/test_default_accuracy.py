@@ -181,3 +181,21 @@ def test_the_former_default_was_less_accurate():
         distance("ElasticNet", X, y, ours, given)[0]
         > distance("ElasticNet", X, y, theirs, given)[0]
     )
+
+
+if __name__ == "__main__":
+    # The table of docs/benchmarks.md, "Default accuracy":
+    # python tests/test_default_accuracy.py
+    print("| problem | scikit-learn | jaxreg, tol 1e-4 | jaxreg, default |")
+    print("|---|---|---|---|")
+    for name, data, given in PROBLEMS:
+        X, y = DATA[data]()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits = [
+                _sklearn(name, given).fit(X, y),
+                getattr(jr, name)(**given, tol=1e-4).fit(X, y),
+                getattr(jr, name)(**given).fit(X, y),
+            ]
+        cells = ["{:.1e} / {:.1e}".format(*distance(name, X, y, est, given)) for est in fits]
+        print(f"| {data}, {name}({given}) | " + " | ".join(cells) + " |", flush=True)
