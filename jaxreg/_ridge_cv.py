@@ -136,6 +136,12 @@ def _leave_one_out(X, y, hyper: Hyper, alphas, spec: Spec, mode: str):
     sw = hyper.sample_weight
     data = ridge_data(X, y, hyper, spec.fit_intercept, spec.standardize)
     root_w, root_f = jnp.sqrt(sw), jnp.sqrt(data.pf)
+    # root_f = k * unit, k a power of two: decomposed on the unit scale, the
+    # spectrum is k^-2 times the caller's and alpha takes the factor k^2
+    # (exact; every ratio below is unchanged). With rescaled columns root_f
+    # holds their inverse scales, down to 2^-511: X / root_f overflowed.
+    k = jnp.ldexp(jnp.ones((), root_f.dtype), jnp.frexp(jnp.max(root_f))[1])
+    root_f, alphas = root_f / k, alphas * k * k
     beta, lam, U, uty, kernel = _decomposition(data, alphas, root_w, root_f, spec.fit_intercept)
 
     def direct():

@@ -113,14 +113,19 @@ def test_l2_weights_per_unit_alpha_stay_normal(scale):
     assert np.all(np.isfinite((X * scale / c) ** 2))
 
 
-def test_ridge_kfold_cv_on_huge_columns():
-    # Columns of 1e154 are scaled by 2^511, and K-fold ridge CV formed its
-    # spectrum in the caller's metric, G * c c': it overflowed, and a fold's
-    # scores were NaN next to a CONVERGED status.
+@pytest.mark.parametrize(
+    "cv, wide", [(3, False), ("loo", False), ("gcv", False), ("loo", True), ("gcv", True)]
+)
+def test_ridge_cv_on_huge_columns(cv, wide):
+    # Columns of 1e154 are scaled by 2^511, and ridge CV formed its spectrum
+    # in the caller's metric (G * c c', or X c): it overflowed, and scores
+    # were NaN next to a CONVERGED status (K-fold) or the fits NONFINITE.
+    A, b = (X[:6], Y[:6]) if wide else (X, Y)
     s, alphas = 1e154, np.array([1e-3, 0.1, 1.0])
-    ref = jaxreg.cross_validate(X, Y, "ridge", alphas=alphas, cv=3)
-    cv = jaxreg.cross_validate(X * s, Y, "ridge", alphas=alphas * s * s, cv=3)
-    np.testing.assert_allclose(cv.fold_scores, ref.fold_scores, rtol=1e-9)
+    ref = jaxreg.cross_validate(A, b, "ridge", alphas=alphas, cv=cv)
+    res = jaxreg.cross_validate(A * s, b, "ridge", alphas=alphas * s * s, cv=cv)
+    np.testing.assert_allclose(res.fold_scores, ref.fold_scores, rtol=1e-9)
+    assert np.all(np.asarray(res.path.status) == np.asarray(ref.path.status))
 
 
 def test_uneven_columns_keep_their_elastic_net_weights():
