@@ -1262,13 +1262,16 @@ def test_alpha_max(d, l1_ratio):
         return
     with decimal.localcontext(DEC):
         scale = m.column_scale(d.fit_intercept, d.standardize)
-        yc = [yi - m.weighted(m.y) for yi in m.y] if d.fit_intercept else m.y
+        ybar = m.weighted(m.y) if d.fit_intercept else D0
+        yc = [yi - ybar for yi in m.y]
         g = m.rmatvec([si * v for si, v in zip(m.s, yc, strict=True)], center=d.fit_intercept)
         expected = max(
             abs(gj) / sj / (m.l1_ratio * fj) for gj, sj, fj in zip(g, scale, m.f, strict=True)
         )
+        # Centering rounds each y_i - ybar by epsilons of |ybar| (a constant
+        # y centers to rounding, not to zero, in floats).
         sizes = [
-            sum(abs(m.X[i][j] * m.s[i] * yc[i]) for i in range(m.n))
+            sum(abs(m.X[i][j] * m.s[i]) * (abs(yc[i]) + abs(ybar)) for i in range(m.n))
             / (scale[j] * m.l1_ratio * m.f[j])
             for j in range(m.p)
         ]
