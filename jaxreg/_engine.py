@@ -223,12 +223,13 @@ def certified_ridge(
     With ``hessian_solve`` (``v -> H^-1 v`` for the objective's Hessian
     ``H``), the certificate is the smaller of the duality gap and the Newton
     decrement ``g' H^-1 g / 2`` at ``beta``, the exact suboptimality of a
-    quadratic. Coordinates with no L2 weight (alpha = 0, zero penalty
-    factors) do not enter the gap: there the decrement alone certifies, and
-    without ``hessian_solve`` the certificate is infinite (INACCURATE). The gap alone measures the gradient ``g`` against the L2
+    quadratic. The gap alone measures the gradient ``g`` against the L2
     weights only, ``sum_j g_j^2 / (2 reg_j)``: when those are tiny next to
     the data's curvature (large columns, or float32), the rounding of ``g``
-    alone exceeds any tolerance although the fit is exact.
+    alone exceeds any tolerance although the fit is exact. Coordinates with
+    no L2 weight (alpha = 0, zero penalty factors) do not enter the gap at
+    all: there the decrement alone certifies, and without ``hessian_solve``
+    the certificate is infinite (INACCURATE).
     """
     dtype = beta.dtype
     p = beta.shape[0]
