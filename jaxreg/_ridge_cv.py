@@ -46,6 +46,15 @@ def sparse_svd(design: Design, root_w, root_f):
     return U, jnp.where(keep, sig, 0.0), V.T
 
 
+def _unit_scale(root):
+    """``(k, root / k)`` with ``k`` the power of two that brings the largest
+    entry of ``root`` into ``[0.5, 1)`` (exact). The penalty metric ``root``
+    holds the scales of rescaled columns, up to ``2^511`` or down to
+    ``2^-511``: products with it, taken in the caller's metric, overflowed."""
+    k = jnp.ldexp(jnp.ones((), root.dtype), jnp.frexp(jnp.max(root))[1])
+    return k, root / k
+
+
 def _kfold(X, y, hyper: Hyper, folds: Folds, alphas, spec: Spec):
     """Held-out scores of K-fold ridge from per-fold Gram eigendecompositions."""
     gram_spec = dataclasses.replace(spec, use_gram=True)
@@ -53,11 +62,9 @@ def _kfold(X, y, hyper: Hyper, folds: Folds, alphas, spec: Spec):
     problems, _ = _problem.setup_rows(gram_spec, hyper, X, y, folds.W, held)
     totals = jnp.sum(folds.W, axis=1)
     root = 1.0 / jnp.sqrt(_problem.penalty_weights(hyper, spec.standardize)[1])
-    # root = k * unit with k a power of two: the spectrum is taken on the unit
-    # scale and k cancels from beta but for alpha / k^2. (With rescaled
-    # columns root holds their scales, up to 2^511: G * root root' overflowed.)
-    k = jnp.ldexp(jnp.ones((), root.dtype), jnp.frexp(jnp.max(root))[1])
-    unit = root / k
+    # The spectrum is taken on the unit scale and k cancels from beta but for
+    # alpha / k^2 (see _unit_scale).
+    k, unit = _unit_scale(root)
 
     def per_fold(problem, total):
         # sum_i s_i r_i^2 + alpha sum_j f_j w_j^2 = 2T [1/2 ||r||_s~^2 + alpha/(2T) ...]
@@ -136,12 +143,10 @@ def _leave_one_out(X, y, hyper: Hyper, alphas, spec: Spec, mode: str):
     sw = hyper.sample_weight
     data = ridge_data(X, y, hyper, spec.fit_intercept, spec.standardize)
     root_w, root_f = jnp.sqrt(sw), jnp.sqrt(data.pf)
-    # root_f = k * unit, k a power of two: decomposed on the unit scale, the
-    # spectrum is k^-2 times the caller's and alpha takes the factor k^2
-    # (exact; every ratio below is unchanged). With rescaled columns root_f
-    # holds their inverse scales, down to 2^-511: X / root_f overflowed.
-    k = jnp.ldexp(jnp.ones((), root_f.dtype), jnp.frexp(jnp.max(root_f))[1])
-    root_f, alphas = root_f / k, alphas * k * k
+    # Decomposed on the unit scale, the spectrum is k^-2 times the caller's
+    # and alpha takes the factor k^2: every ratio below is unchanged.
+    k, root_f = _unit_scale(root_f)
+    alphas = alphas * k * k
     beta, lam, U, uty, kernel = _decomposition(data, alphas, root_w, root_f, spec.fit_intercept)
 
     def direct():
