@@ -42,13 +42,26 @@ does not know the option, it is left out. A persistent compilation cache
 load the program instead of compiling it, and only the slower run would be
 left. So while one is set, the ``quick`` predicates are ignored.
 
+Small problems (every array argument at most ``_SMALL_ENTRIES`` entries, in
+any precision) compile with XLA's backend optimization level 0 and the
+elemental emitters, whatever the configuration: LLVM's optimizations and the
+number of kernels are most of their compilation, and on such data a faster
+kernel saves less at run time than it costs once. Their programs run up to
+about twice as long and compile in a third of the time; a 5-fold ``LassoCV``
+on a 442 x 10 table spends its first call compiling. Here too a persistent
+compilation cache turns the trade around, and the options are left out while
+one is set.
+
 The measured kernel counts, compilation and run times behind these choices
 are in ``docs/benchmarks.md``, "Measurements behind design choices".
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
+import re
 
 import jax
 import numpy as np
@@ -60,18 +73,43 @@ _F64_CPU_UNHOISTED = {
 }
 # Added for the ``quick`` configurations, where XLA knows it.
 _ELEMENTAL_EMITTERS = {"xla_cpu_use_fusion_emitters": False}
+# Added for small problems (see the module docstring), where XLA knows it.
+_UNOPTIMIZED = {"xla_backend_optimization_level": 0}
+# The most entries of an array argument for which a problem counts as small:
+# the padded designs of the small shape buckets (see jaxreg._buckets).
+_SMALL_ENTRIES = 2**16
 
 
-@functools.cache
+# Optional options this XLA rejected ("No such compile option"): found on
+# first use rather than by a test compilation, which cost a small first call
+# a few hundredths of a second.
+_REJECTED: set[str] = set()
+
+
+def _accepted(options: dict) -> bool:
+    """Whether XLA has not rejected any of ``options``."""
+    return not (set(options) & _REJECTED)
+
+
 def _knows_elemental_emitters() -> bool:
-    """Whether this XLA accepts ``_ELEMENTAL_EMITTERS`` (a tiny compilation, once)."""
-    try:
-        jax.jit(lambda x: x + 1.0).lower(np.float64(0.0)).compile(
-            compiler_options=_ELEMENTAL_EMITTERS
-        )
-    except Exception:  # an unknown option is an error; older XLA lacks this one
-        return False
-    return True
+    """Whether ``_ELEMENTAL_EMITTERS`` may be passed (not rejected so far)."""
+    return _accepted(_ELEMENTAL_EMITTERS)
+
+
+def _knows_unoptimized() -> bool:
+    """Whether ``_UNOPTIMIZED`` may be passed (not rejected so far)."""
+    return _accepted(_UNOPTIMIZED)
+
+
+def _rejected_option(error: Exception) -> str | None:
+    """The optional option an XLA compilation error rejects, if that is what
+    it says and the option has not been rejected before."""
+    match = re.search(r"No such compile option: '([\w.]+)'", str(error))
+    if match is None:
+        return None
+    name = match.group(1)
+    optional = set(_ELEMENTAL_EMITTERS) | set(_UNOPTIMIZED)
+    return name if name in optional and name not in _REJECTED else None
 
 
 def _persistent_cache() -> bool:
@@ -118,6 +156,18 @@ def _tracing() -> bool:
         return True
 
 
+def small_design(X) -> bool:
+    """Whether a design (dense or sparse) has at most ``_SMALL_ENTRIES``
+    entries, counting the zeros of a sparse one: the problems whose first
+    call is mostly tracing and compiling."""
+    return int(np.prod(X.shape)) <= _SMALL_ENTRIES
+
+
+def _small(leaves) -> bool:
+    """Whether no array leaf has more than ``_SMALL_ENTRIES`` entries."""
+    return all(int(np.size(leaf)) <= _SMALL_ENTRIES for leaf in leaves if hasattr(leaf, "shape"))
+
+
 def _float64_only(leaves) -> bool:
     """Whether no leaf is traced and every floating array leaf is float64."""
     floating = False
@@ -130,6 +180,26 @@ def _float64_only(leaves) -> bool:
                 return False
             floating = True
     return floating
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector paused for the block, unless the
+    caller had paused it already.
+
+    Tracing a solver allocates hundreds of thousands of short-lived objects,
+    which trigger full collections that walk every object of the process;
+    on a small first call they were about a fifth of the tracing time. The
+    cycles left behind are collected once the collector runs again.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
@@ -146,7 +216,8 @@ def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
     ``lower`` (the variant the same arguments would run), ``_cache_size``
     (all variants' entries) and ``_variant`` (the name of the variant the
     arguments would run: ``plain``, or ``fast`` or ``lean`` with ``+quick``
-    where ``quick`` holds).
+    where ``quick`` holds, or any of the three with ``+small`` in place of
+    ``+quick`` where every array argument is small; see the module docstring).
     """
     if fun is None:
         return functools.partial(jit, unhoisted=unhoisted, quick=quick, **jit_kwargs)
@@ -155,30 +226,46 @@ def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
     def variant(args, kwargs) -> str:
         if jax.default_backend() != "cpu" or _tracing():
             return "plain"
-        if not _float64_only(jax.tree_util.tree_leaves((args, kwargs))):
+        leaves = jax.tree_util.tree_leaves((args, kwargs))
+        if any(isinstance(leaf, jax.core.Tracer) for leaf in leaves):
             return "plain"
-        name = "lean" if unhoisted is not None and unhoisted(kwargs) else "fast"
-        if (
-            quick is not None
-            and quick(kwargs)
-            and not _persistent_cache()
-            and _knows_elemental_emitters()
-        ):
-            name += "+quick"
+        name = "plain"
+        if _float64_only(leaves):
+            name = "lean" if unhoisted is not None and unhoisted(kwargs) else "fast"
+        if _persistent_cache():
+            return name
+        if _small(leaves) and _knows_unoptimized():
+            return name + "+small"
+        if name != "plain" and quick is not None and quick(kwargs):
+            name += "+quick" if _knows_elemental_emitters() else ""
         return name
 
     def pick(args, kwargs):
         name = variant(args, kwargs)
         if name not in variants:  # built on first use
-            options = dict(_F64_CPU_UNHOISTED if name.startswith("lean") else _F64_CPU_OPTIONS)
-            if name.endswith("+quick"):
+            base = name.split("+")[0]
+            options = {}
+            if base != "plain":
+                options = dict(_F64_CPU_UNHOISTED if base == "lean" else _F64_CPU_OPTIONS)
+            if name.endswith("+quick") or (name.endswith("+small") and _knows_elemental_emitters()):
                 options |= _ELEMENTAL_EMITTERS
+            if name.endswith("+small"):
+                options |= _UNOPTIMIZED
             variants[name] = jax.jit(fun, compiler_options=options, **jit_kwargs)
         return variants[name]
 
     @functools.wraps(fun)
     def call(*args, **kwargs):
-        return pick(args, kwargs)(*args, **kwargs)
+        with _collector_paused():
+            while True:
+                try:
+                    return pick(args, kwargs)(*args, **kwargs)
+                except Exception as error:
+                    # An XLA without an optional option: compiled again without it.
+                    rejected = _rejected_option(error)
+                    if rejected is None:
+                        raise
+                    _REJECTED.add(rejected)
 
     call.lower = lambda *args, **kwargs: pick(args, kwargs).lower(*args, **kwargs)
     call._cache_size = lambda: sum(f._cache_size() for f in variants.values())

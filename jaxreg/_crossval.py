@@ -165,16 +165,16 @@ def cv_glm(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, *, spec: Spec) -
     mean, se, li, ai, i1se = select(scores, fold_weights(folds), alphas, spec.scoring)
     if fits.coef.shape[0] == folds.W.shape[0]:  # the full data rode along as the last row
         full = jax.tree.map(lambda a: a[-1], fits)  # (L, A, ...)
-        best = jax.tree.map(lambda a: a[li, ai], full)
-        best_1se = jax.tree.map(lambda a: a[li, i1se], full)
+        best = _problem.take(full, li, ai)
+        best_1se = _problem.take(full, li, i1se)
     else:
         # The full data along the selected l1_ratio only, down to alpha_min:
         # the same warm-started walk as its full path, stopped early.
         problem = _problem.one_problem(problems, axes, -1)
         grid = alphas[li] * folds.alpha_scale[-1]
         refit = solve_path(problem, grid, l1_ratios[li], hyper.max_iter, spec, stop=ai + 1)
-        best = jax.tree.map(lambda a: a[ai], refit)
-        best_1se = jax.tree.map(lambda a: a[i1se], refit)
+        best = _problem.take(refit, ai)
+        best_1se = _problem.take(refit, i1se)
     path = jax.vmap(PathResult.from_fits)(alphas, full) if spec.full_path else None
     result = CVResult(
         alphas=alphas,

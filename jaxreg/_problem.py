@@ -12,10 +12,12 @@ vmap it over a grid.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 from jaxreg import _prox_newton, _working_set
@@ -24,6 +26,14 @@ from jaxreg.datafits import Design, QuadraticGram, _weighted_gram
 from jaxreg.penalties import ElasticNetPenalty
 from jaxreg.result import FitResult, Status
 from jaxreg.solvers import Start, fista
+
+# Slices whose traced start indices are known nonnegative skip the wrapping
+# of negative ones, where this JAX offers that (see :func:`take`).
+_NONNEGATIVE = (
+    {"allow_negative_indices": False}
+    if "allow_negative_indices" in inspect.signature(jax.lax.dynamic_slice).parameters
+    else {}
+)
 
 
 def tol_floor(dtype, datafit) -> float:
@@ -367,12 +377,35 @@ def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls):
     return jax.vmap(finish)(G, c, sp.D, scale, nulls)
 
 
+def take(tree, *indices):
+    """``a[indices]`` for every leaf ``a`` of ``tree``: traced indices
+    nonnegative, Python integers of either sign.
+
+    One slice per leaf: NumPy-style indexing with a traced index also wraps
+    negative values and converts the index, four more operations per leaf
+    and index, which on trees of problems and results were a tenth of a
+    small cross-validation's program.
+    """
+    k = len(indices)
+    indices = tuple(i if isinstance(i, int) else jnp.asarray(i, jnp.int32) for i in indices)
+
+    def one(a):
+        start = tuple(
+            np.int32(i % a.shape[d]) if isinstance(i, int) else i for d, i in enumerate(indices)
+        )
+        start += (np.int32(0),) * (a.ndim - k)
+        sizes = (1,) * k + a.shape[k:]
+        return jax.lax.dynamic_slice(a, start, sizes, **_NONNEGATIVE).reshape(a.shape[k:])
+
+    return jax.tree.map(one, tree)
+
+
 def one_problem(problems, axes, i):
     """Problem ``i`` of a batch from :func:`setup_rows` (unbatched leaves shared)."""
     if axes == 0:
-        return jax.tree.map(lambda a: a[i], problems)
+        return take(problems, i)
     return jax.tree.map(
-        lambda ax, a: a if ax is None else a[i], axes, problems, is_leaf=lambda x: x is None
+        lambda ax, a: a if ax is None else take(a, i), axes, problems, is_leaf=lambda x: x is None
     )
 
 

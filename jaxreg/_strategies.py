@@ -110,10 +110,16 @@ def _warm_path(problem, alphas, l1_ratio, max_iter, spec: Spec, stop=None) -> Fi
         )
 
     def step(carry, chunk):
-        starts = jax.vmap(_predict, in_axes=(0, None))(chunk, carry)
         # An extrapolated start may already meet the tolerance; refining it
         # anyway keeps the path smooth instead of tolerance-sized steps.
-        fits, betas, bs = jax.vmap(one)(chunk, *starts)
+        if chunk_size == 1:
+            # Unbatched: a batch of one would still batch the solver's loops
+            # (a select per carried value and iteration), and trace slower.
+            solved = one(chunk[0], *_predict(chunk[0], carry))
+            fits, betas, bs = jax.tree.map(lambda a: a[None], solved)
+        else:
+            starts = jax.vmap(_predict, in_axes=(0, None))(chunk, carry)
+            fits, betas, bs = jax.vmap(one)(chunk, *starts)
         beta1, b1, a1 = carry[:3]
         return (betas[-1], bs[-1], chunk[-1], beta1, b1, a1), fits
 

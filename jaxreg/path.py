@@ -118,14 +118,19 @@ _DEFAULT_CHUNK = 4
 
 
 def default_strategy(
-    strategy: str, chunk_size: int | None, *, working_set: bool = False
+    strategy: str, chunk_size: int | None, *, working_set: bool = False, small: bool = False
 ) -> tuple[str, int]:
     """Resolve ``strategy="auto"`` and the chunk size.
 
     ``working_set``: whether the problem suits the working-set solvers (see
     :func:`jaxreg._working_set.suits`: a dense or sparse design in design
     mode, and for the squared loss more than 128 features); ``"auto"`` then
-    picks them on a CPU.
+    picks them on a CPU. ``small``: a small design (see
+    :func:`jaxreg._compile.small_design`), whose chunks default to one grid
+    point: a chunk's points share each product with a large design, while a
+    small one's first call is mostly tracing and compiling, and an unbatched
+    solve traces in half the time (a batch's loops select every carried
+    value at every iteration).
     """
     v.check_choice(strategy, "strategy", ("auto", "vmap", "warm", "working_set"))
     if strategy == "auto":
@@ -134,7 +139,7 @@ def default_strategy(
         else:
             strategy = "working_set" if working_set else "warm"
     if chunk_size is None:
-        chunk_size = _DEFAULT_CHUNK
+        chunk_size = 1 if small else _DEFAULT_CHUNK
     if int(chunk_size) < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     return strategy, int(chunk_size)
@@ -160,6 +165,7 @@ def path_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
         options["strategy"],
         options["chunk_size"],
         working_set=_working_set.suits(spec, inputs.X),
+        small=_compile.small_design(inputs.X),
     )
     return dataclasses.replace(
         spec,
@@ -219,8 +225,9 @@ _PATH_ARGS = """
         loss, else ``"warm"``. Under an outer
         ``vmap`` pass ``"warm"`` or ``"vmap"``: a vmapped working-set solve
         evaluates every set size.
-      chunk_size: grid points per chunk for the warm strategy (default 4; 1 is
-        plain sequential continuation).{gram}
+      chunk_size: grid points per chunk for the warm strategy (default 4, and
+        1 for a design of at most 65 536 entries; 1 is plain sequential
+        continuation).{gram}
       check_every: iterations between certificate evaluations.
 
     Returns:

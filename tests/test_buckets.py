@@ -14,7 +14,7 @@ from _jaxreg_problems import classification, regression
 from jax import monitoring
 
 import jaxreg
-from jaxreg import _buckets
+from jaxreg import _buckets, _compile
 from jaxreg.datasets import load_diabetes
 
 _COMPILES = collections.Counter()
@@ -120,16 +120,18 @@ def _problems():
 def test_padded_fits_are_the_unpadded_fits(name, A, b):
     # Both are certified for the same problem: their objectives agree within
     # the gaps, their coefficients to what the gaps allow (the iterates
-    # differ from the rounding of sums over more rows on).
+    # differ from the rounding of sums over more rows on). At 1e-10: at
+    # 1e-11 the diabetes CV refit at alpha_min (4 000 iterations, nearly
+    # unpenalized) can end STALLED, its gap flat for 100 checks before it falls.
     fits = {}
     for on in (True, False):
         previous = jaxreg.set_shape_buckets(on)
         try:
             top = float(jaxreg.alpha_max(A, b))
             fits[on] = (
-                jaxreg.lasso(A, b, 0.05 * top, tol=1e-12),
-                jaxreg.enet_path(A, b, 0.5, n_alphas=10, tol=1e-12),
-                jaxreg.cross_validate(A, b, n_alphas=10, tol=1e-12, full_path=False),
+                jaxreg.lasso(A, b, 0.05 * top, tol=1e-10),
+                jaxreg.enet_path(A, b, 0.5, n_alphas=10, tol=1e-10),
+                jaxreg.cross_validate(A, b, n_alphas=10, tol=1e-10, full_path=False),
             )
         finally:
             jaxreg.set_shape_buckets(previous)
@@ -170,9 +172,17 @@ def test_the_padded_problem_is_the_unpadded_one():
         np.testing.assert_allclose(getattr(padded, field), getattr(plain, field), rtol=1e-13)
 
 
-def test_jit_and_vmap_solve_the_same_padded_problem(buckets):
+def test_jit_and_vmap_solve_the_same_padded_problem(buckets, monkeypatch):
     eager = jaxreg.lasso(X, Y, 1.0, tol=1e-10)
     jitted = jax.jit(lambda X, y: jaxreg.lasso(X, y, 1.0, tol=1e-10))(X, Y)
+    # Eagerly a small problem compiles without LLVM's optimizations (see
+    # jaxreg._compile), which round differently; on this ill-conditioned
+    # problem (4 000 iterations) the two runs part, each certified. The same
+    # compilation, eager and traced, is the same solve.
+    assert int(eager.status) == int(jitted.status) == jaxreg.Status.CONVERGED
+    assert abs(float(eager.objective) - float(jitted.objective)) <= eager.gap + jitted.gap
+    monkeypatch.setattr(_compile, "_SMALL_ENTRIES", 0)
+    eager = jaxreg.lasso(X, Y, 1.0, tol=1e-10)
     np.testing.assert_allclose(jitted.coef, eager.coef, rtol=1e-10, atol=1e-10)
     assert int(jitted.n_iter) == int(eager.n_iter)
     ys = np.stack([Y, Y[::-1]])

@@ -22,6 +22,13 @@ from jaxreg.datafits import Logistic, Quadratic
 CPU = jax.default_backend() == "cpu"
 
 
+@pytest.fixture
+def large(monkeypatch):
+    """Every problem counts as large: the variants below are those of designs
+    past ``_compile._SMALL_ENTRIES`` (small ones are tested on their own)."""
+    monkeypatch.setattr(_compile, "_SMALL_ENTRIES", 0)
+
+
 def _hyper(X, y, **kw):
     inputs = engine_inputs(X, y, tol=1e-8, max_iter=1000)
     return make_hyper(inputs, l1_ratio=1.0, eps=1e-2)
@@ -136,7 +143,7 @@ def test_path_same_both_ways():
 
 
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
-def test_working_set_programs_compile_without_loop_motion():
+def test_working_set_programs_compile_without_loop_motion(large):
     # The path and CV entry points skip XLA's loop-invariant code motion for
     # the working-set strategy (fewer kernels, same run time) and keep it for
     # the others; float32 keeps the plain compilation whatever the strategy.
@@ -161,7 +168,7 @@ def test_working_set_programs_compile_without_loop_motion():
 
 
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
-def test_quick_configurations():
+def test_quick_configurations(large):
     # Paths always; CV everywhere but coordinate descent (where the elemental
     # emitters' kernels run slower for longer than they save in compilation).
     design = Spec(Quadratic, strategy="working_set", use_gram=False)
@@ -188,7 +195,9 @@ def _reduce_rows(x, *, quick):
 
 
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
-def test_quick_variant_compiles_with_other_emitters_and_same_answers(monkeypatch, tmp_path):
+def test_quick_variant_compiles_with_other_emitters_and_same_answers(
+    monkeypatch, tmp_path, large
+):
     g = _compile.jit(_reduce_rows, static_argnames="quick", quick=lambda kw: kw["quick"])
     x = np.random.default_rng(1).uniform(0.5, 1.5, (64, 300))
     assert g._variant(x, quick=True) == "fast+quick"
@@ -233,7 +242,7 @@ def _loop_with_invariant(a, x):
 
 
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
-def test_unhoisted_variant_keeps_invariant_code_in_the_loop():
+def test_unhoisted_variant_keeps_invariant_code_in_the_loop(large):
     a, x = np.linspace(0.0, 1.0, 300), np.linspace(-1.0, 1.0, 300)
     g = _compile.jit(
         lambda a, x, *, lean: _loop_with_invariant(a, x),
@@ -306,3 +315,52 @@ def test_alpha_max_without_the_null_fit_matches_it(loss):
         path_fn = jaxreg.lasso_path if loss == "squared" else jaxreg.logistic_path
         grid = path_fn(X, y, n_alphas=3, sample_weight=sw, penalty_factor=factors).alphas
         np.testing.assert_allclose(float(grid[0]), top, rtol=1e-9)
+
+
+@pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
+def test_small_problems_compile_unoptimized(monkeypatch, tmp_path):
+    # Every array argument within _SMALL_ENTRIES: backend optimization level 0
+    # and the elemental emitters, in either precision, whatever the
+    # configuration; eagerly only, and not with a persistent cache.
+    g = _compile.jit(_reduce_rows, static_argnames="quick", quick=lambda kw: kw["quick"])
+    x = np.random.default_rng(2).uniform(0.5, 1.5, (16, 300))
+    assert x.size <= _compile._SMALL_ENTRIES
+    assert g._variant(x, quick=True) == "fast+small" == g._variant(x, quick=False)
+    assert g._variant(x.astype(np.float32), quick=False) == "plain+small"
+    big = np.ones((_compile._SMALL_ENTRIES + 1,))
+    assert g._variant(big[None, :], quick=False) == "fast"
+    seen = []
+    jax.jit(lambda x: seen.append(g._variant(x, quick=False)) or x)(x)
+    assert seen == ["plain"]
+    # The options reach XLA (the elemental emitters leave the lone division
+    # unwrapped, as for quick) and the answers are the same to rounding.
+    fused = g.lower(x, quick=False).compile().as_text().count("kind=kLoop")
+    monkeypatch.setattr(_compile, "_SMALL_ENTRIES", 0)
+    assert g.lower(x, quick=False).compile().as_text().count("kind=kLoop") > fused
+    plain = g(x, quick=False)
+    monkeypatch.undo()
+    np.testing.assert_allclose(g(x, quick=False), plain, rtol=1e-13)
+    before = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path))
+    try:
+        assert g._variant(x, quick=False) == "fast"
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+
+
+@pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
+def test_an_option_xla_rejects_is_left_out(monkeypatch):
+    # No test compilation: an option the installed XLA does not know fails
+    # the first compilation, which is done again without it.
+    monkeypatch.setattr(_compile, "_UNOPTIMIZED", {"xla_no_such_option_for_jaxreg": 0})
+    monkeypatch.setattr(_compile, "_REJECTED", set())
+    g = _compile.jit(lambda x: jnp.sum(x * 2.0))
+    x = np.arange(5.0)
+    assert g._variant(x) == "fast+small"
+    assert float(g(x)) == 20.0
+    assert _compile._REJECTED == {"xla_no_such_option_for_jaxreg"}
+    assert g._variant(x) == "fast" and _compile._knows_elemental_emitters()
+    # Other errors, a rejection of an option jaxreg does not add among them,
+    # are raised as they are.
+    assert _compile._rejected_option(ValueError("No such compile option: 'xla_other'")) is None
+    assert _compile._rejected_option(ValueError("shapes do not match")) is None

@@ -211,7 +211,9 @@ def test_without_the_full_path_the_refits_are_the_same(model, shape, strategy):
     np.testing.assert_array_equal(np.asarray(part.best_index), np.asarray(full.best_index))
     # The walk stops before the grid's end: the early stop is exercised.
     assert int(full.best_index[1]) < 30 - 4
-    np.testing.assert_allclose(part.fold_scores, full.fold_scores, rtol=1e-12)
+    # Two programs (with and without the full data's row): the same fold
+    # solves, compiled apart, round apart.
+    np.testing.assert_allclose(part.fold_scores, full.fold_scores, rtol=1e-10)
     assert part.fold_status.shape == full.fold_status.shape == (5, len(kw.get("l1_ratio", [1])), 30)
     np.testing.assert_array_equal(np.asarray(part.fold_status), np.asarray(full.fold_status))
     # The refits walk the same warm-started grid, stopped at alpha_min.

@@ -190,7 +190,13 @@ def test_multi_process_example(tmp_path):
     ref = jaxreg.cross_validate(
         X[:440], y[:440], "elastic_net", l1_ratio=[0.5, 0.9, 1.0], cv=5, seed=0, standardize=True
     )
-    np.testing.assert_allclose(got["alpha_min"], ref.alpha_min, rtol=1e-9)
     # Default tolerance, and batched fold paths against one-after-another
     # ones: the curves agree to the tolerance the fits are certified to.
     np.testing.assert_allclose(got["mean"], ref.mean, rtol=5e-3)
+    # So does the selection: on this flat curve, differences within that
+    # tolerance may move the minimum to a neighbouring grid point. The point
+    # selected is on the grid and minimal on the one-process curve within it.
+    on_grid = np.isclose(np.asarray(ref.alphas), got["alpha_min"], rtol=1e-9, atol=0)
+    assert on_grid.sum() == 1
+    mean = np.asarray(ref.mean)
+    assert mean[on_grid][0] <= mean.min() * (1 + 5e-3)

@@ -145,3 +145,25 @@ def test_alpha_max_with_an_unpenalized_feature_matches_numpy():
     assert loose == pytest.approx(expected, rel=1e-2)  # the tolerance is honoured
     fit = jaxreg.lasso(X, y, got, penalty_factor=pf, tol=1e-12)
     assert np.all(np.asarray(fit.coef[1:]) == 0) and float(fit.coef[0]) != 0
+
+
+def test_small_designs_walk_the_grid_one_point_at_a_time():
+    # Small designs default to chunks of one grid point, solved unbatched
+    # (their first call is mostly tracing and compiling); larger ones to
+    # chunks of 4; an explicit chunk size is kept.
+    from jaxreg import _compile
+    from jaxreg.path import default_strategy
+
+    assert _compile.small_design(np.zeros((442, 10)))
+    assert not _compile.small_design(np.zeros((5000, 500)))
+    assert default_strategy("warm", None, small=True) == ("warm", 1)
+    assert default_strategy("warm", None) == ("warm", 4)
+    assert default_strategy("warm", 3, small=True) == ("warm", 3)
+    # The unbatched walk and a batched one reach the same path.
+    X, y, _ = regression(120, 30, "offset", seed=6)
+    one = jaxreg.lasso_path(X, y, n_alphas=20, tol=1e-14, strategy="warm", chunk_size=1)
+    four = jaxreg.lasso_path(X, y, n_alphas=20, tol=1e-14, strategy="warm", chunk_size=4)
+    default = jaxreg.lasso_path(X, y, n_alphas=20, tol=1e-14, strategy="warm")
+    assert bool(one.converged.all()) and bool(four.converged.all())
+    np.testing.assert_allclose(one.coef, four.coef, atol=1e-7, rtol=0)
+    np.testing.assert_array_equal(np.asarray(default.coef), np.asarray(one.coef))
