@@ -43,14 +43,17 @@ load the program instead of compiling it, and only the slower run would be
 left. So while one is set, the ``quick`` predicates are ignored.
 
 Small problems (every array argument at most ``_SMALL_ENTRIES`` entries, in
-any precision) compile with XLA's backend optimization level 0 and the
-elemental emitters, whatever the configuration: LLVM's optimizations and the
-number of kernels are most of their compilation, and on such data a faster
-kernel saves less at run time than it costs once. Their programs run up to
-about twice as long and compile in a third of the time; a 5-fold ``LassoCV``
-on a 442 x 10 table spends its first call compiling. Here too a persistent
-compilation cache turns the trade around, and the options are left out while
-one is set.
+any precision) compile with the elemental emitters, whatever the
+configuration, and the paths and cross-validations also at XLA's backend
+optimization level 0: LLVM's optimizations and the number of kernels are
+most of their compilation, and on such data a faster kernel saves less at
+run time than it costs once. Those programs run up to about twice as long
+and compile in a third of the time; a 5-fold ``LassoCV`` on a 442 x 10 table
+spends its first call compiling. Level 0 also rounds differently (no fused
+multiply-adds), so single fits keep LLVM's optimizations: a caller may
+repeat them thousands of times, and expects the same answer eagerly and
+inside a ``jit``. Here too a persistent compilation cache turns the trade
+around, and the options are left out while one is set.
 
 The measured kernel counts, compilation and run times behind these choices
 are in ``docs/benchmarks.md``, "Measurements behind design choices".
@@ -202,7 +205,7 @@ def _collector_paused():
         gc.enable()
 
 
-def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
+def jit(fun=None, *, unhoisted=None, quick=None, unoptimized=False, **jit_kwargs):
     """``jax.jit(fun, **jit_kwargs)``, compiled without the tree-reduction
     rewrite when called eagerly on a CPU with float64 inputs only.
 
@@ -210,17 +213,23 @@ def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
     ``@jit(static_argnames=...)``. ``unhoisted`` and ``quick``: predicates on
     the call's keyword arguments (the static configuration); where
     ``unhoisted`` holds, that float64 CPU compilation also skips XLA's
-    loop-invariant code motion, and where ``quick`` holds it uses XLA's
-    elemental kernel emitters (unless a persistent compilation cache is
-    configured; see the module docstring). The result has
-    ``lower`` (the variant the same arguments would run), ``_cache_size``
-    (all variants' entries) and ``_variant`` (the name of the variant the
-    arguments would run: ``plain``, or ``fast`` or ``lean`` with ``+quick``
-    where ``quick`` holds, or any of the three with ``+small`` in place of
-    ``+quick`` where every array argument is small; see the module docstring).
+    loop-invariant code motion, and where ``quick`` holds (or the problem is
+    small) it uses XLA's elemental kernel emitters. ``unoptimized``: small
+    problems also compile at XLA's backend optimization level 0 (the paths
+    and cross-validations, whose first call is mostly compilation; not the
+    single fits, which a caller may repeat thousands of times and expects
+    equal, eagerly and inside a ``jit``). None of these while a persistent
+    compilation cache is configured (see the module docstring). The result
+    has ``lower`` (the variant the same arguments would run),
+    ``_cache_size`` (all variants' entries) and ``_variant`` (the name of
+    the variant the arguments would run: ``plain``, ``fast`` or ``lean``,
+    then ``+quick`` for the elemental emitters or ``+small`` for those and
+    level 0).
     """
     if fun is None:
-        return functools.partial(jit, unhoisted=unhoisted, quick=quick, **jit_kwargs)
+        return functools.partial(
+            jit, unhoisted=unhoisted, quick=quick, unoptimized=unoptimized, **jit_kwargs
+        )
     variants = {"plain": jax.jit(fun, **jit_kwargs)}
 
     def variant(args, kwargs) -> str:
@@ -234,11 +243,11 @@ def jit(fun=None, *, unhoisted=None, quick=None, **jit_kwargs):
             name = "lean" if unhoisted is not None and unhoisted(kwargs) else "fast"
         if _persistent_cache():
             return name
-        if _small(leaves) and _knows_unoptimized():
+        small = _small(leaves)
+        if small and unoptimized and _knows_unoptimized():
             return name + "+small"
-        if name != "plain" and quick is not None and quick(kwargs):
-            name += "+quick" if _knows_elemental_emitters() else ""
-        return name
+        wanted = small or (name != "plain" and quick is not None and quick(kwargs))
+        return name + "+quick" if wanted and _knows_elemental_emitters() else name
 
     def pick(args, kwargs):
         name = variant(args, kwargs)

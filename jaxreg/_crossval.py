@@ -142,7 +142,7 @@ def _fits(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, spec: Spec):
     return X, folds, problems, axes, alphas, fits
 
 
-_OPTIONS = dict(static_argnames=("spec",), unhoisted=coordinate_descent)
+_OPTIONS = dict(static_argnames=("spec",), unhoisted=coordinate_descent, unoptimized=True)
 
 
 @_compile.jit(quick=lambda kwargs: not coordinate_descent(kwargs), **_OPTIONS)

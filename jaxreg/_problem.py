@@ -374,7 +374,14 @@ def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls):
             strong=spec.strong,
         )
 
-    return jax.vmap(finish)(G, c, sp.D, scale, nulls)
+    args = (G, c, sp.D, scale, nulls)
+    if spec.mesh is None:
+        # One row after another: each row's eigenvalue estimates are loops
+        # (Lanczos, bisection), which a batch would select through at every
+        # step, and trace at twice the cost, for a saving on products with
+        # a p x p matrix that the solves dwarf.
+        return jax.lax.map(lambda a: finish(*a), args)
+    return jax.vmap(finish)(*args)
 
 
 def take(tree, *indices):

@@ -145,7 +145,9 @@ def default_strategy(
     return strategy, int(chunk_size)
 
 
-@_compile.jit(static_argnames=("spec",), unhoisted=coordinate_descent, quick=lambda kw: True)
+@_compile.jit(
+    static_argnames=("spec",), unhoisted=coordinate_descent, quick=lambda kw: True, unoptimized=True
+)
 def _glm_path(X, y, alphas, hyper: Hyper, *, spec: Spec) -> PathResult:
     problem = _problem.setup(spec, hyper, X, y)
     if alphas is None:

@@ -320,15 +320,26 @@ def test_alpha_max_without_the_null_fit_matches_it(loss):
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
 def test_small_problems_compile_unoptimized(monkeypatch, tmp_path):
     # Every array argument within _SMALL_ENTRIES: backend optimization level 0
-    # and the elemental emitters, in either precision, whatever the
-    # configuration; eagerly only, and not with a persistent cache.
-    g = _compile.jit(_reduce_rows, static_argnames="quick", quick=lambda kw: kw["quick"])
+    # and the elemental emitters where the entry point allows it (paths and
+    # CV), the elemental emitters alone elsewhere (single fits), in either
+    # precision, whatever the configuration; eagerly only, and not with a
+    # persistent cache.
+    g = _compile.jit(
+        _reduce_rows, static_argnames="quick", quick=lambda kw: kw["quick"], unoptimized=True
+    )
+    fit = _compile.jit(_reduce_rows, static_argnames="quick", quick=lambda kw: kw["quick"])
     x = np.random.default_rng(2).uniform(0.5, 1.5, (16, 300))
     assert x.size <= _compile._SMALL_ENTRIES
     assert g._variant(x, quick=True) == "fast+small" == g._variant(x, quick=False)
     assert g._variant(x.astype(np.float32), quick=False) == "plain+small"
+    assert fit._variant(x, quick=False) == "fast+quick"
+    assert fit._variant(x.astype(np.float32), quick=False) == "plain+quick"
     big = np.ones((_compile._SMALL_ENTRIES + 1,))
     assert g._variant(big[None, :], quick=False) == "fast"
+    assert fit._variant(big[None, :], quick=False) == "fast"
+    for name in ("lasso_path", "cross_validate"):
+        entry = {"lasso_path": path._glm_path, "cross_validate": _crossval.cv_glm}[name]
+        assert entry._variant(x, x[0], None, None, spec=Spec(Quadratic)).endswith("+small"), name
     seen = []
     jax.jit(lambda x: seen.append(g._variant(x, quick=False)) or x)(x)
     assert seen == ["plain"]
@@ -354,12 +365,12 @@ def test_an_option_xla_rejects_is_left_out(monkeypatch):
     # the first compilation, which is done again without it.
     monkeypatch.setattr(_compile, "_UNOPTIMIZED", {"xla_no_such_option_for_jaxreg": 0})
     monkeypatch.setattr(_compile, "_REJECTED", set())
-    g = _compile.jit(lambda x: jnp.sum(x * 2.0))
+    g = _compile.jit(lambda x: jnp.sum(x * 2.0), unoptimized=True)
     x = np.arange(5.0)
     assert g._variant(x) == "fast+small"
     assert float(g(x)) == 20.0
     assert _compile._REJECTED == {"xla_no_such_option_for_jaxreg"}
-    assert g._variant(x) == "fast" and _compile._knows_elemental_emitters()
+    assert g._variant(x) == "fast+quick" and _compile._knows_elemental_emitters()
     # Other errors, a rejection of an option jaxreg does not add among them,
     # are raised as they are.
     assert _compile._rejected_option(ValueError("No such compile option: 'xla_other'")) is None
