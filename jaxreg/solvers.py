@@ -46,9 +46,12 @@ _POLISH_MIN_BLOCK = 4
 # residual on the support at least this much (a well-conditioned support);
 # elsewhere it keeps its momentum, which badly conditioned supports need.
 _POLISH_JUMP = 0.1
-# A solve whose gap has not improved by 1% for this many checks, while already
-# within sqrt(eps) (relative) of the tolerance's scale, has hit rounding noise.
+# A solve whose gap has not improved by 1%, nor its objective reached a new
+# low by more than _OBJECTIVE_ROUNDING eps (relative), for this many checks,
+# while already within sqrt(eps) (relative) of the tolerance's scale, has hit
+# rounding noise.
 _STALL_CHECKS = 100
+_OBJECTIVE_ROUNDING = 256.0
 
 
 class SolverProblem(NamedTuple):
@@ -103,6 +106,7 @@ class _State(NamedTuple):
     cert: Certificate
     status: Array
     best_gap: Array
+    best_objective: Array
     since_best: Array
     beta_ref: Array  # mixed precision: the last point whose image is exact (else empty)
     u_ref: Array
@@ -306,14 +310,19 @@ def _fista_block(ctx: _Fista, s: _State) -> _State:
         cert = certificate_at(ctx.datafit, ctx.penalty, s.ux, s.x, s.b, ctx.step)
     else:
         cert = certificate_at(ctx.datafit, ctx.penalty, s.u, s.beta, s.b, ctx.step)
-    improved = cert.gap < 0.99 * s.best_gap
-    best_gap = jnp.where(improved, cert.gap, s.best_gap)
-    since_best = jnp.where(improved, 0, s.since_best + 1)
+    gap_fell = cert.gap < 0.99 * s.best_gap
+    # Progress is also a new low of the objective beyond its rounding: an
+    # ill-conditioned solve's gap can stay flat for hundreds of checks while
+    # the objective still falls, and then drop.
+    rounding = _OBJECTIVE_ROUNDING * jnp.finfo(cert.objective.dtype).eps
+    fell = cert.objective < s.best_objective - rounding * jnp.abs(cert.objective)
+    since_best = jnp.where(gap_fell | fell, 0, s.since_best + 1)
     return s._replace(
         n_iter=n_iter,
         cert=cert,
         status=_fista_status(ctx, cert, n_iter, since_best),
-        best_gap=best_gap,
+        best_gap=jnp.where(gap_fell, cert.gap, s.best_gap),
+        best_objective=jnp.minimum(cert.objective, s.best_objective),
         since_best=since_best,
     )
 
@@ -352,6 +361,7 @@ def _fista_init(ctx: _Fista, start: Start, refine, certify_start: bool) -> _Stat
         cert0,
         status0.astype(jnp.int32),
         cert0.gap,
+        cert0.objective,
         zero_iter,
         # Only mixed precision reads the anchor: carry nothing otherwise.
         beta0 if ctx.mixed else jnp.zeros((0,), dtype),
@@ -393,10 +403,11 @@ def fista(
     * the KKT residual is ``<= sqrt(2 * lipschitz * gap_tol)``: the largest
       prox-gradient mapping compatible with a suboptimality of ``gap_tol``,
 
-    checked every ``check_every`` iterations, or at ``max_iter``. If the gap
-    stops improving (no 1% decrease in 100 checks) while below
-    ``sqrt(eps) * gap_scale``, the solve is at the dtype's resolution and stops
-    with status ``STALLED``.
+    checked every ``check_every`` iterations, or at ``max_iter``. If neither
+    the gap nor the objective improves for 100 checks (no 1% decrease of the
+    gap, no new low of the objective beyond 256 eps of it) while the gap is
+    below ``sqrt(eps) * gap_scale``, the solve is at the dtype's resolution
+    and stops with status ``STALLED``.
 
     A datafit with a float32 copy of its float64 Gram matrix (``mixed``)
     gets its iterations' products in float32, on the step from the image last
