@@ -190,6 +190,17 @@ def test_quick_configurations(large):
     assert _compile._knows_elemental_emitters()
 
 
+def _variant_with_cache(folder, g, *args, **kwargs) -> str:
+    """The variant ``g`` runs for the arguments while a persistent
+    compilation cache is configured in ``folder``."""
+    before = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    try:
+        return g._variant(*args, **kwargs)
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+
+
 def _reduce_rows(x, *, quick):
     return jnp.sum(jnp.exp(x) * x, axis=1) / jnp.max(x, axis=1)
 
@@ -221,12 +232,7 @@ def test_quick_variant_compiles_with_other_emitters_and_same_answers(
     np.testing.assert_allclose(direct.coef, traced, atol=1e-9)
     # With a persistent compilation cache, compilation is paid once across
     # processes: the faster-running variant is kept.
-    before = jax.config.jax_compilation_cache_dir
-    jax.config.update("jax_compilation_cache_dir", str(tmp_path))
-    try:
-        assert g._variant(x, quick=True) == "fast"
-    finally:
-        jax.config.update("jax_compilation_cache_dir", before)
+    assert _variant_with_cache(tmp_path, g, x, quick=True) == "fast"
     assert g._variant(x, quick=True) == "fast+quick"
     # An XLA without the option compiles the variant without it.
     monkeypatch.setattr(_compile, "_knows_elemental_emitters", lambda: False)
@@ -351,12 +357,7 @@ def test_small_problems_compile_unoptimized(monkeypatch, tmp_path):
     plain = g(x, quick=False)
     monkeypatch.undo()
     np.testing.assert_allclose(g(x, quick=False), plain, rtol=1e-13)
-    before = jax.config.jax_compilation_cache_dir
-    jax.config.update("jax_compilation_cache_dir", str(tmp_path))
-    try:
-        assert g._variant(x, quick=False) == "fast"
-    finally:
-        jax.config.update("jax_compilation_cache_dir", before)
+    assert _variant_with_cache(tmp_path, g, x, quick=False) == "fast"
 
 
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
