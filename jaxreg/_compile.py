@@ -64,6 +64,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import math
 import re
 
 import jax
@@ -106,13 +107,12 @@ def _knows_unoptimized() -> bool:
 
 def _rejected_option(error: Exception) -> str | None:
     """The optional option an XLA compilation error rejects, if that is what
-    it says and the option has not been rejected before."""
+    it says (None for any other error)."""
     match = re.search(r"No such compile option: '([\w.]+)'", str(error))
     if match is None:
         return None
     name = match.group(1)
-    optional = set(_ELEMENTAL_EMITTERS) | set(_UNOPTIMIZED)
-    return name if name in optional and name not in _REJECTED else None
+    return name if name in set(_ELEMENTAL_EMITTERS) | set(_UNOPTIMIZED) else None
 
 
 def _persistent_cache() -> bool:
@@ -163,12 +163,14 @@ def small_design(X) -> bool:
     """Whether a design (dense or sparse) has at most ``_SMALL_ENTRIES``
     entries, counting the zeros of a sparse one: the problems whose first
     call is mostly tracing and compiling."""
-    return int(np.prod(X.shape)) <= _SMALL_ENTRIES
+    return math.prod(X.shape) <= _SMALL_ENTRIES
 
 
-def _small(leaves) -> bool:
-    """Whether no array leaf has more than ``_SMALL_ENTRIES`` entries."""
-    return all(int(np.size(leaf)) <= _SMALL_ENTRIES for leaf in leaves if hasattr(leaf, "shape"))
+def _small(tree) -> bool:
+    """Whether no array in ``tree`` has more than ``_SMALL_ENTRIES`` entries,
+    a sparse one counted by its shape (as :func:`small_design` does)."""
+    arrays = jax.tree_util.tree_leaves(tree, is_leaf=lambda x: type(x).__name__ == "BCOO")
+    return all(math.prod(a.shape) <= _SMALL_ENTRIES for a in arrays if hasattr(a, "shape"))
 
 
 def _float64_only(leaves) -> bool:
@@ -230,7 +232,9 @@ def jit(fun=None, *, unhoisted=None, quick=None, unoptimized=False, **jit_kwargs
         return functools.partial(
             jit, unhoisted=unhoisted, quick=quick, unoptimized=unoptimized, **jit_kwargs
         )
-    variants = {"plain": jax.jit(fun, **jit_kwargs)}
+    # Keyed by the compiler options themselves: a variant built with an option
+    # XLA then rejects is never picked again.
+    variants = {(): jax.jit(fun, **jit_kwargs)}
 
     def variant(args, kwargs) -> str:
         if jax.default_backend() != "cpu" or _tracing():
@@ -243,38 +247,45 @@ def jit(fun=None, *, unhoisted=None, quick=None, unoptimized=False, **jit_kwargs
             name = "lean" if unhoisted is not None and unhoisted(kwargs) else "fast"
         if _persistent_cache():
             return name
-        small = _small(leaves)
+        small = _small((args, kwargs))
         if small and unoptimized and _knows_unoptimized():
             return name + "+small"
         wanted = small or (name != "plain" and quick is not None and quick(kwargs))
         return name + "+quick" if wanted and _knows_elemental_emitters() else name
 
+    def options_of(name: str) -> dict:
+        base = name.split("+")[0]
+        options = {}
+        if base != "plain":
+            options = dict(_F64_CPU_UNHOISTED if base == "lean" else _F64_CPU_OPTIONS)
+        if name.endswith(("+quick", "+small")):
+            options |= _ELEMENTAL_EMITTERS
+        if name.endswith("+small"):
+            options |= _UNOPTIMIZED
+        return {k: v for k, v in options.items() if k not in _REJECTED}
+
     def pick(args, kwargs):
-        name = variant(args, kwargs)
-        if name not in variants:  # built on first use
-            base = name.split("+")[0]
-            options = {}
-            if base != "plain":
-                options = dict(_F64_CPU_UNHOISTED if base == "lean" else _F64_CPU_OPTIONS)
-            if name.endswith("+quick") or (name.endswith("+small") and _knows_elemental_emitters()):
-                options |= _ELEMENTAL_EMITTERS
-            if name.endswith("+small"):
-                options |= _UNOPTIMIZED
-            variants[name] = jax.jit(fun, compiler_options=options, **jit_kwargs)
-        return variants[name]
+        options = options_of(variant(args, kwargs))
+        key = tuple(sorted(options.items()))
+        if key not in variants:  # built on first use
+            variants[key] = jax.jit(fun, compiler_options=options, **jit_kwargs)
+        return variants[key]
 
     @functools.wraps(fun)
     def call(*args, **kwargs):
         with _collector_paused():
+            rejected = set()
             while True:
                 try:
                     return pick(args, kwargs)(*args, **kwargs)
                 except Exception as error:
-                    # An XLA without an optional option: compiled again without it.
-                    rejected = _rejected_option(error)
-                    if rejected is None:
+                    # An XLA without an optional option: compiled again without
+                    # it (also where another thread found it out first).
+                    option = _rejected_option(error)
+                    if option is None or option in rejected:
                         raise
-                    _REJECTED.add(rejected)
+                    rejected.add(option)
+                    _REJECTED.add(option)
 
     call.lower = lambda *args, **kwargs: pick(args, kwargs).lower(*args, **kwargs)
     call._cache_size = lambda: sum(f._cache_size() for f in variants.values())

@@ -375,11 +375,12 @@ def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls):
         )
 
     args = (G, c, sp.D, scale, nulls)
-    if spec.mesh is None:
-        # One row after another: each row's eigenvalue estimates are loops
-        # (Lanczos, bisection), which a batch would select through at every
-        # step, and trace at twice the cost, for a saving on products with
-        # a p x p matrix that the solves dwarf.
+    if spec.mesh is None and jax.default_backend() == "cpu":
+        # One row after another on a CPU: each row's eigenvalue estimates are
+        # loops (Lanczos, bisection), which a batch would select through at
+        # every step, and trace at twice the cost, for a saving on products
+        # with a p x p matrix that the solves dwarf. (An accelerator, where
+        # each loop step is a kernel launch, keeps the batch.)
         return jax.lax.map(lambda a: finish(*a), args)
     return jax.vmap(finish)(*args)
 
@@ -394,7 +395,9 @@ def take(tree, *indices):
     small cross-validation's program.
     """
     k = len(indices)
-    indices = tuple(i if isinstance(i, int) else jnp.asarray(i, jnp.int32) for i in indices)
+    indices = tuple(
+        int(i) if isinstance(i, int | np.integer) else jnp.asarray(i, jnp.int32) for i in indices
+    )
 
     def one(a):
         start = tuple(

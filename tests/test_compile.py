@@ -9,6 +9,7 @@ import sys
 import types
 
 import jax
+import jax.experimental.sparse
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -343,6 +344,10 @@ def test_small_problems_compile_unoptimized(monkeypatch, tmp_path):
     big = np.ones((_compile._SMALL_ENTRIES + 1,))
     assert g._variant(big[None, :], quick=False) == "fast"
     assert fit._variant(big[None, :], quick=False) == "fast"
+    # A sparse array counts by its shape, as the designs' own test does.
+    eye = jax.experimental.sparse.BCOO.fromdense(np.eye(300))
+    assert not _compile._small(eye)  # 300 stored entries, 90 000 in all
+    assert _compile._small(eye[:200]) and _compile.small_design(eye[:200])
     for name in ("lasso_path", "cross_validate"):
         entry = {"lasso_path": path._glm_path, "cross_validate": _crossval.cv_glm}[name]
         assert entry._variant(x, x[0], None, None, spec=Spec(Quadratic)).endswith("+small"), name
@@ -372,6 +377,20 @@ def test_an_option_xla_rejects_is_left_out(monkeypatch):
     assert float(g(x)) == 20.0
     assert _compile._REJECTED == {"xla_no_such_option_for_jaxreg"}
     assert g._variant(x) == "fast+quick" and _compile._knows_elemental_emitters()
+    # A path (level 0 and the emitters) whose emitters option is rejected
+    # compiles without it, on this call and the next.
+    monkeypatch.setattr(_compile, "_ELEMENTAL_EMITTERS", {"xla_no_such_emitters_for_jaxreg": 0})
+    X, y, _ = regression(50, 5, "random", seed=1)
+    for _ in range(2):
+        assert bool(np.all(jaxreg.lasso_path(X, y, n_alphas=5, eps=1e-2).converged))
+    assert "xla_no_such_emitters_for_jaxreg" in _compile._REJECTED
+    # Threads that meet the same rejection at once all compile again.
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(_compile, "_UNOPTIMIZED", {"xla_no_such_level_for_jaxreg": 0})
+    h = _compile.jit(lambda x: jnp.sum(x * 3.0), unoptimized=True)
+    with ThreadPoolExecutor(4) as pool:
+        assert [float(r) for r in pool.map(h, [x] * 4)] == [30.0] * 4
     # Other errors, a rejection of an option jaxreg does not add among them,
     # are raised as they are.
     assert _compile._rejected_option(ValueError("No such compile option: 'xla_other'")) is None
