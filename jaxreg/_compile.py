@@ -220,8 +220,9 @@ def jit(fun=None, *, unhoisted=None, quick=None, unoptimized=False, **jit_kwargs
     problems also compile at XLA's backend optimization level 0 (the paths
     and cross-validations, whose first call is mostly compilation; not the
     single fits, which a caller may repeat thousands of times and expects
-    equal, eagerly and inside a ``jit``). None of these while a persistent
-    compilation cache is configured (see the module docstring). The result
+    equal, eagerly and inside a ``jit``). Neither the emitters nor level 0
+    while a persistent compilation cache is configured (see the module
+    docstring). The result
     has ``lower`` (the variant the same arguments would run),
     ``_cache_size`` (all variants' entries) and ``_variant`` (the name of
     the variant the arguments would run: ``plain``, ``fast`` or ``lean``,
