@@ -37,6 +37,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from report import write_report
+
 HERE = Path(__file__).resolve().parent
 FULL = {"tall": (5000, 500, 50), "wide": (500, 5000, 50)}
 SMOKE = {"tall": (120, 20, 5), "wide": (40, 300, 5)}
@@ -193,11 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "lasso_path at tol 1e-12; CV, the regret of the selected alpha on LassoCV's curve "
         "(same folds, grid and tol); certified: every fit's status CONVERGED",
     ]
-    text = "\n".join(["# First-call compilation", "", *meta, "", *lines, ""])
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    write_report("First-call compilation", meta, lines, args.out)
     for failure in failures:
         print("ACCURACY FAILURE:", failure, file=sys.stderr)
     return 1 if failures else 0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from report import write_report
 
 JOBS = (
     "Lasso tall",
@@ -100,11 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines.append(f"| {job} | {1e3 * loose:.1f} | {1e3 * tight:.1f} | {tight / loose:.2f} |")
             print(lines[-1], flush=True)
     command = " ".join(["python benchmarks/bench_default_tol.py", *(argv or sys.argv[1:])])
-    text = "\n".join(["# Default tolerance", "", f"- command: `{command}`", "", *lines, ""])
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    write_report("Default tolerance", [f"- command: `{command}`"], lines, args.out)
     return 0
 
 

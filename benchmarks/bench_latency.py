@@ -36,6 +36,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from report import write_report
+
 JOBS = ("import", "LassoCV", "GridSearchCV")
 
 _CHILD = r"""
@@ -172,11 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cache warm: `jaxreg.enable_compilation_cache(folder)` after a process that filled "
         "the folder",
     ]
-    text = "\n".join(["# Small-data latency", "", *meta, "", *lines, ""])
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    write_report("Small-data latency", meta, lines, args.out)
     return 0
 
 

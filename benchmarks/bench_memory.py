@@ -48,6 +48,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from report import write_report
+
 HERE = Path(__file__).resolve().parent
 FULL = {"tall": (200_000, 200), "wide": (2_000, 20_000)}
 SMOKE = {"tall": (4_000, 40), "wide": (100, 1_000)}
@@ -245,11 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "- held after: resident set after the call (its result alive, freed heap trimmed) "
         "minus before; MB = 10^6 bytes",
     ]
-    text = "\n".join(["# Peak memory of a path and a 5-fold CV", "", *meta, "", *lines, ""])
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+    write_report("Peak memory of a path and a 5-fold CV", meta, lines, args.out)
     for failure in failures:
         print("FAILED:", failure, file=sys.stderr)
     return 1 if failures else 0

@@ -168,9 +168,9 @@ def small_design(X) -> bool:
 
 def _small(tree) -> bool:
     """Whether no array in ``tree`` has more than ``_SMALL_ENTRIES`` entries,
-    a sparse one counted by its shape (as :func:`small_design` does)."""
+    a sparse one counted by its shape (see :func:`small_design`)."""
     arrays = jax.tree_util.tree_leaves(tree, is_leaf=lambda x: type(x).__name__ == "BCOO")
-    return all(math.prod(a.shape) <= _SMALL_ENTRIES for a in arrays if hasattr(a, "shape"))
+    return all(small_design(a) for a in arrays if hasattr(a, "shape"))
 
 
 def _float64_only(leaves) -> bool:
