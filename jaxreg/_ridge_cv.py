@@ -143,8 +143,9 @@ def _leave_one_out(X, y, hyper: Hyper, alphas, spec: Spec, mode: str):
     sw = hyper.sample_weight
     data = ridge_data(X, y, hyper, spec.fit_intercept, spec.standardize)
     root_w, root_f = jnp.sqrt(sw), jnp.sqrt(data.pf)
-    # Decomposed on the unit scale, the spectrum is k^-2 times the caller's
-    # and alpha takes the factor k^2: every ratio below is unchanged.
+    # Decomposed on the unit scale (columns divided by root_f / k), the
+    # spectrum is k^2 times the caller's and alpha takes the same factor:
+    # every ratio below is unchanged.
     k, root_f = _unit_scale(root_f)
     alphas = alphas * k * k
     beta, lam, U, uty, kernel = _decomposition(data, alphas, root_w, root_f, spec.fit_intercept)
