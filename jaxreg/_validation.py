@@ -415,6 +415,9 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
 
     lo = one(lower, "lower", -jnp.inf)
     hi = one(upper, "upper", jnp.inf)
+    if lower is None and upper is None:
+        # No bounds given: nothing to check (a small fit pays for each check).
+        return (as_array(np.zeros((p,)), dtype) if positive else lo), hi
     # An infinite bound means "no bound" on its own side only: lower=+inf or
     # upper=-inf would pin coefficients at infinity.
     for bound, name, wrong, test in (

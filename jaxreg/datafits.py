@@ -352,7 +352,10 @@ def _top_eigenvalue(operator, like: Array) -> Array:
     """
     eps = jnp.finfo(like.dtype).eps
     floor = lambda a, beta_prev: 64.0 * eps * (jnp.abs(a) + beta_prev)  # noqa: E731
-    diag, off = _lanczos(operator, like.shape[1], like.dtype, _TOP_STEPS, 0, 0.0, floor)
+    p = like.shape[1]
+    # A Krylov space of R^p is spanned in p steps: more would only repeat
+    # the spectrum (and cost a small problem's setup three times the time).
+    diag, off = _lanczos(operator, p, like.dtype, min(_TOP_STEPS, p), 0, 0.0, floor)
     return _TOP_SAFETY * _tridiagonal_extreme(diag, off, top=True)
 
 

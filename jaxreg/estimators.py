@@ -122,6 +122,13 @@ def _numpy(tree):
     return jax.tree.map(np.asarray, tree)
 
 
+def _stacked(fits: list):
+    """Results of one fit per target, stacked along a leading axis."""
+    if len(fits) == 1:
+        return jax.tree.map(lambda a: a[None], fits[0])
+    return jax.tree.map(lambda *a: np.stack(a), *fits)
+
+
 class _Statuses:
     """Bare statuses (the CV folds report no gaps)."""
 
@@ -307,13 +314,14 @@ class _ENetBase(_Regressor):
         _check_unit(self._l1_ratio(), "l1_ratio")
         _check_enet_params(self)
         X, y, sw = self._validate_fit(X, y, sample_weight)
-        options = _enet_options(self, sw)
+        # Unit weights when none are given: the fit skips their checks.
+        options = _enet_options(self, None if sample_weight is None else sw)
         with _precision(X.dtype):
             fits = [
                 _numpy(jaxreg.elastic_net(X, col, self.alpha, self._l1_ratio(), **options))
                 for col in _columns(y)
             ]
-        fits = jax.tree.map(lambda *a: np.stack(a), *fits)
+        fits = _stacked(fits)
         _warn_unconverged(fits, type(self).__name__)
         # One target (y of shape (n,) or (n, 1)): scikit-learn's shapes, coef_
         # of shape (n_features,); a column y keeps an intercept of shape (1,).
