@@ -69,14 +69,20 @@ def penalty_weights(hyper, standardize: bool) -> tuple[Array, Array]:
 def constant_columns(X, var: Array) -> Array:
     """Columns whose variance ``var`` is below the noise of centering them
     (``n eps max|x|``, squared): constant up to rounding."""
+    return var <= _centering_noise(X)
+
+
+def _centering_noise(X, absmax=None) -> Array:
+    """The squared noise of centering X's columns, ``(n eps max|x|)^2``
+    (``absmax``: the columns' largest magnitudes, where known)."""
     n, p = X.shape
-    if v.is_sparse(X):
+    if absmax is None and v.is_sparse(X):
         cols = X.indices[:, 1]
         absmax = jnp.maximum(jax.ops.segment_max(jnp.abs(X.data), cols, num_segments=p), 0.0)
-    else:
+    elif absmax is None:
         absmax = jnp.max(jnp.abs(X), axis=0)
     noise = n * jnp.finfo(X.dtype).eps * absmax
-    return var <= noise * noise
+    return noise * noise
 
 
 def sparse_variance(X, s: Array, mean: Array) -> Array:
@@ -319,6 +325,9 @@ def setup_rows(spec, hyper, X, y, W, held=None):
     X stays unbatched).
     """
     fit_intercept = spec.fit_intercept
+    # A mesh spreads X's rows over devices: blocks of rows would gather them.
+    if spec.use_gram and not v.is_sparse(X) and spec.mesh is None:
+        return _dense_gram_problems(spec, hyper, X, y, W, held), 0
     sp = spread(X, W, fit_intercept)
     nulls = jax.vmap(spec.datafit.null_model, in_axes=(None, 0, None))(y, sp.S, fit_intercept)
     if spec.use_gram:
@@ -349,17 +358,25 @@ def setup_rows(spec, hyper, X, y, W, held=None):
     return jax.vmap(finish, out_axes=axes)(*args), axes
 
 
-def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls):
+def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls, stats=None):
     """:func:`setup_rows` in Gram mode: per row, the standardized centered
-    Gram matrix, ``X~' S (y - offset)`` and the null model's loss."""
-    G = _gram_rows(sp, W, held)
+    Gram matrix, ``X~' S (y - offset)`` and the null model's loss.
+    ``stats``: the rows' centered Gram matrices, ``X^ S (y - offset)`` and
+    the columns' largest magnitudes where computed already (see
+    :func:`_dense_gram_problems`)."""
+    if stats is None:
+        G = _gram_rows(sp, W, held)
+        resid = y[None, :] - nulls.offset[:, None]
+        c = _left_product(sp.S * resid, sp.Xh)
+        noise = _centering_noise(X)
+    else:
+        G, c, noise = stats
     var = jnp.diagonal(G, axis1=1, axis2=2)
-    sp = sp._replace(var=var, constant=constant_columns(X, var))
+    sp = sp._replace(var=var, constant=var <= noise)
     scale, design_scale = _scales(sp, spec.fit_intercept, spec.standardize)
     inv = 1.0 / design_scale
     G = G * (inv[:, :, None] * inv[:, None, :])
-    resid = y[None, :] - nulls.offset[:, None]
-    c = _left_product(sp.S * resid, sp.Xh) * inv
+    c = c * inv
 
     def finish(G_k, c_k, D_k, scale_k, null_k):
         datafit = spec.datafit.from_gram(G_k, c_k, null_k.gap_scale)
@@ -383,6 +400,106 @@ def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls):
         # each loop step is a kernel launch, keeps the batch.)
         return jax.lax.map(lambda a: finish(*a), args)
     return jax.vmap(finish)(*args)
+
+
+# Blocks of the blockwise Gram-mode statistics: about 2^18 entries (2 MB in
+# float64) stand in for whole copies of X, and at least 256 rows, enough for
+# each block's products to run at the speed of one large product.
+_BLOCK_ENTRIES = 1 << 18
+_MIN_BLOCK_ROWS = 256
+
+
+def _over_row_blocks(X, body, init):
+    """``body(acc, Xb, start, keep)`` folded over blocks of X's rows.
+
+    Blocks hold about :data:`_BLOCK_ENTRIES` entries; the last one is shifted
+    back to end at the last row, and ``keep`` masks the rows its predecessor
+    already visited. A design of one block is one call, no loop.
+    """
+    n, p = X.shape
+    rows = min(n, max(_MIN_BLOCK_ROWS, _BLOCK_ENTRIES // max(p, 1)))
+    count = -(-n // rows)
+    if count == 1:
+        return body(init, X, 0, jnp.ones((n,), bool))
+
+    def step(b, acc):
+        start = jnp.minimum(b * rows, n - rows)
+        Xb = jax.lax.dynamic_slice_in_dim(X, start, rows, 0)
+        keep = start + jnp.arange(rows) >= b * rows
+        return body(acc, Xb, start, keep)
+
+    return jax.lax.fori_loop(0, count, step, init)
+
+
+def _block_rows(A, start, rows: int, keep):
+    """Columns ``start:start + rows`` of the row weights ``A`` (F, n), zero
+    where ``keep`` is false."""
+    if rows == A.shape[1]:
+        return A
+    return jnp.where(keep, jax.lax.dynamic_slice_in_dim(A, start, rows, 1), 0.0)
+
+
+def _dense_gram_problems(spec, hyper, X, y, W, held):
+    """:func:`setup_rows` in Gram mode for a dense X, with no centered or
+    weighted copy of X: the column statistics, Gram matrices and ``X^' S r``
+    accumulate over blocks of rows, each block centered on the fly (two
+    passes: the means and spreads, then the products)."""
+    fit_intercept = spec.fit_intercept
+    dtype = X.dtype
+    p = X.shape[1]
+    totals = jnp.sum(W, axis=1)
+    S = W / totals[:, None]
+    nulls = jax.vmap(spec.datafit.null_model, in_axes=(None, 0, None))(y, S, fit_intercept)
+    mu = S[-1] @ X if fit_intercept else jnp.zeros((p,), dtype)
+
+    def spreads(acc, Xb, start, keep):
+        sq, absmax = acc
+        d = Xb - mu
+        Sb = _block_rows(S, start, Xb.shape[0], keep)
+        return sq + Sb @ (d * d), jnp.maximum(absmax, jnp.max(jnp.abs(Xb), axis=0))
+
+    zeros = jnp.zeros((W.shape[0], p), dtype)
+    sq, absmax = _over_row_blocks(X, spreads, (zeros, jnp.zeros((p,), dtype)))
+    noise = _centering_noise(X, absmax)
+    # As in :func:`spread`: the globally constant columns are zero in every
+    # centered block (with an intercept).
+    dropped = (sq[-1] <= noise) & fit_intercept
+    R = S * (y[None, :] - nulls.offset[:, None])
+
+    def products(acc, Xb, start, keep):
+        D, G, c = acc
+        rows = Xb.shape[0]
+        Xh = jnp.where(dropped, 0.0, Xb - mu)
+        if fit_intercept:  # else the offsets are zero: second moments
+            D = D + _block_rows(S, start, rows, keep) @ Xh
+        c = c + _block_rows(R, start, rows, keep) @ Xh
+        if held is None:
+            Wb = _block_rows(W, start, rows, keep)
+            G = G + jax.lax.map(lambda w: _weighted_gram(Xh, w), Wb)
+        return D, G, c
+
+    G0 = jnp.zeros((W.shape[0] if held is None else 0, p, p), dtype)
+    D, G, c = _over_row_blocks(X, products, (zeros, G0, zeros))
+    if held is not None:
+        G = _held_out_grams(X, mu, dropped, W[-1], held)
+    G = G / totals[:, None, None] - D[:, :, None] * D[:, None, :]
+    var = sq - D * D
+    sp = Spread(mu, None, D, var, var <= noise, S, totals)
+    return _gram_problems(spec, hyper, X, y, W, held, sp, nulls, stats=(G, c, noise))
+
+
+def _held_out_grams(X, mu, dropped, sw, held):
+    """The rows' Gram matrices when every row is held out exactly once (see
+    :func:`_gram_rows`), each fold's held-out rows gathered and centered in
+    turn."""
+
+    def held_gram(a):
+        Xh = jnp.where(dropped, 0.0, jnp.take(X, a[0], axis=0) - mu)
+        return _weighted_gram(Xh, sw[a[0]] * a[1])
+
+    held_g = jax.lax.map(held_gram, held)
+    full = jnp.sum(held_g, axis=0)
+    return jnp.concatenate([full[None] - held_g, full[None]], axis=0)
 
 
 def take(tree, *indices):

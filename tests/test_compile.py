@@ -207,9 +207,7 @@ def _reduce_rows(x, *, quick):
 
 
 @pytest.mark.skipif(not CPU, reason="the options are used on CPU only")
-def test_quick_variant_compiles_with_other_emitters_and_same_answers(
-    monkeypatch, tmp_path, large
-):
+def test_quick_variant_compiles_with_other_emitters_and_same_answers(monkeypatch, tmp_path, large):
     g = _compile.jit(_reduce_rows, static_argnames="quick", quick=lambda kw: kw["quick"])
     x = np.random.default_rng(1).uniform(0.5, 1.5, (64, 300))
     assert g._variant(x, quick=True) == "fast+quick"
