@@ -149,3 +149,33 @@ def test_derivatives_through_the_blocks(small_blocks):
     scale = float(jnp.max(jnp.abs(whole[0])))
     np.testing.assert_allclose(blocks[0], whole[0], rtol=1e-8, atol=1e-10 * scale)
     np.testing.assert_allclose(blocks[1], whole[1], rtol=1e-8)
+
+
+_SHARDED = """
+import jax, numpy as np
+jax.config.update("jax_enable_x64", True)
+from jax.sharding import NamedSharding, PartitionSpec as P
+import jaxreg
+mesh = jax.make_mesh((4,), ("rows",), axis_types=(jax.sharding.AxisType.Auto,))
+rng = np.random.default_rng(0)
+X = jax.device_put(rng.standard_normal((80_000, 60)), NamedSharding(mesh, P("rows", None)))
+y = jax.device_put(rng.standard_normal(80_000), NamedSharding(mesh, P("rows")))
+path = jax.jit(lambda X, y: jaxreg.lasso_path(X, y, n_alphas=5, gram=True).coef)
+assert "all-gather" not in path.lower(X, y).compile().as_text()
+print("ok")
+"""
+
+
+def test_rows_sharded_by_the_caller_are_not_gathered():
+    """A caller's X sharded over devices keeps the centered-copy route:
+    blocks of its rows would gather the whole of X onto every device."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+    proc = subprocess.run(
+        [sys.executable, "-c", _SHARDED], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("ok")
