@@ -241,7 +241,8 @@ def check_array(x, name: str, ndim: int, dtype, *, allow_inf: bool = False):
             raise ValueError(f"{name} contains {what} values")
         if not allow_inf:  # a bound past the range is no bound: inf is right
             check_representable(v, name, dtype)
-    return as_array(x, dtype)
+    with np.errstate(over="ignore"):  # (there, the cast's overflow to inf)
+        return as_array(x, dtype)
 
 
 def _summed_on_host(rows, cols, data, shape):
@@ -408,7 +409,9 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
             return as_array(np.full((p,), default), dtype)
         b = _as_array_like(b)
         if jnp.ndim(b) == 0:
-            b = jnp.full((p,), b, dtype) if is_concrete(b) else jnp.broadcast_to(b, (p,))
+            # A concrete scalar is filled on the host (jnp.full would compile
+            # and run a device kernel on every call).
+            b = np.full((p,), np.asarray(b)) if is_concrete(b) else jnp.broadcast_to(b, (p,))
         elif jnp.shape(b) != (p,):
             raise ValueError(f"{name} must be a scalar or have shape ({p},), got {jnp.shape(b)}")
         return check_array(b, name, 1, dtype, allow_inf=True)
@@ -428,7 +431,7 @@ def check_bounds(lower, upper, positive: bool, p: int, dtype):
         if vals is not None and reduce_values(test, vals):
             raise ValueError(f"{name} must not be {wrong} (an infinite bound on the wrong side)")
     if positive:
-        lo = jnp.maximum(lo, 0.0)
+        lo = np.maximum(lo, 0.0) if isinstance(lo, np.ndarray) else jnp.maximum(lo, 0.0)
     vl, vh = concrete_values(lo), concrete_values(hi)
     if vl is not None and vh is not None:
         j = reduce_values(_first_crossed, vl, vh)
