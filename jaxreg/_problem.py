@@ -362,8 +362,9 @@ def setup_rows(spec, hyper, X, y, W, held=None):
 def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls, stats=None):
     """:func:`setup_rows` in Gram mode: per row, the standardized centered
     Gram matrix, ``X~' S (y - offset)`` and the null model's loss.
-    ``stats``: the rows' centered Gram matrices, ``X^ S (y - offset)`` and
-    the columns' largest magnitudes where computed already (see
+    ``stats``: the rows' centered Gram matrices, ``Xc' S (y - offset)``
+    (``Xc``: X centered by the global means) and the squared noise of
+    centering the columns, where computed already (see
     :func:`_dense_gram_problems`)."""
     if stats is None:
         G = _gram_rows(sp, W, held)
@@ -452,8 +453,8 @@ def _block_rows(A, start, rows: int, keep):
 
 def _dense_gram_problems(spec, hyper, X, y, W, held):
     """:func:`setup_rows` in Gram mode for a dense X, with no centered or
-    weighted copy of X: the column statistics, Gram matrices and ``X^' S r``
-    accumulate over blocks of rows, each block centered on the fly (two
+    weighted copy of X: the column statistics, Gram matrices and ``Xc' S r``
+    (``Xc``: X centered) accumulate over blocks of rows, each block centered on the fly (two
     passes: the means and spreads, then the products)."""
     fit_intercept = spec.fit_intercept
     dtype = X.dtype
