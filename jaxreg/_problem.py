@@ -332,7 +332,9 @@ def setup_rows(spec, hyper, X, y, W, held=None):
     sp = spread(X, W, fit_intercept)
     nulls = jax.vmap(spec.datafit.null_model, in_axes=(None, 0, None))(y, sp.S, fit_intercept)
     if spec.use_gram:
-        return _gram_problems(spec, hyper, X, y, W, held, sp, nulls), 0
+        resid = y[None, :] - nulls.offset[:, None]
+        stats = (_gram_rows(sp, W, held), _left_product(sp.S * resid, sp.Xh), _centering_noise(X))
+        return _gram_problems(spec, hyper, sp, nulls, stats), 0
     scale, design_scale = _scales(sp, fit_intercept, spec.standardize)
 
     def finish(s_k, D_k, scale_k, dscale_k, null_k):
@@ -359,20 +361,14 @@ def setup_rows(spec, hyper, X, y, W, held=None):
     return jax.vmap(finish, out_axes=axes)(*args), axes
 
 
-def _gram_problems(spec, hyper, X, y, W, held, sp: Spread, nulls, stats=None):
+def _gram_problems(spec, hyper, sp: Spread, nulls, stats):
     """:func:`setup_rows` in Gram mode: per row, the standardized centered
-    Gram matrix, ``X~' S (y - offset)`` and the null model's loss.
+    Gram matrix, ``X~' S (y - offset)`` and the null model's loss, from
     ``stats``: the rows' centered Gram matrices, ``Xc' S (y - offset)``
     (``Xc``: X centered by the global means) and the squared noise of
-    centering the columns, where computed already (see
-    :func:`_dense_gram_problems`)."""
-    if stats is None:
-        G = _gram_rows(sp, W, held)
-        resid = y[None, :] - nulls.offset[:, None]
-        c = _left_product(sp.S * resid, sp.Xh)
-        noise = _centering_noise(X)
-    else:
-        G, c, noise = stats
+    centering the columns (by the centered copy of :func:`spread`, or by
+    blocks of rows in :func:`_dense_gram_problems`)."""
+    G, c, noise = stats
     var = jnp.diagonal(G, axis1=1, axis2=2)
     sp = sp._replace(var=var, constant=var <= noise)
     scale, design_scale = _scales(sp, spec.fit_intercept, spec.standardize)
@@ -497,7 +493,7 @@ def _dense_gram_problems(spec, hyper, X, y, W, held):
     G = G / totals[:, None, None] - D[:, :, None] * D[:, None, :]
     var = sq - D * D
     sp = Spread(mu, None, D, var, var <= noise, S, totals)
-    return _gram_problems(spec, hyper, X, y, W, held, sp, nulls, stats=(G, c, noise))
+    return _gram_problems(spec, hyper, sp, nulls, (G, c, noise))
 
 
 def _held_out_grams(X, mu, dropped, sw, held):

@@ -645,7 +645,7 @@ class Ridge(_Regressor):
                 )
                 for col, a in zip(cols, alphas, strict=True)
             ]
-        fits = jax.tree.map(lambda *a: np.stack(a), *fits)
+        fits = _stacked(fits)
         _warn_unconverged(fits, "Ridge")
         squeeze = (lambda a: a[0]) if _single_target(y) else (lambda a: a)
         self.coef_ = squeeze(fits.coef)
@@ -1393,7 +1393,7 @@ class LogisticRegression(_LogisticBase):
             fits = [
                 _numpy(jaxreg.logistic(X, t, alpha, l1_ratio, **options)) for t in self._targets(y)
             ]
-        fits = jax.tree.map(lambda *a: np.stack(a), *fits)
+        fits = _stacked(fits)
         _warn_unconverged(fits, "LogisticRegression")
         self.coef_ = fits.coef
         self.intercept_ = fits.intercept if self.fit_intercept else np.zeros(len(fits.coef))

@@ -53,7 +53,13 @@ def _setup(X, y, sw, W=None, held=None, reference=False, **spec_options):
         return _problem.setup_rows(spec, hyper, X, y, W, held)[0]
     sp = _problem.spread(X, W, spec.fit_intercept)
     nulls = jax.vmap(Quadratic.null_model, in_axes=(None, 0, None))(y, sp.S, spec.fit_intercept)
-    return _problem._gram_problems(spec, hyper, X, y, W, held, sp, nulls)
+    resid = y[None, :] - nulls.offset[:, None]
+    stats = (
+        _problem._gram_rows(sp, W, held),
+        (sp.S * resid) @ sp.Xh,
+        _problem._centering_noise(X),
+    )
+    return _problem._gram_problems(spec, hyper, sp, nulls, stats)
 
 
 _FIELDS = ("x_mean", "x_scale", "gap_tol", "gap_scale", "lipschitz", "offset", "b0")
