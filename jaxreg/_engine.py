@@ -80,8 +80,35 @@ def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
         check_every=check_every,
         unrolled_blocks=unrolled,
         working_set=_working_set_fit(solver, datafit, inputs, options, unrolled),
+        free=_free_count(inputs, options.get("alpha"), options.get("alphas")),
         **static,
     )
+
+
+def _free_count(inputs: v.Inputs, *alphas) -> int:
+    """How many coordinates a fit may leave free (static, see
+    :mod:`jaxreg._free`): every one where some alpha is zero, else those
+    with a zero penalty factor (every one for traced factors). A traced alpha
+    is taken as positive: should it be zero, the fit is certified by the
+    zero dual point alone (:func:`jaxreg._free.guard`), which keeps the
+    derivatives of fits at a traced alpha as lean as they were."""
+    p = inputs.X.shape[1]
+    for alpha in alphas:
+        values = None if alpha is None else v.concrete_values(alpha)
+        if values is not None and bool(v.reduce_values(_any_zero, values)):
+            return p
+    pf = v.concrete_values(inputs.penalty_factor)
+    if pf is None:
+        return p
+    return int(v.reduce_values(_zeros, pf))
+
+
+def _any_zero(xp, a):
+    return xp.any(a == 0)
+
+
+def _zeros(xp, a):
+    return xp.sum(a == 0)
 
 
 def _working_set_fit(solver: str, datafit, inputs: v.Inputs, options: dict, unrolled) -> bool:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from jaxreg import _prox_newton, _working_set
+from jaxreg import _free, _prox_newton, _working_set
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, QuadraticGram, _weighted_gram
 from jaxreg.penalties import ElasticNetPenalty
@@ -180,6 +180,9 @@ class Problem:
     lipschitz: Array
     b0: Array
     fit_intercept: bool = dataclasses.field(metadata=dict(static=True), default=True)
+    # How many coordinates may be free (static, see :mod:`jaxreg._free`):
+    # where any may, fits refit the free block and certify it.
+    free: int = dataclasses.field(metadata=dict(static=True), default=0)
 
 
 def callers_columns(hyper, x_mean: Array, x_scale: Array) -> tuple[Array, Array]:
@@ -189,7 +192,7 @@ def callers_columns(hyper, x_mean: Array, x_scale: Array) -> tuple[Array, Array]
 
 
 def _finish(
-    datafit, hyper, x_mean, x_scale, null, *, fit_intercept, standardize, strong
+    datafit, hyper, x_mean, x_scale, null, *, fit_intercept, standardize, strong, free=0
 ) -> Problem:
     """A prepared problem from its datafit. ``strong``: certify the strong
     convexity of a Gram-mode datafit (:meth:`QuadraticGram.with_strong_convexity`),
@@ -218,6 +221,7 @@ def _finish(
         lipschitz=jnp.where(lip > 0, lip, 1.0),
         b0=null.b0,
         fit_intercept=fit_intercept,
+        free=free,
     )
 
 
@@ -349,6 +353,7 @@ def setup_rows(spec, hyper, X, y, W, held=None):
             fit_intercept=fit_intercept,
             standardize=spec.standardize,
             strong=False,
+            free=spec.free,
         )
 
     args = (sp.S, sp.D, scale, design_scale, nulls)
@@ -387,6 +392,7 @@ def _gram_problems(spec, hyper, sp: Spread, nulls, stats):
             fit_intercept=spec.fit_intercept,
             standardize=spec.standardize,
             strong=spec.strong,
+            free=spec.free,
         )
 
     args = (G, c, sp.D, scale, nulls)
@@ -609,29 +615,39 @@ def solve(
     beta0 = clipped
     use_ws = working_set and accelerate and unrolled_blocks is None
     newton = use_ws and _prox_newton.applies(problem.datafit)
-    if newton:
-        out = _prox_newton.solve(problem, pen, Start(beta0, b0), max_iter, refine=refine, xt=xt)
-    elif use_ws and _working_set.applies(problem.datafit):
-        out = _working_set.solve(
+
+    def run(beta, b, iterations, first=True):
+        if newton:
+            return _prox_newton.solve(
+                problem, pen, Start(beta, b), iterations, refine=refine, xt=xt
+            )
+        if use_ws and _working_set.applies(problem.datafit):
+            # The caller's image is the start's only in the first round.
+            ok = None if valid is None else valid & first
+            return _working_set.solve(
+                problem,
+                pen,
+                Start(beta, b, u0, grad0, ok),
+                iterations,
+                check_every=check_every,
+                refine=refine,
+                xt=xt,
+            )
+        return fista(
             problem,
             pen,
-            Start(beta0, b0, u0, grad0, valid),
-            max_iter,
-            check_every=check_every,
-            refine=refine,
-            xt=xt,
-        )
-    else:
-        out = fista(
-            problem,
-            pen,
-            Start(beta0, b0),
-            max_iter,
+            Start(beta, b),
+            iterations,
             accelerate=accelerate,
             check_every=check_every,
             unrolled_blocks=unrolled_blocks,
             refine=refine,
         )
+
+    if problem.free and unrolled_blocks is None:
+        out = _free.rounds(problem, pen, run, beta0, b0, max_iter)
+    else:
+        out = _free.guard(problem, pen, run(beta0, b0, max_iter))
     beta, b, n_iter, cert, status, image = out
     status = jnp.where(out_of_domain(pen, alpha, l1_ratio), Status.INVALID_INPUT, status)
     result = FitResult(

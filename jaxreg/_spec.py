@@ -91,6 +91,9 @@ class Spec:
       scoring: cross-validation score.
       full_path: whether cross-validation keeps the full data's path.
       mesh: a device mesh to shard cross-validation over, or None.
+      free: how many coordinates may be free (unpenalized and unbounded: a
+        zero penalty factor, or every one at ``alpha = 0``); where any may,
+        fits refit and certify the free block (see :mod:`jaxreg._free`).
     """
 
     datafit: Any = Quadratic
@@ -110,6 +113,7 @@ class Spec:
     scoring: str = "mse"
     full_path: bool = True
     mesh: Any = None
+    free: int = 0
 
     @property
     def coordinate_descent(self) -> bool:

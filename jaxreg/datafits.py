@@ -421,6 +421,11 @@ class Quadratic:
         """Hessian-vector product ``X~' S X~ d`` from the image ``X~ d``."""
         return self.design.rmatvec(self.weights * image)
 
+    def curvature_at(self, u: Array, b: Array):
+        """Per-sample gradient ``-s r`` and curvature ``s`` of the loss in the
+        linear predictor at the image ``u``."""
+        return -self.weights * (self.y - u), self.weights
+
     def fenchel_young(self, aux: Array, kappa: Array) -> Array:
         # sum_i s_i [l_i(z_i) + l_i^*(v_i) - z_i v_i] with v = -kappa r.
         return 0.5 * (1.0 - kappa) ** 2 * aux
@@ -558,6 +563,9 @@ class Logistic:
     # about ten times less than least squares.
     tol_floor_eps = 100.0
     coordinate_descent = True
+    # The per-sample loss's third derivative is at most its second (see
+    # :mod:`jaxreg._free`).
+    self_concordance = 1.0
 
     @staticmethod
     def pointwise(eta: Array, y: Array) -> Array:
@@ -638,6 +646,18 @@ class Logistic:
         Newton-type step needs."""
         p, pn = jax.nn.sigmoid(z), jax.nn.sigmoid(-z)
         return self.weights * (p - self.y), self.weights * (p * pn)
+
+    def curvature_at(self, u: Array, b: Array):
+        """:meth:`second_order` at the image ``u`` and intercept ``b``."""
+        return self.second_order(u + b)
+
+    def separated(self, u: Array, b: Array) -> Array:
+        """Whether the linear predictor puts every weighted sample strictly on
+        its label's side: then, unpenalized, the loss falls towards 0 along
+        the point's own direction, and no point attains that infimum."""
+        z = u + b
+        right = jnp.where(self.y > 0, z > 0, z < 0)
+        return jnp.all(right | (self.weights == 0))
 
     def best_intercept(self, u: Array, b: Array, steps: int = 8) -> Array:
         """The intercept minimizing the loss for fixed ``u = X~ beta`` (safeguarded Newton).

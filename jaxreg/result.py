@@ -29,6 +29,11 @@ class Status(enum.IntEnum):
         solver traced, under ``jit`` or ``vmap``, where value checks cannot
         raise; eager calls raise a ValueError instead. The returned numbers
         mean nothing.
+      NO_MINIMIZER: the objective has no minimizer: a logistic fit whose
+        unpenalized, unbounded coefficients (every one at ``alpha = 0``) and
+        intercept alone put every weighted sample on its label's side
+        (separable data). The loss then falls towards 0 as they grow without
+        bound; the returned point is not a solution.
     """
 
     CONVERGED = 0
@@ -37,6 +42,7 @@ class Status(enum.IntEnum):
     INACCURATE = 3
     STALLED = 4
     INVALID_INPUT = 5
+    NO_MINIMIZER = 6
 
 
 @jax.tree_util.register_dataclass

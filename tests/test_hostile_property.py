@@ -129,28 +129,6 @@ def _rank_deficient(case):
 
 KNOWN_OPEN = [
     KnownOpen(
-        "alpha_zero",
-        lambda c: _run_alpha(c) == 0 and c.kind in ("logistic", "quadratic"),
-        "A1, A2: the lasso, elastic net or logistic with alpha == 0 (as the run's dtype "
-        "sees it; -0.0, C=inf, 0 in a grid): every coordinate is free, the gap is 0 by "
-        "construction, and only the KKT residual guards the point (ridge has its Newton "
-        "decrement)",
-        "jaxreg.logistic(X, (X[:, 0] > 0) * 1.0, 0.0) on separable data: CONVERGED, gap 0",
-    ),
-    KnownOpen(
-        "wide_free_coordinates",
-        lambda c: (
-            c.kind == "quadratic"
-            and _pf(c) is not None
-            and np.any(_pf(c) == 0)
-            and c.d.Xd.shape[1] > c.d.Xd.shape[0]
-        ),
-        "A3: squared loss on a wide design with some zero penalty factors: the free "
-        "coordinates are only KKT-checked, so the gap misses their suboptimality",
-        "jaxreg.lasso_path(X, y, alphas=[1.6e13, 0.0], penalty_factor=pf), X 8 x 12 with "
-        "columns spread 1e-10..1e10, pf[[1, 5, 9]] = 0: gap 0, 2e4 above the optimum",
-    ),
-    KnownOpen(
         "rank_deficient_least_squares",
         lambda c: c.kind == "ridge" and _run_alpha(c) == 0 and _rank_deficient(c),
         "Not a bug of the fit, a limit of float64: ridge at alpha 0 on a design that is "
@@ -169,36 +147,11 @@ KNOWN_OPEN = [
         "jaxreg.lasso(X, y, 5e-324): gap 0, where the gap at that alpha is 0.10",
     ),
     KnownOpen(
-        "logistic_free_coordinates",
-        lambda c: (
-            c.kind == "logistic"
-            and _run_alpha(c) > 0
-            and _pf(c) is not None
-            and np.any(_pf(c) == 0)
-        ),
-        "A3: logistic with some zero penalty factors: the free coordinates are only "
-        "KKT-checked, so the gap misses their suboptimality",
-        "jaxreg.logistic(X, y, 0.1, 0.5, penalty_factor=pf), pf[[1, 5, 9]] = 0, X 8 x 12: "
-        "gap 7.6e-6, objective 0.071 above the optimum",
-    ),
-    KnownOpen(
         "huge_columns",
         lambda c: c.kind != "ridge" and _x_extremes(c)[1] > 1e78,
         "B1: a column magnitude above 1e78 (L2 weights tiny next to the curvature): "
         "the reported gap is not reproducible from the documented dual point",
         "jaxreg.enet_path(X * 1e80, y, 0.5, n_alphas=3), first point: gap 0, decimal gap 1.8e47",
-    ),
-    KnownOpen(
-        "huge_coefficients",
-        lambda c: (
-            c.kind == "quadratic"
-            and _pf(c) is not None
-            and np.any(_pf(c) == 0)
-            and _y_extreme(c)[1] / _x_extremes(c)[0] > 1e150
-        ),
-        "B1: squared loss with some zero penalty factors and max |y| / (smallest column "
-        "magnitude) above 1e150: the gap at the free coordinates is underestimated",
-        "jaxreg.lasso(X * 1e-89, y * 1e80, alpha, penalty_factor with zeros)",
     ),
     KnownOpen(
         "tiny_y",
@@ -777,6 +730,10 @@ def quadratic_certificate(d, coef, intercept, alpha, l1_ratio, tol, *, ridge=Fal
         gap = (1 - kappa) ** 2 / 2 * m.weighted([ri * ri for ri in rc]) + _conjugate_gap(
             beta, [kappa * gj for gj in g], l1, l2, include
         )
+        if any(free):
+            # The zero dual point needs no feasibility: its gap, the
+            # objective itself, is the library's other candidate.
+            gap = min(gap, objective)
         yc = [yi - m.weighted(m.y) for yi in m.y] if d.fit_intercept else m.y
         tol_eff = max(Dec(float(m.dtype.type(tol))), Dec(10 * m.eps))
         gap_tol = tol_eff * m.weighted([v * v for v in yc])
@@ -882,6 +839,8 @@ def logistic_certificate(d, coef, intercept, alpha, l1_ratio, tol, **seen):
             kl.append(max(term, D0))
         beta = [wj * sj for wj, sj in zip(w, scale, strict=True)]
         gap = m.weighted(kl) + _conjugate_gap(beta, [kappa * gj for gj in g], l1, l2, include)
+        if any(free):
+            gap = min(gap, objective)  # the zero dual point's (see quadratic_certificate)
         if d.fit_intercept:
             q = m.weighted(m.y)
             entropy = -(_xlogx(q) + _xlogx(1 - q))
