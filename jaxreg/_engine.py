@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-from jaxreg import _buckets, _compile, _implicit, _problem, _rescale, solvers
+from jaxreg import _buckets, _compile, _free, _implicit, _problem, _rescale, solvers
 from jaxreg import _validation as v
 from jaxreg._spec import Hyper, Spec, make_hyper
 from jaxreg.datafits import Quadratic
@@ -80,12 +80,12 @@ def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
         check_every=check_every,
         unrolled_blocks=unrolled,
         working_set=_working_set_fit(solver, datafit, inputs, options, unrolled),
-        free=_free_count(inputs, options.get("alpha"), options.get("alphas")),
+        free=free_count(inputs, options.get("alpha"), options.get("alphas")),
         **static,
     )
 
 
-def _free_count(inputs: v.Inputs, *alphas) -> int:
+def free_count(inputs: v.Inputs, *alphas) -> int:
     """How many coordinates a fit may leave free (static, see
     :mod:`jaxreg._free`): every one where some alpha is zero, else those
     with a zero penalty factor (every one for traced factors). A traced alpha
@@ -93,22 +93,23 @@ def _free_count(inputs: v.Inputs, *alphas) -> int:
     zero dual point alone (:func:`jaxreg._free.guard`), which keeps the
     derivatives of fits at a traced alpha as lean as they were."""
     p = inputs.X.shape[1]
+    small = _free.negligible(inputs.dtype)
     for alpha in alphas:
         values = None if alpha is None else v.concrete_values(alpha)
-        if values is not None and bool(v.reduce_values(_any_zero, values)):
+        if values is not None and bool(v.reduce_values(_any_below, values, small)):
             return p
     pf = v.concrete_values(inputs.penalty_factor)
     if pf is None:
         return p
-    return int(v.reduce_values(_zeros, pf))
+    return int(v.reduce_values(_count_below, pf, small))
 
 
-def _any_zero(xp, a):
-    return xp.any(a == 0)
+def _any_below(xp, a, small):
+    return xp.any(xp.abs(a) <= small)
 
 
-def _zeros(xp, a):
-    return xp.sum(a == 0)
+def _count_below(xp, a, small):
+    return xp.sum(xp.abs(a) <= small)
 
 
 def _working_set_fit(solver: str, datafit, inputs: v.Inputs, options: dict, unrolled) -> bool:

@@ -29,6 +29,8 @@ an infimum that no point attains.
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 from jax import Array
@@ -45,11 +47,30 @@ _NEWTON_STEPS = 8
 _HALVINGS = 12
 # A refit stops once the block's bound is this share of the tolerance.
 _TARGET_SHARE = 1e-3
+# Each round after the first stops its solver at this share of the previous
+# round's tolerance.
+_TIGHTEN = 0.1
+
+
+def negligible(dtype) -> float:
+    """Penalty weights at most this are taken as none: within ten decades of
+    the dtype's smallest normal number, where a solver's products with them
+    underflow (its gap then reads 0 for any point)."""
+    return float(jnp.finfo(dtype).tiny) * 1e10
 
 
 def free_mask(pen) -> Array:
-    """Coordinates with no penalty and no bound on either side."""
-    return (pen.l1 == 0) & (pen.l2 == 0) & (pen.lower == -jnp.inf) & (pen.upper == jnp.inf)
+    """Coordinates with no (or a negligible) penalty and no bound on either side."""
+    small = negligible(pen.l1.dtype)
+    unbounded = (pen.lower == -jnp.inf) & (pen.upper == jnp.inf)
+    return (pen.l1 <= small) & (pen.l2 <= small) & unbounded
+
+
+def _without(pen, mask):
+    """The penalty with the weights of ``mask``'s coordinates set to zero."""
+    return dataclasses.replace(
+        pen, l1=jnp.where(mask, 0.0, pen.l1), l2=jnp.where(mask, 0.0, pen.l2)
+    )
 
 
 def _decrement_bound(c, lam2: Array, r2: Array) -> Array:
@@ -196,8 +217,11 @@ def refit(datafit, pen, k: int, beta: Array, b: Array, u: Array, target: Array):
     def body(state):
         i, point, _, _ = state
         bound, stepped = _newton_step(datafit, mask, k, c, *point)
-        done = (bound <= target) | (i + 1 >= _NEWTON_STEPS) | ~jnp.isfinite(bound)
-        point = jax.tree.map(lambda new, old: jnp.where(done, old, new), stepped, point)
+        # The step lowers the loss, so the bound at its start holds at its
+        # end too: it is taken even on the last pass (a spare quadratic gain).
+        finite = jnp.isfinite(bound)
+        point = jax.tree.map(lambda new, old: jnp.where(finite, new, old), stepped, point)
+        done = (bound <= target) | (i + 1 >= _NEWTON_STEPS) | ~finite
         return i + 1, point, bound, done
 
     inf = jnp.full((), jnp.inf, beta.dtype)
@@ -210,44 +234,50 @@ def certify(datafit, pen, beta, b, u, bound, step) -> Certificate:
     """The certificate of a point whose free block was refit to within
     ``bound``: the smaller of the duality gap plus the bound, and the gap at
     the zero dual point."""
-    cert = certificate_at(datafit, pen, u, beta, b, step)
-    at_zero = _zero_dual_gap(datafit, pen, beta, b, u)
-    return cert._replace(gap=jnp.minimum(cert.gap + bound, at_zero))
+    # A negligible penalty on the free block is left out of the problem the
+    # gap is taken for, and its value added: P(w) - P* <= [P0(w) - P0*] + h_F(w)
+    # with P0 the objective without it (P0* <= P*, as h_F >= 0).
+    mask = free_mask(pen)
+    cert = certificate_at(datafit, _without(pen, mask), u, beta, b, step)
+    rest = pen.value(jnp.where(mask, beta, 0.0))
+    cert = cert._replace(objective=cert.objective + rest)
+    at_zero = _zero_dual_gap(pen, cert, beta)
+    return cert._replace(gap=jnp.minimum(cert.gap + bound + rest, at_zero))
 
 
-def _zero_dual_gap(datafit, pen, beta, b, u) -> Array:
-    """The gap at the zero dual point: the objective less the infima of the
-    datafit and the penalty, a certificate whatever is free."""
-    aux = datafit.value_and_grad_at(u, beta, b)[3]
-    zero = jnp.zeros((), beta.dtype)
-    return datafit.fenchel_young(aux, zero) + pen.fenchel_young(beta, jnp.zeros_like(beta))
+def _zero_dual_gap(pen, cert: Certificate, beta: Array) -> Array:
+    """The gap at the zero dual point, a certificate whatever is free: the
+    objective less the infima of the datafit (0 for every datafit here, whose
+    targets a predictor can match) and of the penalty."""
+    loss = cert.objective - pen.value(beta)
+    return loss + pen.fenchel_young(beta, jnp.zeros_like(beta))
 
 
 def guard(problem, pen, out):
     """A solver's output where no refit was compiled (no free coordinate
     expected, or an unrolled solve): should some be free after all (a traced
     alpha at zero), the gap is the zero dual point's, and a fit it does not
-    certify is STALLED."""
-
-    def certified(out):
-        u = problem.datafit.forward(out.beta)
-        gap = _zero_dual_gap(problem.datafit, pen, out.beta, out.b, u)
-        cert = out.cert._replace(gap=gap)
-        met = meets_tolerance(cert, problem.gap_tol, problem.lipschitz)
-        status = jnp.where(met, out.status, Status.STALLED).astype(out.status.dtype)
-        return out._replace(cert=cert, status=status)
-
+    certify is STALLED. Plain selects, no ``cond``: under ``vmap`` a ``cond``
+    would broadcast the data it closes over to every batch member."""
+    gap = _zero_dual_gap(pen, out.cert, out.beta)
+    cert = out.cert._replace(gap=gap)
+    met = meets_tolerance(cert, problem.gap_tol, problem.lipschitz)
     check = jnp.any(free_mask(pen)) & (out.status == Status.CONVERGED)
-    return jax.lax.cond(check, certified, lambda o: o, out)
+    status = jnp.where(check & ~met, Status.STALLED, out.status).astype(out.status.dtype)
+    return out._replace(cert=cert._replace(gap=jnp.where(check, gap, out.cert.gap)), status=status)
 
 
 def rounds(problem, pen, run, beta0, b0, max_iter):
-    """``run(beta, b, iterations, first)`` (a solver, returning its
-    :class:`~jaxreg.solvers.SolverResult`) in up to ``_ROUNDS`` rounds, each
-    followed by a refit of the free block and its certificate: the fit is
-    CONVERGED once that certificate meets the tolerance, STALLED if it still
-    fails after the last round, NO_MINIMIZER where the datafit proves that
-    none exists. Without free coordinates, one run as it is."""
+    """``run(beta, b, iterations, first, tighten)`` (a solver, returning its
+    :class:`~jaxreg.solvers.SolverResult`, stopping at ``tighten`` times the
+    tolerance) in up to ``_ROUNDS`` rounds, each followed by a refit of the
+    free block and its certificate: the fit is CONVERGED once that
+    certificate meets the tolerance, STALLED if it still fails after the last
+    round, NO_MINIMIZER where the datafit proves that none exists. The refit
+    moves the free block, which leaves the penalized coordinates less optimal
+    than the solver left them: each round after the first stops the solver at
+    a tighter share of the tolerance (and accepts its stall there). Without
+    free coordinates, one run as it is."""
     datafit = problem.datafit
     count = jnp.sum(free_mask(pen))
     step = 1.0 / problem.lipschitz
@@ -262,7 +292,7 @@ def rounds(problem, pen, run, beta0, b0, max_iter):
         image = out.image
         if image is not None:
             image = (u, datafit.value_and_grad_at(u, beta, b)[1])
-        status = jnp.where(met, out.status, Status.STALLED)
+        status = jnp.where(met, Status.CONVERGED, Status.STALLED)
         # The free block alone puts every weighted sample on its side: scaling
         # it up drives the loss to an infimum (0) that no point attains,
         # whatever the penalized coordinates are.
@@ -279,19 +309,21 @@ def rounds(problem, pen, run, beta0, b0, max_iter):
         beta = jnp.where(first, beta0, out.beta)
         b = jnp.where(first, b0, out.b)
         used = jnp.where(first, 0, out.n_iter).astype(out.n_iter.dtype)
-        new = run(beta, b, max_iter - used, first)
+        tighten = jnp.asarray(_TIGHTEN, problem.gap_tol.dtype) ** k
+        new = run(beta, b, max_iter - used, first, tighten)
         new = new._replace(n_iter=(new.n_iter + used).astype(out.n_iter.dtype))
-        check = (count > 0) & (new.status == Status.CONVERGED)
+        stopped = (new.status == Status.CONVERGED) | (~first & (new.status == Status.STALLED))
+        check = (count > 0) & stopped
         # More free coordinates than the block holds (a traced alpha at zero):
-        # the zero dual point alone.
-        fits = count <= problem.free
-        new, met = jax.lax.cond(
-            check & fits, after, lambda o: (guard(problem, pen, o), jnp.asarray(True)), new
-        )
+        # the zero dual point alone. Both computed and selected (see guard).
+        refit_out, met = after(new)
+        use = check & (count <= problem.free)
+        new = jax.tree.map(lambda a, b: jnp.where(use, a, b), refit_out, guard(problem, pen, new))
+        met = met | ~use
         done = ~check | met | (k + 1 >= _ROUNDS) | (new.n_iter >= max_iter)
         return k + 1, done, new
 
-    shape = jax.eval_shape(lambda: run(beta0, b0, max_iter, True))
+    shape = jax.eval_shape(lambda: run(beta0, b0, max_iter, True, 1.0))
     filler = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shape)
     state = (jnp.zeros((), jnp.int32), jnp.asarray(False), filler)
     return jax.lax.while_loop(lambda s: ~s[1], body, state)[2]

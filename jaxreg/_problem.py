@@ -616,16 +616,18 @@ def solve(
     use_ws = working_set and accelerate and unrolled_blocks is None
     newton = use_ws and _prox_newton.applies(problem.datafit)
 
-    def run(beta, b, iterations, first=True):
+    def run(beta, b, iterations, first=True, tighten=1.0):
+        # ``tighten``: a share of the tolerance to stop at (see _free.rounds).
+        problem_k = dataclasses.replace(problem, gap_tol=problem.gap_tol * tighten)
         if newton:
             return _prox_newton.solve(
-                problem, pen, Start(beta, b), iterations, refine=refine, xt=xt
+                problem_k, pen, Start(beta, b), iterations, refine=refine, xt=xt
             )
         if use_ws and _working_set.applies(problem.datafit):
             # The caller's image is the start's only in the first round.
             ok = None if valid is None else valid & first
             return _working_set.solve(
-                problem,
+                problem_k,
                 pen,
                 Start(beta, b, u0, grad0, ok),
                 iterations,
@@ -634,7 +636,7 @@ def solve(
                 xt=xt,
             )
         return fista(
-            problem,
+            problem_k,
             pen,
             Start(beta, b),
             iterations,

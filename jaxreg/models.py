@@ -478,6 +478,7 @@ def alpha_max(
         fit_intercept=bool(fit_intercept),
         standardize=bool(standardize),
         null_fit=_problem.needs_null_fit(inputs.penalty_factor),
+        free=_engine.free_count(inputs),
     )
     hyper = make_hyper(inputs, l1_ratio=l1_ratio)
     return _engine.alpha_max(inputs.X, inputs.y, hyper, spec=spec)

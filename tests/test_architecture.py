@@ -155,7 +155,14 @@ LAYERS = {
         "_cache",
         "datasets",
     },
-    "solvers": {"_certificate", "solvers", "_columns", "_working_set", "_prox_newton"},
+    "solvers": {
+        "_certificate",
+        "solvers",
+        "_columns",
+        "_working_set",
+        "_prox_newton",
+        "_free",
+    },
     "engine": {
         "_spec",
         "_problem",

@@ -193,3 +193,21 @@ def test_logistic_decrement_bound_holds(n, p, distance):
         assert float(bound) >= gain * (1 - 1e-9) - 1e-15
         if distance == 0.01:
             assert float(bound) <= 5.0 * gain + 1e-14
+
+
+@pytest.mark.parametrize("alpha", [5e-324, 1e-300])
+def test_negligible_alpha_is_certified_as_free(alpha):
+    """An alpha within ten decades of the smallest normal number: the
+    solver's products with the penalty underflow, and its gap read 0 where
+    the gap at that alpha was 0.10. Such weights are taken as none, and
+    their value added to the gap."""
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((12, 4))
+    y = X @ np.array([1.0, -2.0, 0.0, 0.5]) + rng.standard_normal(12)
+    fit = jaxreg.lasso(X, y, alpha)
+    A = np.c_[X, np.ones(12)]
+    w = np.linalg.lstsq(A, y, rcond=None)[0]
+    best = 0.5 * np.mean((y - A @ w) ** 2)
+    assert fit.status == Status.CONVERGED
+    assert float(fit.objective) - best <= 1.1 * float(fit.gap) + 1e-15
+    np.testing.assert_allclose(fit.coef, w[:4], rtol=1e-4)

@@ -140,13 +140,6 @@ KNOWN_OPEN = [
         "wide X with a constant column",
     ),
     KnownOpen(
-        "alpha_subnormal",
-        lambda c: 0 < _run_alpha(c) < float(np.finfo(c.d.dtype).tiny) * 1e10 and c.kind != "ridge",
-        "B3: 0 < alpha < 1e10 times the dtype's smallest normal (5e-324, 1e-300): the "
-        "penalty underflows inside the solver and the gap reads 0",
-        "jaxreg.lasso(X, y, 5e-324): gap 0, where the gap at that alpha is 0.10",
-    ),
-    KnownOpen(
         "huge_columns",
         lambda c: c.kind != "ridge" and _x_extremes(c)[1] > 1e78,
         "B1: a column magnitude above 1e78 (L2 weights tiny next to the curvature): "
@@ -1238,6 +1231,11 @@ def test_alpha_max(d, l1_ratio):
     slack = SLACK * sum(d.Xd.shape) * LD(m.eps) * size
     if not expected < LD(np.finfo(d.dtype).max):
         return  # beyond the dtype: inf is the honest answer
+    if expected < LD(np.finfo(d.dtype).tiny):
+        # Below the smallest normal number, which XLA's CPU arithmetic
+        # flushes to zero: 0 (or the subnormal) is the honest answer.
+        assert top <= float(np.finfo(d.dtype).tiny), f"alpha_max {top:.6g}"
+        return
     assert abs(LD(top) - expected) <= expected * LD(0.1) + slack, (
         f"alpha_max {top:.6g}, numpy {float(expected):.6g} (slack {float(slack):.3g})"
     )
