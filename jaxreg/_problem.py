@@ -646,7 +646,8 @@ def solve(
             refine=refine,
         )
 
-    if problem.free and unrolled_blocks is None:
+    refits = hasattr(problem.datafit, "curvature_at") or hasattr(problem.datafit, "G")
+    if problem.free and unrolled_blocks is None and refits:
         out = _free.rounds(problem, pen, run, beta0, b0, max_iter)
     else:
         out = _free.guard(problem, pen, run(beta0, b0, max_iter))

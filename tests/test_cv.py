@@ -148,14 +148,16 @@ def _all_shapes(jaxpr):
 
 
 @pytest.mark.parametrize("shape", [(200, 16), (40, 90)])  # Gram mode and design mode
-def test_no_per_fold_copy_of_X(shape):
+@pytest.mark.parametrize("free", [0, 2])  # with two unpenalized features: their refit
+def test_no_per_fold_copy_of_X(shape, free):
     n, p = shape
     X, y, _ = regression(n, p, "random", seed=7)
     folds = folds_of(n, 5, None, 0, jnp.ones(n), jnp.float64)
-    inputs = engine_inputs(X, y, tol=1e-4, max_iter=100)
+    pf = np.r_[np.zeros(free), np.ones(p - free)]
+    inputs = engine_inputs(X, y, tol=1e-4, max_iter=100, penalty_factor=pf)
     hyper = make_hyper(inputs, eps=1e-3)
     args = (inputs.X, inputs.y, hyper, folds, None, jnp.asarray([0.5, 1.0]))
-    spec = Spec(Quadratic, standardize=True, use_gram=n > p, n_alphas=10, chunk_size=1)
+    spec = Spec(Quadratic, standardize=True, use_gram=n > p, n_alphas=10, chunk_size=1, free=free)
     kw = dict(spec=spec)
     jaxpr = jax.make_jaxpr(lambda *a: _crossval.cv_glm(*a, **kw))(*args)
     shapes = set(_all_shapes(jaxpr.jaxpr))
