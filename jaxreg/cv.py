@@ -221,7 +221,10 @@ def _cv_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
     strong = False
     if spec.use_gram and _strong_pays(inputs.tol):
         strong = "portable" if _shared_cpu_pool(mesh) else True
-    return dataclasses.replace(spec, check_every=check_every, strong=strong)
+    # The refit of free coefficients factorizes with LAPACK, which such a
+    # mesh cannot run: there the zero dual point alone certifies them.
+    free = 0 if _shared_cpu_pool(mesh) else spec.free
+    return dataclasses.replace(spec, check_every=check_every, strong=strong, free=free)
 
 
 def _cross_validate_glm(datafit, X, y, options: dict) -> CVResult:

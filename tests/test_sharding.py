@@ -65,6 +65,18 @@ for shape, meshes in [((200, 16), ALL), ((40, 90), ALL), ((200, 40), ALL)]:
         assert abs(float(ref.mean[li, ai]) - float(ref.mean.min())) <= 1e-12 * float(ref.mean.min())
         if axes == ("batch",):  # folds split across devices: the same selection
             assert float(out.alpha_min) == float(ref.alpha_min)
+# Unpenalized features: their refit (LAPACK) is not traced into a mesh's
+# program; the zero dual point certifies them, or the fit says STALLED.
+X, y, _ = regression(40, 90, "corr", seed=0)
+pf = np.r_[np.zeros(2), np.ones(88)]
+saved = (jax.numpy.linalg.cholesky, jax.numpy.linalg.eigvalsh, jax.numpy.linalg.eigh)
+jax.numpy.linalg.cholesky = jax.numpy.linalg.eigvalsh = jax.numpy.linalg.eigh = no_lapack
+try:
+    mesh = jax.make_mesh((4,), ("batch",))
+    out = jaxreg.cross_validate(X, y, mesh=mesh, penalty_factor=pf, n_alphas=5)
+finally:
+    jax.numpy.linalg.cholesky, jax.numpy.linalg.eigvalsh, jax.numpy.linalg.eigh = saved
+assert np.isin(np.asarray(out.path.status), (0, 1, 4)).all()
 print("ok")
 """
 
