@@ -19,9 +19,12 @@ decrement) and a loss whose per-sample curvature changes at most like
           \qquad a = c R \lambda < 1,
 
 where ``R^2 = max_i x_i' H_F^+ x_i`` over samples with curvature (``lambda^2
-/ 2`` at ``c = 0``, the exact value for the squared loss). Where ``a >= 1``,
-or the gradient leaves the Hessian's range, nothing bounds the free block
-(separable labels: no minimizer exists) and the bound is infinite. The gap
+/ 2`` at ``c = 0``, the exact value for the squared loss in exact
+arithmetic; the pseudo-inverse drops eigenvalues below the factorization's
+rounding, as a least-squares solver does). Where ``a >= 1``, or the gradient
+leaves the Hessian's range, this bound does not apply (separable labels: no
+minimizer exists) and is taken as infinite. The sum is a bound where the
+free gradient vanishes at the refit point (to the Newton steps' accuracy). The gap
 at the zero dual point, ``P(w) - inf f - inf h``, needs no feasibility at
 all and is the other candidate: it certifies a point within the tolerance of
 an infimum that no point attains.
@@ -155,7 +158,9 @@ class _Block:
         d = self.d
         t = jnp.where(d > 0, ghat / jnp.sqrt(jnp.where(d > 0, d, 1.0)), 0.0)
         coef = self.U.T @ t
-        return self.A.T @ (self.U @ (self.inv * coef)), jnp.sum(self.inv * coef * coef)
+        # g' H^+ g = t' A A^+ t: the squared projection of t on A's range.
+        lam2 = jnp.sum(jnp.where(self.inv > 0, coef * coef, 0.0))
+        return self.A.T @ (self.U @ (self.inv * coef)), lam2
 
     def split(self, step: Array, b: Array):
         """A step on the block as ``(dbeta, db)``."""
@@ -190,7 +195,9 @@ def _newton_step(datafit, mask, k, c, beta, b, u):
     losses = jax.vmap(lambda t: datafit.loss_at(u + b + t * (du + db)))(ts)
     ok = losses <= datafit.loss_at(u + b) - 0.25 * ts * lam2
     t = jnp.where(jnp.any(ok), ts[jnp.argmax(ok)], 0.0)
-    return bound, (beta + t * dbeta, b + t * db, u + t * du)
+    moved = (t > 0) & jnp.all(jnp.isfinite(dbeta)) & jnp.isfinite(db)
+    stepped = (beta + t * dbeta, b + t * db, u + t * du)
+    return bound, jax.tree.map(lambda new, old: jnp.where(moved, new, old), stepped, (beta, b, u))
 
 
 def _quadratic_refit(datafit, mask, k, beta, b, u):
@@ -199,9 +206,11 @@ def _quadratic_refit(datafit, mask, k, beta, b, u):
     block = _Block(datafit, mask, k, u, b)
     step, _, _ = _bound(datafit, block, 0.0, beta, b, u)
     dbeta, db = block.split(-step, b)
-    beta, b = beta + dbeta, b + db
-    u = u + datafit.forward(dbeta)
-    return beta, b, u, _bound(datafit, block, 0.0, beta, b, u)[2]
+    stepped = (beta + dbeta, b + db, u + datafit.forward(dbeta))
+    finite = jnp.all(jnp.isfinite(stepped[0])) & jnp.all(jnp.isfinite(stepped[2]))
+    beta, b, u = jax.tree.map(lambda new, old: jnp.where(finite, new, old), stepped, (beta, b, u))
+    bound = _bound(datafit, block, 0.0, beta, b, u)[2]
+    return beta, b, u, jnp.where(finite, bound, jnp.inf)
 
 
 def refit(datafit, pen, k: int, beta: Array, b: Array, u: Array, target: Array):
@@ -216,12 +225,11 @@ def refit(datafit, pen, k: int, beta: Array, b: Array, u: Array, target: Array):
 
     def body(state):
         i, point, _, _ = state
-        bound, stepped = _newton_step(datafit, mask, k, c, *point)
         # The step lowers the loss, so the bound at its start holds at its
-        # end too: it is taken even on the last pass (a spare quadratic gain).
-        finite = jnp.isfinite(bound)
-        point = jax.tree.map(lambda new, old: jnp.where(finite, new, old), stepped, point)
-        done = (bound <= target) | (i + 1 >= _NEWTON_STEPS) | ~finite
+        # end too: it is taken even on the last pass (a spare quadratic gain),
+        # and also where no bound holds yet (far from the block's minimum).
+        bound, point = _newton_step(datafit, mask, k, c, *point)
+        done = (bound <= target) | (i + 1 >= _NEWTON_STEPS)
         return i + 1, point, bound, done
 
     inf = jnp.full((), jnp.inf, beta.dtype)

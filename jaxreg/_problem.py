@@ -647,7 +647,12 @@ def solve(
         )
 
     refits = hasattr(problem.datafit, "curvature_at") or hasattr(problem.datafit, "G")
-    if problem.free and unrolled_blocks is None and refits:
+    if unrolled_blocks is not None:
+        # A differentiable scan: no rounds (a while loop), and no guard, which
+        # would leave unpenalized features STALLED; their KKT residual alone
+        # certifies them, as documented.
+        out = run(beta0, b0, max_iter)
+    elif problem.free and refits:
         out = _free.rounds(problem, pen, run, beta0, b0, max_iter)
     else:
         out = _free.guard(problem, pen, run(beta0, b0, max_iter))
