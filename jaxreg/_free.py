@@ -39,6 +39,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from jaxreg._certificate import Certificate, certificate_at, meets_tolerance
+from jaxreg._validation import is_sparse
 from jaxreg.result import Status
 
 # Solver runs, each followed by a free-block refit, before a fit whose free
@@ -100,19 +101,18 @@ class _Block:
     """
 
     def __init__(self, datafit, mask: Array, k: int, u: Array, b: Array):
-        p = mask.shape[0]
         self.fit_b = datafit.iterates_intercept
-        idx = jnp.nonzero(mask, size=k, fill_value=0)[0]
-        valid = jnp.arange(k) < jnp.sum(mask)
-        # p x k selection of the block's columns (zero columns for padding).
-        self.E = (jnp.arange(p)[:, None] == idx[None, :]) & valid[None, :]
-        self.E = self.E.astype(u.dtype)
+        self.p = mask.shape[0]
+        self.idx = jnp.nonzero(mask, size=k, fill_value=0)[0]
+        # Padding entries of the block (past the free count) are zeroed.
+        self.valid = (jnp.arange(k) < jnp.sum(mask)).astype(u.dtype)
         if hasattr(datafit, "G"):
             self.ghat = None
-            self._from_gram(self.E.T @ datafit.G @ self.E)
+            G = datafit.G[self.idx][:, self.idx]
+            self._from_gram(G * jnp.outer(self.valid, self.valid))
             return
         self.ghat, d = datafit.curvature_at(u, b)
-        A = datafit.design.matmat(self.E)
+        A = self._columns(datafit.design)
         if self.fit_b:
             A = jnp.concatenate([A, jnp.ones_like(A[:, :1])], axis=1)
         self.in_range = ~jnp.any((d <= 0) & (self.ghat != 0))
@@ -122,6 +122,16 @@ class _Block:
             self.r2 = _largest_where(d > 0, jnp.sum(rows * rows, axis=1))
         else:
             self._from_kernel(jnp.sqrt(d)[:, None] * A, d)
+
+    def _columns(self, design) -> Array:
+        """The block's columns of the design, ``(n, k)``, gathered (a dense X)
+        or through a product with their indicator (a sparse one)."""
+        if is_sparse(design.X):
+            E = (jnp.arange(self.p)[:, None] == self.idx[None, :]) * self.valid[None, :]
+            return design.matmat(E.astype(self.valid.dtype))
+        idx = self.idx
+        cols = (design.X[:, idx] - design.mean[idx]) / design.scale[idx]
+        return cols * self.valid[None, :]
 
     def _pinv(self, lam: Array) -> Array:
         eps = jnp.finfo(lam.dtype).eps
@@ -146,7 +156,7 @@ class _Block:
 
     def gradient(self, grad: Array, grad_b: Array) -> Array:
         """The block's gradient from the datafit's."""
-        g = grad @ self.E
+        g = grad[self.idx] * self.valid
         return jnp.append(g, grad_b) if self.fit_b else g
 
     def apply(self, g: Array, ghat: Array | None):
@@ -164,9 +174,10 @@ class _Block:
 
     def split(self, step: Array, b: Array):
         """A step on the block as ``(dbeta, db)``."""
-        k = self.E.shape[1]
+        k = self.idx.shape[0]
         db = step[k] if self.fit_b else jnp.zeros_like(b)
-        return self.E @ step[:k], db
+        dbeta = jnp.zeros((self.p,), step.dtype).at[self.idx].add(step[:k] * self.valid)
+        return dbeta, db
 
 
 def _largest_where(keep: Array, a: Array) -> Array:
@@ -300,7 +311,9 @@ def rounds(problem, pen, run, beta0, b0, max_iter):
         image = out.image
         if image is not None:
             image = (u, datafit.value_and_grad_at(u, beta, b)[1])
+        out_of_iterations = out.n_iter >= max_iter
         status = jnp.where(met, Status.CONVERGED, Status.STALLED)
+        status = jnp.where(~met & out_of_iterations, Status.MAX_ITER, status)
         # The free block alone puts every weighted sample on its side: scaling
         # it up drives the loss to an infimum (0) that no point attains,
         # whatever the penalized coordinates are.

@@ -227,3 +227,22 @@ def test_unrolled_fits_keep_their_status_with_unpenalized_features():
     implicit = jaxreg.lasso(X, y, 0.01, penalty_factor=pf)
     assert unrolled.status == implicit.status == Status.CONVERGED
     np.testing.assert_allclose(unrolled.coef, implicit.coef, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic"])
+def test_sparse_design_refits_like_a_dense_one(loss):
+    """The block's columns come from a sparse design through a product with
+    their indicator, from a dense one by a gather: the same fit."""
+    import scipy.sparse as sps
+
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((60, 8)) * (rng.uniform(size=(60, 8)) < 0.5)
+    y = X @ np.ones(8) + rng.standard_normal(60)
+    if loss == "logistic":
+        y = (y > np.median(y)) * 1.0
+    fn = jaxreg.lasso if loss == "squared" else jaxreg.logistic
+    pf = np.r_[0.0, 0.0, np.ones(6)]
+    dense = fn(X, y, 0.05, penalty_factor=pf, tol=1e-10)
+    sparse = fn(sps.csr_matrix(X), y, 0.05, penalty_factor=pf, tol=1e-10)
+    assert dense.status == sparse.status == Status.CONVERGED
+    np.testing.assert_allclose(sparse.coef, dense.coef, rtol=1e-6, atol=1e-8)
