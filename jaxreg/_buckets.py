@@ -96,7 +96,7 @@ def padded_rows(X, y, hyper, folds=None):
     same fit called eagerly."""
     n, p = X.shape
     target = bucket(n, p)
-    if not _enabled or target == n or _spread(X, y, hyper.sample_weight):
+    if not _enabled or target == n or v.on_devices(X, y, hyper.sample_weight):
         return X, y, hyper, folds
     extra = target - n
     X = _pad_design(X, extra)
@@ -105,16 +105,6 @@ def padded_rows(X, y, hyper, folds=None):
     if folds is not None:
         folds = _pad_folds(folds, extra)
     return X, y, hyper, folds
-
-
-def _spread(*arrays) -> bool:
-    """Whether any array is laid out over several devices (a mesh): padding
-    would gather it, and its layout is the caller's to keep."""
-    for a in arrays:
-        a = a.data if v.is_sparse(a) else a
-        if isinstance(a, jax.Array) and v.is_concrete(a) and len(a.sharding.device_set) > 1:
-            return True
-    return False
 
 
 def _on_host(a) -> bool:

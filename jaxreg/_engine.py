@@ -83,7 +83,7 @@ def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
         # A caller's X over several CPU devices: no refit (its LAPACK calls can
         # deadlock their shared thread pool, see cv._shared_cpu_pool).
         free=0
-        if _problem._on_devices(inputs.X) and jax.default_backend() == "cpu"
+        if v.on_devices(inputs.X) and jax.default_backend() == "cpu"
         else free_count(inputs, options.get("alpha"), options.get("alphas")),
         **static,
     )

@@ -331,7 +331,7 @@ def setup_rows(spec, hyper, X, y, W, held=None):
     fit_intercept = spec.fit_intercept
     # Over several devices (a mesh, or a caller's sharded X) blocks of rows
     # would gather X onto each of them.
-    if spec.use_gram and not v.is_sparse(X) and spec.mesh is None and not _on_devices(X):
+    if spec.use_gram and not v.is_sparse(X) and spec.mesh is None and not v.on_devices(X):
         return _dense_gram_problems(spec, hyper, X, y, W, held), 0
     sp = spread(X, W, fit_intercept)
     nulls = jax.vmap(spec.datafit.null_model, in_axes=(None, 0, None))(y, sp.S, fit_intercept)
@@ -411,16 +411,6 @@ def _gram_problems(spec, hyper, sp: Spread, nulls, stats):
 # each block's products to run at the speed of one large product.
 _BLOCK_ENTRIES = 1 << 18
 _MIN_BLOCK_ROWS = 256
-
-
-def _on_devices(X) -> bool:
-    """Whether X, or the tracer standing for it, is laid out over several
-    devices (read from its abstract value, so also under ``jit``)."""
-    try:
-        mesh = jax.typeof(X).sharding.mesh
-    except (AttributeError, TypeError):
-        return False
-    return mesh.size > 1
 
 
 def _over_row_blocks(X, body, init):

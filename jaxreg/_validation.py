@@ -131,6 +131,26 @@ def _on_host(x) -> bool:
     return x.is_fully_addressable and all(d.platform == "cpu" for d in x.devices())
 
 
+def on_devices(*arrays) -> bool:
+    """Whether any array (a sparse design's values, or the tracer standing
+    for an array) is laid out over several devices: a concrete array by its
+    devices, a tracer by the mesh of its abstract value (so also under
+    ``jit``)."""
+    for a in arrays:
+        a = a.data if is_sparse(a) else a
+        if isinstance(a, jax.Array) and is_concrete(a):
+            if len(a.sharding.device_set) > 1:
+                return True
+            continue
+        try:
+            mesh = jax.typeof(a).sharding.mesh
+        except (AttributeError, TypeError):
+            continue
+        if mesh.size > 1:
+            return True
+    return False
+
+
 def _element(v, j):
     """``v[j]`` of a concrete array, fetched alone, as a numpy scalar."""
     with jax.ensure_compile_time_eval():
