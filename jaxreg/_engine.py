@@ -54,6 +54,8 @@ def checked_inputs(datafit, X, y, options: dict, rescale: bool = True) -> v.Inpu
     with ``rescale``, X's columns divided by powers of two where their
     magnitudes are extreme or uneven (see :mod:`jaxreg._rescale`)."""
     inputs = v.inputs(X, y, datafit=datafit, **{k: options[k] for k in _INPUT_KEYS})
+    # A group's norm would weigh rescaled columns unevenly: groups keep X's columns.
+    rescale = rescale and options.get("groups") is None
     raw_penalty = not options.get("standardize", False)
     pf = inputs.penalty_factor if raw_penalty and v.is_concrete(inputs.penalty_factor) else None
     c = _rescale.column_scales(inputs.X, pf) if rescale else None
@@ -71,6 +73,9 @@ def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
     gram = options.get("gram", False)
     use_gram = hasattr(datafit, "from_gram") and use_gram_for(gram, inputs.X)
     unrolled = unrolled_blocks(options.get("diff", "implicit"), inputs.max_iter, check_every)
+    groups = v.check_groups(options.get("groups"), inputs, bool(options.get("positive", False)))
+    if groups is not None and solver == "newton":
+        raise ValueError("solver='newton' needs a separable penalty; with groups use 'fista'")
     return Spec(
         datafit=datafit,
         fit_intercept=bool(options["fit_intercept"]),
@@ -79,7 +84,9 @@ def glm_spec(datafit, inputs: v.Inputs, options: dict, **static) -> Spec:
         accelerate=solver != "ista",
         check_every=check_every,
         unrolled_blocks=unrolled,
-        working_set=_working_set_fit(solver, datafit, inputs, options, unrolled),
+        # The working sets read per-coordinate weights: no groups.
+        working_set=groups is None and _working_set_fit(solver, datafit, inputs, options, unrolled),
+        groups=groups,
         # A caller's X over several CPU devices: no refit (its LAPACK calls can
         # deadlock their shared thread pool, see cv._shared_cpu_pool).
         free=0

@@ -32,8 +32,6 @@ an infimum that no point attains.
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 from jax import Array
@@ -67,14 +65,7 @@ def free_mask(pen) -> Array:
     """Coordinates with no (or a negligible) penalty and no bound on either side."""
     small = negligible(pen.l1.dtype)
     unbounded = (pen.lower == -jnp.inf) & (pen.upper == jnp.inf)
-    return (pen.l1 <= small) & (pen.l2 <= small) & unbounded
-
-
-def _without(pen, mask):
-    """The penalty with the weights of ``mask``'s coordinates set to zero."""
-    return dataclasses.replace(
-        pen, l1=jnp.where(mask, 0.0, pen.l1), l2=jnp.where(mask, 0.0, pen.l2)
-    )
+    return pen.negligible(small) & unbounded
 
 
 def _decrement_bound(c, lam2: Array, r2: Array) -> Array:
@@ -257,7 +248,7 @@ def certify(datafit, pen, beta, b, u, bound, step) -> Certificate:
     # gap is taken for, and its value added: P(w) - P* <= [P0(w) - P0*] + h_F(w)
     # with P0 the objective without it (P0* <= P*, as h_F >= 0).
     mask = free_mask(pen)
-    cert = certificate_at(datafit, _without(pen, mask), u, beta, b, step)
+    cert = certificate_at(datafit, pen.without(mask), u, beta, b, step)
     rest = pen.value(jnp.where(mask, beta, 0.0))
     cert = cert._replace(objective=cert.objective + rest)
     at_zero = _zero_dual_gap(pen, cert, beta)

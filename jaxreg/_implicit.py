@@ -99,8 +99,23 @@ def surrogate(spec: Spec, z: Array, theta: Theta, sign: Array) -> Array:
     loss = jnp.dot(s, spec.datafit.pointwise(eta, theta.y))
     beta = scale * c * w if spec.standardize else w
     rho = hyper.l1_ratio
+    if spec.groups is not None:
+        return loss + hyper.alpha * _group_surrogate(spec.groups, f, rho, beta)
     pen = hyper.alpha * jnp.sum(f * (rho * sign * beta + 0.5 * (1.0 - rho) * beta * beta))
     return loss + pen
+
+
+def _group_surrogate(groups: tuple, f: Array, rho: Array, beta: Array) -> Array:
+    """The group penalty per unit of alpha, smooth wherever no group is at
+    zero; a group at zero gets a zero gradient (its coordinates are fixed)."""
+    ids = jnp.asarray(groups, jnp.int32)
+    count = max(groups) + 1
+    size = jax.ops.segment_sum(jnp.ones_like(f), ids, num_segments=count)
+    f_g = jax.ops.segment_max(f, ids, num_segments=count)
+    sq = jax.ops.segment_sum(beta * beta, ids, num_segments=count)
+    # The double where keeps the norm's derivative at zero finite (not 0/0).
+    norm = jnp.where(sq > 0, jnp.sqrt(jnp.where(sq > 0, sq, 1.0)), 0.0)
+    return jnp.sum(f_g * (rho * jnp.sqrt(size) * norm + 0.5 * (1.0 - rho) * sq))
 
 
 def _float0_like(x: Array):
@@ -129,6 +144,10 @@ def implicit_fit(spec: Spec):
         at_lower = jnp.isfinite(problem.lower) & (beta <= problem.lower)
         at_upper = jnp.isfinite(problem.upper) & (beta >= problem.upper)
         zero = (beta == 0) & (l1 > 0)
+        if spec.groups is not None:
+            # A group is fixed at zero as a whole, or free as a whole.
+            pen = _problem.penalty(problem, hyper.alpha, hyper.l1_ratio)
+            zero = jnp.take(pen.norms(beta) == 0, pen.groups) & (l1 > 0)
         # Columns the solver pins at zero: constant, hence collinear with the intercept.
         pinned = _weights_and_spread(spec, theta)[1].constant[0] & spec.fit_intercept
         free_w = ~(at_lower | at_upper | zero | pinned)

@@ -23,7 +23,7 @@ from jax import Array
 from jaxreg import _free, _prox_newton, _working_set
 from jaxreg import _validation as v
 from jaxreg.datafits import Design, QuadraticGram, _weighted_gram
-from jaxreg.penalties import ElasticNetPenalty
+from jaxreg.penalties import ElasticNetPenalty, GroupPenalty
 from jaxreg.result import FitResult, Status
 from jaxreg.solvers import Start, fista
 
@@ -183,6 +183,8 @@ class Problem:
     # How many coordinates may be free (static, see :mod:`jaxreg._free`):
     # where any may, fits refit the free block and certify it.
     free: int = dataclasses.field(metadata=dict(static=True), default=0)
+    # The group of each coordinate (static, 0..G-1) for a group penalty, else None.
+    groups: tuple | None = dataclasses.field(metadata=dict(static=True), default=None)
 
 
 def callers_columns(hyper, x_mean: Array, x_scale: Array) -> tuple[Array, Array]:
@@ -192,7 +194,17 @@ def callers_columns(hyper, x_mean: Array, x_scale: Array) -> tuple[Array, Array]
 
 
 def _finish(
-    datafit, hyper, x_mean, x_scale, null, *, fit_intercept, standardize, strong, free=0
+    datafit,
+    hyper,
+    x_mean,
+    x_scale,
+    null,
+    *,
+    fit_intercept,
+    standardize,
+    strong,
+    free=0,
+    groups=None,
 ) -> Problem:
     """A prepared problem from its datafit. ``strong``: certify the strong
     convexity of a Gram-mode datafit (:meth:`QuadraticGram.with_strong_convexity`),
@@ -222,6 +234,7 @@ def _finish(
         b0=null.b0,
         fit_intercept=fit_intercept,
         free=free,
+        groups=groups,
     )
 
 
@@ -354,6 +367,7 @@ def setup_rows(spec, hyper, X, y, W, held=None):
             standardize=spec.standardize,
             strong=False,
             free=spec.free,
+            groups=spec.groups,
         )
 
     args = (sp.S, sp.D, scale, design_scale, nulls)
@@ -393,6 +407,7 @@ def _gram_problems(spec, hyper, sp: Spread, nulls, stats):
             standardize=spec.standardize,
             strong=spec.strong,
             free=spec.free,
+            groups=spec.groups,
         )
 
     args = (G, c, sp.D, scale, nulls)
@@ -546,10 +561,31 @@ def setup(spec, hyper, X, y) -> Problem:
     return one_problem(problems, axes, 0)
 
 
-def penalty(problem: Problem, alpha: Array, l1_ratio: Array) -> ElasticNetPenalty:
+def penalty(problem: Problem, alpha: Array, l1_ratio: Array):
+    """The penalty at ``(alpha, l1_ratio)`` on the internal coefficients: the
+    elastic net, or the group penalty where the problem has groups."""
+    if problem.groups is not None:
+        return _group_penalty(problem, alpha, l1_ratio)
     return ElasticNetPenalty(
         l1=alpha * l1_ratio * problem.pf,
         l2=jnp.minimum(alpha * (1.0 - l1_ratio) * problem.pf_l2, _largest(problem.pf_l2)),
+        lower=problem.lower,
+        upper=problem.upper,
+    )
+
+
+def _group_penalty(problem: Problem, alpha: Array, l1_ratio: Array) -> GroupPenalty:
+    """Group weights ``sqrt(|g|) f_g`` (L1 part) and ``f_g`` (L2 part), with
+    ``f_g`` the penalty factor its coordinates share (checked on input)."""
+    groups = jnp.asarray(problem.groups, jnp.int32)
+    count = max(problem.groups) + 1
+    size = jax.ops.segment_sum(jnp.ones_like(problem.pf), groups, num_segments=count)
+    pf = jax.ops.segment_max(problem.pf, groups, num_segments=count)
+    pf_l2 = jax.ops.segment_max(problem.pf_l2, groups, num_segments=count)
+    return GroupPenalty(
+        l1=alpha * l1_ratio * jnp.sqrt(size) * pf,
+        l2=jnp.minimum(alpha * (1.0 - l1_ratio) * pf_l2, _largest(pf_l2)),
+        groups=groups,
         lower=problem.lower,
         upper=problem.upper,
     )
@@ -603,7 +639,7 @@ def solve(
         # The image is beta0's: valid only if the bounds left it unchanged.
         u0, grad0, valid = start[0], start[1], start[2] & jnp.all(clipped == beta0)
     beta0 = clipped
-    use_ws = working_set and accelerate and unrolled_blocks is None
+    use_ws = working_set and accelerate and unrolled_blocks is None and pen.separable
     newton = use_ws and _prox_newton.applies(problem.datafit)
 
     def run(beta, b, iterations, first=True, tighten=1.0):
@@ -662,12 +698,12 @@ def solve(
     return result, beta, b
 
 
-def out_of_domain(pen: ElasticNetPenalty, alpha: Array, l1_ratio: Array) -> Array:
+def out_of_domain(pen, alpha: Array, l1_ratio: Array) -> Array:
     """Whether the hyperparameters are outside their domain (NaN included):
     under ``jit`` they arrive unchecked, and a solve on them may still meet
     its (meaningless) stopping rule."""
-    valid = (alpha >= 0) & (l1_ratio >= 0) & (l1_ratio <= 1) & jnp.all(pen.lower <= pen.upper)
-    return ~valid
+    valid = (alpha >= 0) & (l1_ratio >= 0) & (l1_ratio <= 1)
+    return ~valid | pen.invalid()
 
 
 def original_scale(problem: Problem, beta: Array, b: Array) -> tuple[Array, Array]:
@@ -708,6 +744,9 @@ def alpha_max(problem: Problem, max_iter, tol, null_fit: bool = True) -> Array:
         lower=jnp.where(penalized, 0.0, problem.lower),
         upper=jnp.where(penalized, 0.0, problem.upper),
         gap_tol=gap_tol,
+        # Pinned by bounds, at alpha 0: an unpenalized fit of the free
+        # coordinates, whatever their grouping (a group penalty takes no bounds).
+        groups=None,
     )
     zero = jnp.zeros((), problem.x_scale.dtype)
     beta, b = cold_start(pinned)

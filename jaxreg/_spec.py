@@ -94,6 +94,9 @@ class Spec:
       free: how many coordinates may be free (unpenalized and unbounded: a
         zero penalty factor, or every one at ``alpha = 0``); where any may,
         fits refit and certify the free block (see :mod:`jaxreg._free`).
+      groups: the group of each feature, integers ``0..G-1``, for a group
+        penalty (:class:`~jaxreg.penalties.GroupPenalty`); None for the
+        elastic net.
     """
 
     datafit: Any = Quadratic
@@ -114,6 +117,7 @@ class Spec:
     full_path: bool = True
     mesh: Any = None
     free: int = 0
+    groups: tuple | None = None
 
     @property
     def coordinate_descent(self) -> bool:

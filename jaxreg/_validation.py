@@ -536,3 +536,49 @@ def inputs(X, y, *, sample_weight, penalty_factor, lower, upper, positive, tol, 
     # The checked weights, already where y is, rather than the raw ones.
     datafit.check_targets(y, None if sample_weight is None else sw)
     return Inputs(dtype, X, y, sw, pf, lo, hi, tol, max_iter)
+
+
+def check_groups(groups, inputs: Inputs, positive: bool) -> tuple | None:
+    """The group of each feature as consecutive integers ``0..G-1`` (in order
+    of first appearance), or None without groups. ``groups`` holds one
+    integer label per feature; it fixes the program's structure, so it must
+    be concrete. A group penalty takes no bounds, and the penalty factors of
+    a group's features must agree (the group's norm is weighted as one)."""
+    if groups is None:
+        return None
+    if not is_concrete(groups):
+        raise ValueError("groups must be concrete (it fixes the compiled program), got a tracer")
+    labels = np.asarray(groups)
+    p = inputs.lower.shape[0]
+    if labels.ndim != 1 or labels.shape[0] != p:
+        raise ValueError(
+            f"groups must have shape ({p},) (one label per feature), got {labels.shape}"
+        )
+    if labels.dtype == bool or not (
+        np.issubdtype(labels.dtype, np.integer)
+        or (np.issubdtype(labels.dtype, np.floating) and np.all(labels == np.round(labels)))
+    ):
+        raise ValueError(f"groups must hold integer labels, got dtype {labels.dtype}")
+    if (
+        positive
+        or np.any(np.isfinite(_host(inputs.lower)))
+        or np.any(np.isfinite(_host(inputs.upper)))
+    ):
+        raise ValueError("groups cannot be combined with bounds (lower, upper or positive)")
+    _, first, ids = np.unique(labels, return_index=True, return_inverse=True)
+    # Number the groups in order of first appearance.
+    order = np.argsort(np.argsort(first))
+    ids = order[ids.ravel()]
+    pf = concrete_values(inputs.penalty_factor)
+    if pf is not None:
+        pf = np.asarray(pf, np.float64)
+        shared = np.zeros(len(first))
+        shared[ids] = pf
+        if np.any(shared[ids] != pf):
+            raise ValueError("penalty_factor must be equal within each group of groups")
+    return tuple(int(i) for i in ids)
+
+
+def _host(a):
+    values = concrete_values(a)
+    return np.zeros(0) if values is None else np.asarray(values)

@@ -129,6 +129,7 @@ def suits(spec, X) -> bool:
     second_order = hasattr(spec.datafit, "second_order")
     return (
         getattr(spec.datafit, "coordinate_descent", False)
+        and spec.groups is None
         and not spec.use_gram
         and (X.shape[1] > _MIN_COLUMNS or second_order)
     )

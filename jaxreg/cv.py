@@ -65,6 +65,7 @@ def cross_validate(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
@@ -126,6 +127,8 @@ def cross_validate(
       positive: constrain the coefficients to be nonnegative.
       lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
       upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      groups: one integer label per feature for the group penalty, as in
+        :func:`~jaxreg.lasso` (not for ridge).
       standardize: fit on standardized columns (glmnet's convention), as in
         :func:`~jaxreg.lasso`.
       tol: stopping tolerance on the duality gap, as in the single-fit functions.

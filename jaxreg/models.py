@@ -48,6 +48,11 @@ _OPTIONS_DOC = """
       positive: constrain the coefficients to be nonnegative (raises ``lower`` to 0).
       lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
       upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      groups: one integer label per feature, shape ``(p,)``, for the group
+        penalty: ``alpha (rho sum_g sqrt(|g|) f_g ||w_g||_2 + (1 - rho) / 2
+        ||w||^2)``, whole groups in or out (see ``docs/conventions.md``).
+        Not with bounds; penalty factors equal within a group. Solved by
+        FISTA with block soft-thresholding. None (default): the elastic net.
       standardize: fit on columns scaled to unit weighted standard deviation
         (glmnet's default), returning coefficients on the original scale.
       tol: stopping tolerance on the duality gap, relative to {tol_scale};
@@ -92,6 +97,7 @@ def elastic_net(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
@@ -155,6 +161,7 @@ def lasso(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
@@ -215,6 +222,7 @@ def logistic(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
@@ -444,6 +452,7 @@ def alpha_max(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-10,
     max_iter: int = 20_000,
@@ -459,7 +468,9 @@ def alpha_max(
     alone (computed by the solver when some ``f_j = 0``), :math:`L` the mean loss,
     ``f`` the rescaled penalty factors, and :math:`|\cdot|_\pm` keeps only the
     directions the bounds allow (a feature with ``upper = 0`` cannot move up).
-    Infinite when ``l1_ratio = 0``.
+    Infinite when ``l1_ratio = 0``. With ``groups`` (as in :func:`lasso`) the
+    ratio is taken per group: :math:`\max_g \|\nabla_g L(w^0)\|_2 / (\rho
+    \sqrt{|g|} f_g)`.
 
     Example:
       >>> import numpy as np, jaxreg
@@ -479,6 +490,7 @@ def alpha_max(
         standardize=bool(standardize),
         null_fit=_problem.needs_null_fit(inputs.penalty_factor),
         free=_engine.free_count(inputs),
+        groups=v.check_groups(groups, inputs, bool(positive)),
     )
     hyper = make_hyper(inputs, l1_ratio=l1_ratio)
     return _engine.alpha_max(inputs.X, inputs.y, hyper, spec=spec)
@@ -497,6 +509,7 @@ def glm(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,

@@ -56,6 +56,7 @@ def alpha_grid(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
 ) -> Array:
     r"""The default grid: ``n_alphas`` values from ``alpha_max`` down to ``eps * alpha_max``.
@@ -79,6 +80,8 @@ def alpha_grid(
       positive: constrain the coefficients to be nonnegative.
       lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
       upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      groups: one integer label per feature for the group penalty, as in
+        :func:`~jaxreg.alpha_max`.
       standardize: glmnet-style standardization, as in :func:`~jaxreg.alpha_max`.
       n_alphas: number of grid points.
       eps: ``alpha_min / alpha_max`` (default ``1e-3``, as scikit-learn), or
@@ -109,6 +112,7 @@ def alpha_grid(
         positive=positive,
         lower=lower,
         upper=upper,
+        groups=groups,
         standardize=standardize,
     )
     return geometric_grid(top, int(n_alphas), eps)
@@ -169,6 +173,8 @@ def path_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
         working_set=_working_set.suits(spec, inputs.X),
         small=_compile.small_design(inputs.X),
     )
+    if spec.groups is not None and strategy == "working_set":
+        raise ValueError("strategy='working_set' needs a separable penalty; with groups use 'warm'")
     return dataclasses.replace(
         spec,
         strategy=strategy,
@@ -212,6 +218,8 @@ _PATH_ARGS = """
       positive: constrain the coefficients to be nonnegative.
       lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
       upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
+      groups: one integer label per feature for the group penalty, as in
+        :func:`~jaxreg.lasso` (default None: the elastic net).
       standardize: fit on standardized columns, as in :func:`~jaxreg.{single}`.
       tol: stopping tolerance on the duality gap, as in :func:`~jaxreg.{single}`.
       max_iter: maximum number of iterations per grid point (proximal-gradient
@@ -252,6 +260,7 @@ def enet_path(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
@@ -305,6 +314,7 @@ def lasso_path(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,
@@ -359,6 +369,7 @@ def logistic_path(
     positive: bool = False,
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
     standardize: bool = False,
     tol: float = 1e-4,
     max_iter: int = 20_000,

@@ -207,7 +207,10 @@ def _fista_context(
         # float32 on the step from the last exact image. Not when unrolled, whose
         # derivative would go through the rounded products.
         mixed=getattr(datafit, "mixed", False) and unrolled_blocks is None,
-        polish_steps=_polish_steps(datafit, check_every, unrolled_blocks),
+        # The polish reads per-coordinate weights: separable penalties only.
+        polish_steps=_polish_steps(datafit, check_every, unrolled_blocks)
+        if penalty.separable
+        else 0,
         check_every=check_every,
     )
 
