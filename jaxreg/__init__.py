@@ -1,10 +1,10 @@
-"""jaxreg: L1, L2 and elastic-net regularized linear and logistic models in JAX."""
+"""jaxreg: L1, L2, elastic-net and group penalized linear, logistic and multinomial models."""
 
 from jaxreg import datafits, datasets, penalties, plot, prox, solvers
 from jaxreg._buckets import set_shape_buckets
 from jaxreg._cache import enable_compilation_cache
 from jaxreg.cv import CVResult, cross_validate, make_folds
-from jaxreg.models import alpha_max, elastic_net, glm, lasso, logistic, ridge
+from jaxreg.models import alpha_max, elastic_net, glm, lasso, logistic, multinomial, ridge
 from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
 from jaxreg.result import FitResult, Status
 from jaxreg.tune import TuneResult, tune
@@ -40,6 +40,7 @@ __all__ = [
     "lasso",
     "lasso_path",
     "logistic",
+    "multinomial",
     "logistic_path",
     "make_folds",
     "optim",

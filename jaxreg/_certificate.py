@@ -90,7 +90,7 @@ def certificate_parts(penalty, datafit, value, grad, grad_b, aux, beta, step):
         )
     kkt = penalty.kkt_residual(beta, g, step)
     if datafit.iterates_intercept:
-        kkt = jnp.maximum(kkt, jnp.abs(grad_b))
+        kkt = jnp.maximum(kkt, jnp.max(jnp.abs(grad_b)))
     return Certificate(gap, kkt, value + penalty.value(beta))
 
 

@@ -88,21 +88,31 @@ def surrogate(spec: Spec, z: Array, theta: Theta, sign: Array) -> Array:
     """``P`` with ``|w_j|`` replaced by ``sign_j w_j`` (and the bounds dropped)."""
     X, hyper = theta.X, theta.hyper
     p = X.shape[1]
-    w = z[:p]
-    b = z[p] if spec.fit_intercept else 0.0
+    K = _outputs(spec)
+    # A multinomial model's coefficients are a (p, K) matrix, flattened
+    # feature-major in z, then its K intercepts; per-feature data broadcast.
+    w = z[:p] if K == 1 else z[: p * K].reshape(p, K)
+    b = z[p * K :].reshape(-1 if K > 1 else ()) if spec.fit_intercept else 0.0
+    col = (lambda a: a) if K == 1 else (lambda a: a[:, None])  # noqa: E731
     s, sp = _weights_and_spread(spec, theta)
     scale = _problem.scale_of(sp.var[0], sp.constant[0], spec.standardize)
     f = _problem.normalized_penalty_factor(hyper.penalty_factor)
     # X's columns are the caller's over col_scale; w is on the caller's scale.
     c = hyper.col_scale
-    eta = X @ (c * w) + b
+    eta = X @ (col(c) * w) + b
     loss = jnp.dot(s, spec.datafit.pointwise(eta, theta.y))
-    beta = scale * c * w if spec.standardize else w
+    beta = col(scale * c) * w if spec.standardize else w
     rho = hyper.l1_ratio
     if spec.groups is not None:
         return loss + hyper.alpha * _group_surrogate(spec.groups, f, rho, beta)
-    pen = hyper.alpha * jnp.sum(f * (rho * sign * beta + 0.5 * (1.0 - rho) * beta * beta))
+    sign = sign.reshape(beta.shape)
+    pen = hyper.alpha * jnp.sum(col(f) * (rho * sign * beta + 0.5 * (1.0 - rho) * beta * beta))
     return loss + pen
+
+
+def _outputs(spec: Spec) -> int:
+    """Coefficients per feature: one, or a multinomial model's classes."""
+    return getattr(spec.datafit, "outputs", 1)
 
 
 def _group_surrogate(groups: tuple, f: Array, rho: Array, beta: Array) -> Array:
@@ -112,7 +122,9 @@ def _group_surrogate(groups: tuple, f: Array, rho: Array, beta: Array) -> Array:
     count = max(groups) + 1
     size = jax.ops.segment_sum(jnp.ones_like(f), ids, num_segments=count)
     f_g = jax.ops.segment_max(f, ids, num_segments=count)
-    sq = jax.ops.segment_sum(beta * beta, ids, num_segments=count)
+    # Per feature: its square, or the sum of its K coefficients' squares.
+    squares = jnp.sum((beta * beta).reshape(beta.shape[0], -1), axis=1)
+    sq = jax.ops.segment_sum(squares, ids, num_segments=count)
     # The double where keeps the norm's derivative at zero finite (not 0/0).
     norm = jnp.where(sq > 0, jnp.sqrt(jnp.where(sq > 0, sq, 1.0)), 0.0)
     return jnp.sum(f_g * (rho * jnp.sqrt(size) * norm + 0.5 * (1.0 - rho) * sq))
@@ -149,16 +161,18 @@ def implicit_fit(spec: Spec):
             pen = _problem.penalty(problem, hyper.alpha, hyper.l1_ratio)
             zero = jnp.take(pen.norms(beta) == 0, pen.groups) & (l1 > 0)
         # Columns the solver pins at zero: constant, hence collinear with the intercept.
+        K = _outputs(spec)
         pinned = _weights_and_spread(spec, theta)[1].constant[0] & spec.fit_intercept
-        free_w = ~(at_lower | at_upper | zero | pinned)
+        free_w = ~(at_lower | at_upper | zero | jnp.repeat(pinned, K))
         # A pinned column's coefficient is clip(0, lower, upper): it too follows
         # an active bound.
-        dw_fixed = jnp.where(at_lower, dhyper.lower, jnp.where(at_upper, dhyper.upper, 0.0))
+        lower, upper = jnp.repeat(dhyper.lower, K), jnp.repeat(dhyper.upper, K)
+        dw_fixed = jnp.where(at_lower, lower, jnp.where(at_upper, upper, 0.0))
         dw_fixed = jnp.where(free_w, 0.0, dw_fixed).astype(dtype)
-        free = jnp.concatenate([free_w, jnp.array([spec.fit_intercept])])
-        dz_fixed = jnp.concatenate([dw_fixed, jnp.zeros((1,), dtype)])
+        free = jnp.concatenate([free_w, jnp.full((K,), spec.fit_intercept)])
+        dz_fixed = jnp.concatenate([dw_fixed, jnp.zeros((K,), dtype)])
 
-        z = jnp.concatenate([result.coef, jnp.reshape(result.intercept, (1,))])
+        z = jnp.concatenate([result.coef.reshape(-1), jnp.reshape(result.intercept, (K,))])
         sign = jnp.sign(beta).astype(dtype)
         phi = functools.partial(surrogate, spec, sign=sign)
         grad_z = jax.grad(phi, argnums=0)
@@ -171,10 +185,11 @@ def implicit_fit(spec: Spec):
         dz = dz_fixed + dz_free
         _, dobj = jax.jvp(phi, (z, theta), (dz, dtheta))
 
-        zeros = jnp.zeros((), dtype)
+        m = p * K
+        d_intercept = dz[m:].reshape(result.intercept.shape)
         tangent = FitResult(
-            coef=dz[:p],
-            intercept=dz[p] if spec.fit_intercept else zeros,
+            coef=dz[:m].reshape(result.coef.shape),
+            intercept=d_intercept if spec.fit_intercept else jnp.zeros_like(d_intercept),
             n_iter=_float0_like(result.n_iter),
             gap=jnp.zeros_like(result.gap),
             gap_tol=jnp.zeros_like(result.gap_tol),

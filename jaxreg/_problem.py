@@ -219,12 +219,20 @@ def _finish(
     tol = jnp.maximum(hyper.tol, tol_floor(dtype, datafit))
     pf, pf_l2 = penalty_weights(hyper, standardize)
     x_mean, x_scale = callers_columns(hyper, x_mean, x_scale)
+    lower, upper = hyper.lower, hyper.upper
+    outputs = getattr(datafit, "outputs", 1)
+    if outputs > 1:
+        # A coefficient per feature and output, flattened feature-major (see
+        # jaxreg.datafits.Multinomial): the per-feature data are repeated.
+        pf, pf_l2, x_mean, x_scale, lower, upper = (
+            jnp.repeat(a, outputs) for a in (pf, pf_l2, x_mean, x_scale, lower, upper)
+        )
     return Problem(
         datafit=datafit,
         pf=pf,
         pf_l2=pf_l2,
-        lower=hyper.lower * x_scale,
-        upper=hyper.upper * x_scale,
+        lower=lower * x_scale,
+        upper=upper * x_scale,
         x_mean=x_mean,
         x_scale=x_scale,
         offset=null.offset,
@@ -576,10 +584,14 @@ def penalty(problem: Problem, alpha: Array, l1_ratio: Array):
 
 def _group_penalty(problem: Problem, alpha: Array, l1_ratio: Array) -> GroupPenalty:
     """Group weights ``sqrt(|g|) f_g`` (L1 part) and ``f_g`` (L2 part), with
-    ``f_g`` the penalty factor its coordinates share (checked on input)."""
-    groups = jnp.asarray(problem.groups, jnp.int32)
+    ``|g|`` the group's number of features and ``f_g`` the penalty factor
+    they share (checked on input)."""
+    features = jnp.asarray(problem.groups, jnp.int32)
     count = max(problem.groups) + 1
-    size = jax.ops.segment_sum(jnp.ones_like(problem.pf), groups, num_segments=count)
+    # Sizes count features: a multinomial model's K coefficients of a feature
+    # (repeated groups, see _finish) weigh as one feature, glmnet's grouped model.
+    size = jax.ops.segment_sum(jnp.ones(features.shape, problem.pf.dtype), features, count)
+    groups = jnp.repeat(features, getattr(problem.datafit, "outputs", 1))
     pf = jax.ops.segment_max(problem.pf, groups, num_segments=count)
     pf_l2 = jax.ops.segment_max(problem.pf_l2, groups, num_segments=count)
     return GroupPenalty(
@@ -709,9 +721,13 @@ def out_of_domain(pen, alpha: Array, l1_ratio: Array) -> Array:
 def original_scale(problem: Problem, beta: Array, b: Array) -> tuple[Array, Array]:
     """Coefficients and intercept on the data's scale from an internal solution."""
     coef = beta / problem.x_scale
+    outputs = getattr(problem.datafit, "outputs", 1)
+    x_mean = problem.x_mean
+    if outputs > 1:
+        coef, x_mean = coef.reshape(-1, outputs), x_mean.reshape(-1, outputs)[:, 0]
     if not problem.fit_intercept:
-        return coef, jnp.zeros((), coef.dtype)
-    return coef, problem.offset + b - problem.x_mean @ coef
+        return coef, jnp.zeros_like(problem.b0)
+    return coef, problem.offset + b - x_mean @ coef
 
 
 def needs_null_fit(pf) -> bool:

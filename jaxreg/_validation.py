@@ -483,6 +483,24 @@ def check_binary(y, sample_weight):
         raise ValueError("y must contain both classes 0 and 1 (among positive-weight samples)")
 
 
+def check_labels(y, sample_weight, n_classes: int):
+    """Class labels: integers in ``0..n_classes-1``, at least two classes
+    among the positive-weight samples (checked on concrete values only)."""
+    v = concrete_values(y)
+    if v is None:
+        return
+    labels = np.asarray(v)
+    bad = labels[(labels != np.round(labels)) | (labels < 0) | (labels >= n_classes)]
+    if bad.size:
+        raise ValueError(
+            f"y must hold class labels 0..{n_classes - 1} (integers), found {np.unique(bad)[:5]}"
+        )
+    w = None if sample_weight is None else concrete_values(sample_weight)
+    present = labels if w is None else labels[np.asarray(w) > 0]
+    if np.unique(present).size < 2:
+        raise ValueError("y must contain at least two classes (among positive-weight samples)")
+
+
 def check_choice(value, name: str, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")

@@ -47,7 +47,8 @@ objectives means over samples.
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+import functools
+from typing import ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -55,7 +56,7 @@ from jax import Array
 
 from jaxreg._validation import is_sparse
 
-__all__ = ["Design", "Quadratic", "QuadraticGram", "Logistic", "NullModel"]
+__all__ = ["Design", "Quadratic", "QuadraticGram", "Logistic", "Multinomial", "NullModel"]
 
 
 class NullModel(NamedTuple):
@@ -682,3 +683,142 @@ class Logistic:
         return 0.25 * self.design.top_eigenvalue(self.weights)
 
     intercept_lipschitz = 0.25
+
+
+@dataclasses.dataclass(frozen=True)
+class Multinomial:
+    r"""Weighted softmax cross-entropy :math:`\sum_i s_i [\mathrm{lse}(z_i) - z_{i, y_i}]`
+    over ``K`` classes (``outputs``), ``z = X~ W + b`` with one column of
+    ``W`` and one intercept per class.
+
+    The coefficient the solvers see is ``W`` flattened feature-major
+    (``beta[j K + k] = W[j, k]``): a vector, so every solver, penalty and
+    certificate applies unchanged, the per-feature penalty data are repeated
+    ``K`` times (a feature's ``K`` entries share its factor), and a group
+    penalty over each feature's entries is glmnet's grouped multinomial.
+    ``y`` holds labels ``0..K-1``; the instance keeps them one-hot. A class
+    for a given ``K`` comes from :func:`multinomial_of`.
+    """
+
+    design: Design
+    Y: Array  # one-hot labels, (n, K)
+    weights: Array
+    fit_intercept: bool = dataclasses.field(metadata=dict(static=True), default=True)
+    outputs: ClassVar[int] = 2
+    tol_floor_eps = 10.0
+
+    @staticmethod
+    def pointwise(eta: Array, y: Array) -> Array:
+        """Per-sample cross-entropy ``lse(eta_i) - eta_{i, y_i}``; ``eta`` of
+        shape ``(n, K)``, ``y`` labels."""
+        picked = jnp.take_along_axis(eta, y.astype(jnp.int32)[:, None], axis=1)[:, 0]
+        return jax.nn.logsumexp(eta, axis=1) - picked
+
+    @classmethod
+    def _one_hot(cls, y: Array) -> Array:
+        return jax.nn.one_hot(y.astype(jnp.int32), cls.outputs, dtype=y.dtype)
+
+    @classmethod
+    def null_model(cls, y: Array, s: Array, fit_intercept: bool) -> NullModel:
+        """The intercept-only fit: the log class frequencies (centered; a
+        class absent from the weights held at the smallest normal frequency),
+        its loss their entropy (``log K`` at zero without an intercept)."""
+        dtype = y.dtype
+        K = cls.outputs
+        zero = jnp.zeros((K,), dtype)
+        if not fit_intercept:
+            return NullModel(zero, zero, jnp.log(jnp.asarray(K, dtype)))
+        q = s @ cls._one_hot(y)
+        logq = jnp.log(jnp.maximum(q, jnp.finfo(dtype).tiny))
+        entropy = -jnp.sum(jax.scipy.special.xlogy(q, q))
+        return NullModel(zero, logq - jnp.mean(logq), entropy.astype(dtype))
+
+    @classmethod
+    def build(cls, design: Design, y: Array, s: Array, null: NullModel, fit_intercept: bool):
+        """The datafit on a design (labels made one-hot)."""
+        return cls(design, cls._one_hot(y), s, fit_intercept)
+
+    @classmethod
+    def check_targets(cls, y, sample_weight) -> None:
+        """Labels must be integers in ``0..K-1``, two classes or more present."""
+        from jaxreg._validation import check_labels
+
+        check_labels(y, sample_weight, cls.outputs)
+
+    @property
+    def iterates_intercept(self) -> bool:
+        return self.fit_intercept
+
+    def _matrix(self, beta: Array) -> Array:
+        return beta.reshape(-1, self.outputs)
+
+    def forward(self, beta: Array) -> Array:
+        """The linear predictors without intercept, ``X~ W``, shape ``(n, K)``."""
+        return self.design.matmat(self._matrix(beta))
+
+    def _rmatmat(self, R: Array) -> Array:
+        """``X~' R`` flattened, for per-sample residuals ``R`` of shape ``(n, K)``."""
+        d = self.design
+        raw = (d.X.T @ R) if is_sparse(d.X) else (R.T @ d.X).T
+        return ((raw - d.mean[:, None] * jnp.sum(R, axis=0)) / d.scale[:, None]).reshape(-1)
+
+    def _residuals(self, z: Array) -> Array:
+        return self.weights[:, None] * (jax.nn.softmax(z, axis=1) - self.Y)
+
+    def value_and_grad_at(self, u: Array, beta: Array, b: Array):
+        z = u + b
+        value = jnp.dot(self.weights, jax.nn.logsumexp(z, axis=1) - jnp.sum(self.Y * z, axis=1))
+        R = self._residuals(z)
+        gb = jnp.sum(R, axis=0) if self.fit_intercept else jnp.zeros_like(b)
+        return value, self._rmatmat(R), gb, z
+
+    def grad_at(self, u: Array, b: Array):
+        R = self._residuals(u + b)
+        gb = jnp.sum(R, axis=0) if self.fit_intercept else jnp.zeros_like(b)
+        return self._rmatmat(R), gb
+
+    def value_and_grad(self, beta: Array, b: Array):
+        return self.value_and_grad_at(self.forward(beta), beta, b)
+
+    def fenchel_young(self, aux: Array, kappa: Array) -> Array:
+        # At the dual point v_i = kappa (p_i - y_i) each sample's term is the
+        # divergence KL(q_i || p_i) of q_i = kappa p_i + (1 - kappa) y_i from
+        # the predicted p_i = softmax(z_i): a sum of nonnegative terms.
+        logp = jax.nn.log_softmax(aux, axis=1)
+        q = kappa * jnp.exp(logp) + (1.0 - kappa) * self.Y
+        terms = jnp.sum(jax.scipy.special.xlogy(q, q) - q * logp, axis=1)
+        return jnp.dot(self.weights, jnp.maximum(terms, 0.0))
+
+    def best_intercept(self, u: Array, b: Array, steps: int = 8) -> Array:
+        """The intercepts minimizing the loss for fixed ``u = X~ W``: Newton
+        steps on the ``K x K`` Hessian (singular along the all-ones direction,
+        which the softmax ignores: regularized at rounding level), clipped."""
+        K = self.outputs
+        eye = jnp.eye(K, dtype=u.dtype)
+
+        def newton(_, b):
+            P = jax.nn.softmax(u + b, axis=1)
+            g = self.weights @ (P - self.Y)
+            H = jnp.diag(self.weights @ P) - (self.weights[:, None] * P).T @ P
+            H = H + (jnp.finfo(u.dtype).eps * (1.0 + jnp.trace(H))) * eye
+            step = jnp.linalg.solve(H, g)
+            b = b - jnp.clip(jnp.where(jnp.isfinite(step), step, 0.0), -4.0, 4.0)
+            return b - jnp.mean(b)
+
+        return jax.lax.fori_loop(0, steps, newton, b)
+
+    def lipschitz(self) -> Array:
+        # The softmax Hessian diag(p) - p p' is at most 1/2 in every direction;
+        # with a centered design the bound on the Hessian in (W, b) is block
+        # diagonal, as for the binary loss: W and b get their own steps.
+        return 0.5 * self.design.top_eigenvalue(self.weights)
+
+    intercept_lipschitz = 0.5
+
+
+@functools.cache
+def multinomial_of(n_classes: int) -> type:
+    """The :class:`Multinomial` datafit class of ``n_classes`` classes (one
+    class per count, so that a spec holding it compiles once per count)."""
+    cls = type(f"Multinomial{n_classes}", (Multinomial,), {"outputs": int(n_classes)})
+    return jax.tree_util.register_dataclass(dataclasses.dataclass(frozen=True)(cls))

@@ -245,7 +245,7 @@ def _fista_step(ctx: _Fista, _, s: _State) -> _State:
     t = 0.5 * (1.0 + jnp.sqrt(1.0 + 4.0 * s.t * s.t))
     momentum = (s.t - 1.0) / t
     # Restart when the momentum direction opposes the prox-gradient step.
-    restart = jnp.dot(s.z - beta, beta - s.beta) + (s.zb - b) * (b - s.b) > 0
+    restart = jnp.dot(s.z - beta, beta - s.beta) + jnp.vdot(s.zb - b, b - s.b) > 0
     momentum = jnp.where(restart, 0.0, momentum)
     t = jnp.where(restart, jnp.ones_like(t), t)
     z = beta + momentum * (beta - s.beta)
