@@ -594,12 +594,14 @@ def _group_penalty(problem: Problem, alpha: Array, l1_ratio: Array) -> GroupPena
     groups = jnp.repeat(features, getattr(problem.datafit, "outputs", 1))
     pf = jax.ops.segment_max(problem.pf, groups, num_segments=count)
     pf_l2 = jax.ops.segment_max(problem.pf_l2, groups, num_segments=count)
+    uneven = jnp.any(jax.ops.segment_min(problem.pf, groups, num_segments=count) != pf)
     return GroupPenalty(
         l1=alpha * l1_ratio * jnp.sqrt(size) * pf,
         l2=jnp.minimum(alpha * (1.0 - l1_ratio) * pf_l2, _largest(pf_l2)),
         groups=groups,
         lower=problem.lower,
         upper=problem.upper,
+        uneven=uneven,
     )
 
 

@@ -181,6 +181,8 @@ def cross_validate(
     if not isinstance(full_path, bool | np.bool_):
         raise TypeError(f"full_path must be True or False, got {full_path!r}")
     options = locals()
+    if model == "ridge" and groups is not None:
+        raise ValueError("groups does not apply to model='ridge' (use model='elastic_net')")
     if model == "ridge":
         res = _cross_validate_ridge(X, y, options)
         # The closed forms cost nothing more for the path: only the result differs.

@@ -51,8 +51,8 @@ _OPTIONS_DOC = """
       lower: lower bounds on the coefficients, a scalar or shape ``(p,)``.
       upper: upper bounds on the coefficients, a scalar or shape ``(p,)``.
       groups: one integer label per feature, shape ``(p,)``, for the group
-        penalty: ``alpha (rho sum_g sqrt(|g|) f_g ||w_g||_2 + (1 - rho) / 2
-        ||w||^2)``, whole groups in or out (see ``docs/conventions.md``).
+        penalty: ``alpha sum_g f_g (rho sqrt(|g|) ||w_g||_2 + (1 - rho) / 2
+        ||w_g||^2)``, whole groups in or out (see ``docs/conventions.md``).
         Not with bounds; penalty factors equal within a group. Solved by
         FISTA with block soft-thresholding. None (default): the elastic net.
       standardize: fit on columns scaled to unit weighted standard deviation

@@ -194,6 +194,8 @@ class GroupPenalty:
       groups: the group of each coordinate, integers in ``[0, G)``, shape ``(p,)``.
       lower: lower bounds, all ``-inf``, shape ``(p,)``.
       upper: upper bounds, all ``+inf``, shape ``(p,)``.
+      uneven: whether the penalty factors of some group's coordinates
+        differ (checked on concrete input; a traced one is flagged here).
     """
 
     l1: Array
@@ -201,6 +203,7 @@ class GroupPenalty:
     groups: Array
     lower: Array
     upper: Array
+    uneven: Array | bool = False
     separable = False
 
     def _sums(self, a: Array) -> Array:
@@ -215,8 +218,13 @@ class GroupPenalty:
         return jnp.take(a, self.groups, axis=-1)
 
     def norms(self, w: Array) -> Array:
-        """The Euclidean norm of each group of ``w``, shape ``(..., G)``."""
-        return jnp.sqrt(self._sums(w * w))
+        """The Euclidean norm of each group of ``w``, shape ``(..., G)``.
+
+        Its derivative at a zero group is taken as zero (the double ``where``):
+        the square root's is infinite there, and a zero cotangent times it
+        would be NaN in every derivative through a fit with a zero group."""
+        sq = self._sums(w * w)
+        return jnp.where(sq > 0, jnp.sqrt(jnp.where(sq > 0, sq, 1.0)), 0.0)
 
     def value(self, w: Array) -> Array:
         """Penalty value."""
@@ -242,8 +250,9 @@ class GroupPenalty:
         )
 
     def invalid(self) -> Array:
-        """Whether a bound is finite (a group penalty takes none)."""
-        return jnp.any(jnp.isfinite(self.lower) | jnp.isfinite(self.upper))
+        """Whether a bound is finite (a group penalty takes none), or a
+        group's penalty factors differ (its norm is weighted as one)."""
+        return jnp.any(jnp.isfinite(self.lower) | jnp.isfinite(self.upper)) | self.uneven
 
     def free(self, g: Array) -> Array:
         """Coordinates of unpenalized groups (no rescaling makes them feasible)."""

@@ -311,3 +311,80 @@ def test_traced_bounds_with_groups_are_invalid_input():
     X, y = _problem()
     fit = jax.jit(lambda u: jaxreg.lasso(X, y, 0.1, groups=GROUPS, upper=u))(jnp.ones(X.shape[1]))
     assert int(fit.status) == Status.INVALID_INPUT
+
+
+@pytest.mark.parametrize("logistic", [False, True])
+@pytest.mark.parametrize("rho", [1.0, 0.5])
+@pytest.mark.parametrize("tol", [1e-1, 1e-3])
+def test_loose_fits_are_within_their_gap(logistic, rho, tol):
+    """At a loose tolerance the gap, not the KKT rule, stops the solver: the
+    certificate must bound the true suboptimality (a wrong dual scaling or
+    conjugate would show here, where tight fits hide it)."""
+    X, y = _problem(logistic=logistic)
+    pf = np.repeat([1.0, 0.0, 2.0, 1.0, 1.0], 3)  # one free group
+    fn = jaxreg.logistic if logistic else jaxreg.elastic_net
+    alpha = 0.02 if logistic else 0.1
+    kwargs = dict(groups=GROUPS, penalty_factor=pf)
+    fit = fn(X, y, alpha, rho, tol=tol, max_iter=3, check_every=1, **kwargs)
+    best = fn(X, y, alpha, rho, tol=1e-15, **kwargs)
+    assert float(fit.objective) - float(best.objective) <= float(fit.gap) * (1 + 1e-9) + 1e-15
+    assert float(fit.gap) > 0
+
+
+def test_fenchel_young_terms_are_exact():
+    rng = np.random.default_rng(3)
+    groups = np.array([0, 0, 1, 1, 1, 2, 2])
+    l1, l2 = np.array([0.5, 1.0, 0.3]), np.array([0.2, 0.0, 0.7])
+    pen = GroupPenalty(
+        l1=jnp.asarray(l1),
+        l2=jnp.asarray(l2),
+        groups=jnp.asarray(groups),
+        lower=jnp.full(7, -jnp.inf),
+        upper=jnp.full(7, jnp.inf),
+    )
+    w, v = rng.standard_normal(7), rng.standard_normal(7)
+    v[groups == 1] *= 0.9 / np.linalg.norm(v[groups == 1])  # inside the l2 = 0 group's ball
+    expected = 0.0
+    for g in range(3):
+        wg, vg = w[groups == g], v[groups == g]
+        h = l1[g] * np.linalg.norm(wg) + 0.5 * l2[g] * wg @ wg
+        excess = max(np.linalg.norm(vg) - l1[g], 0.0)
+        conj = excess**2 / (2 * l2[g]) if l2[g] > 0 else 0.0
+        expected += h + conj - vg @ wg
+    np.testing.assert_allclose(float(pen.fenchel_young(jnp.asarray(w), jnp.asarray(v))), expected)
+
+
+def test_unrolled_and_grid_derivatives_are_finite_with_zero_groups():
+    X, y = _problem()
+    X = X.copy()
+    X[:, 9:12] = 1.0  # a group of constant columns: zero with an intercept
+    a = 0.1
+    fit = jaxreg.lasso(X, y, a, groups=GROUPS, tol=1e-12)
+    assert np.any(np.asarray(fit.coef) == 0)
+
+    def coef(alpha, diff):
+        return jaxreg.lasso(X, y, alpha, groups=GROUPS, diff=diff, tol=1e-12, max_iter=3000).coef
+
+    unrolled = jax.jacfwd(lambda t: coef(t, "unrolled"))(a)
+    implicit = jax.jacfwd(lambda t: coef(t, "implicit"))(a)
+    assert np.all(np.isfinite(unrolled))
+    np.testing.assert_allclose(unrolled, implicit, atol=1e-6)
+    grad_y = jax.grad(lambda y: jaxreg.alpha_max(X, y, groups=GROUPS))(jnp.asarray(y))
+    assert np.all(np.isfinite(grad_y))
+
+
+def test_traced_uneven_penalty_factors_are_invalid_input():
+    X, y = _problem()
+    pf = jnp.arange(1.0, X.shape[1] + 1)
+    fit = jax.jit(lambda f: jaxreg.lasso(X, y, 0.1, groups=GROUPS, penalty_factor=f))(pf)
+    assert int(fit.status) == Status.INVALID_INPUT
+    even = jax.jit(lambda f: jaxreg.lasso(X, y, 0.1, groups=GROUPS, penalty_factor=f))(
+        jnp.repeat(jnp.arange(1.0, 6.0), 3)
+    )
+    assert int(even.status) == Status.CONVERGED
+
+
+def test_ridge_cross_validation_refuses_groups():
+    X, y = _problem()
+    with pytest.raises(ValueError, match="groups"):
+        jaxreg.cross_validate(X, y, "ridge", alphas=[1.0, 0.1], groups=GROUPS)
