@@ -5,7 +5,15 @@ from jaxreg._buckets import set_shape_buckets
 from jaxreg._cache import enable_compilation_cache
 from jaxreg.cv import CVResult, cross_validate, make_folds
 from jaxreg.models import alpha_max, elastic_net, glm, lasso, logistic, multinomial, ridge
-from jaxreg.path import PathResult, alpha_grid, enet_path, lasso_path, logistic_path, ridge_path
+from jaxreg.path import (
+    PathResult,
+    alpha_grid,
+    enet_path,
+    lasso_path,
+    logistic_path,
+    multinomial_path,
+    ridge_path,
+)
 from jaxreg.result import FitResult, Status
 from jaxreg.tune import TuneResult, tune
 
@@ -40,8 +48,9 @@ __all__ = [
     "lasso",
     "lasso_path",
     "logistic",
-    "multinomial",
     "logistic_path",
+    "multinomial",
+    "multinomial_path",
     "make_folds",
     "optim",
     "penalties",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax import Array
 
 from jaxreg import _compile, _problem
 from jaxreg._folds import Folds, fold_scores, fold_weights, select
@@ -160,7 +161,8 @@ def cv_glm(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, *, spec: Spec) -
     rules and the full data's fits (see :func:`jaxreg.cross_validate`)."""
     X, folds, problems, axes, alphas, fits = _fits(X, y, hyper, folds, alphas, l1_ratios, spec)
     # X's columns are the caller's over col_scale (see jaxreg._rescale).
-    coef_x = fits.coef * hyper.col_scale
+    classes = getattr(spec.datafit, "outputs", 1) > 1
+    coef_x = fits.coef * (hyper.col_scale[:, None] if classes else hyper.col_scale)
     scores = fold_scores(X, y, coef_x, fits.intercept, folds, spec.scoring)
     mean, se, li, ai, i1se = select(scores, fold_weights(folds), alphas, spec.scoring)
     if fits.coef.shape[0] == folds.W.shape[0]:  # the full data rode along as the last row
@@ -182,7 +184,7 @@ def cv_glm(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, *, spec: Spec) -
         fold_scores=scores,
         mean=mean,
         se=se,
-        n_nonzero=jnp.sum(full.coef != 0, axis=-1) if spec.full_path else None,
+        n_nonzero=_nonzero_features(full.coef, classes) if spec.full_path else None,
         best_index=jnp.stack([li, ai]),
         alpha_min=alphas[li, ai],
         alpha_1se=alphas[li, i1se],
@@ -194,3 +196,11 @@ def cv_glm(X, y, hyper: Hyper, folds: Folds, alphas, l1_ratios, *, spec: Spec) -
         scoring=spec.scoring,
     )
     return _replicated(result, spec.mesh)
+
+
+def _nonzero_features(coef: Array, classes: bool) -> Array:
+    """Features with a nonzero coefficient (for any class), per grid point."""
+    nonzero = coef != 0
+    if classes:
+        nonzero = jnp.any(nonzero, axis=-1)
+    return jnp.sum(nonzero, axis=-1)

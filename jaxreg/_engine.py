@@ -6,10 +6,12 @@ helpers that build both from a public call's keyword arguments.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 
 from jaxreg import _buckets, _compile, _free, _implicit, _problem, _rescale, solvers
@@ -360,3 +362,28 @@ def top_for_ratio(top, l1_ratio):
     """``alpha_max`` at ``l1_ratio`` from its value at 1 (infinite at 0)."""
     positive = l1_ratio > 0
     return jnp.where(positive, top / jnp.where(positive, l1_ratio, 1.0), jnp.inf)
+
+
+def n_classes_of(y, n_classes) -> int:
+    """``n_classes`` checked, or ``max(y) + 1`` from concrete labels."""
+    if n_classes is not None:
+        if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
+            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        if n_classes < 2:
+            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        return int(n_classes)
+    labels = v.concrete_values(v.from_frame(y, "y"))
+    if labels is None:
+        raise ValueError("n_classes is required when y is traced (under jit)")
+    labels = np.asarray(labels)
+    if labels.size == 0 or not np.all(np.isfinite(labels)):
+        raise ValueError("y must be a nonempty array of finite class labels")
+    return max(int(np.max(labels)) + 1, 2)
+
+
+def grouped_features(X, grouped) -> np.ndarray | None:
+    """The groups of a multinomial model's penalty: each feature its own
+    group (over its classes) when ``grouped``, else None."""
+    if not isinstance(grouped, bool | np.bool_):
+        raise TypeError(f"grouped must be True or False, got {grouped!r}")
+    return np.arange(np.shape(X)[1]) if grouped else None

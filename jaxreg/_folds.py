@@ -105,7 +105,7 @@ def _first_weightless(xp, rows, sw):
 
 
 def check_fold_classes(folds: Folds, y) -> None:
-    """Every training fold of a binary model holds both classes among its
+    """Every training fold of a classifier holds two classes or more among its
     positive-weight rows (a one-class fold has no finite fit, and its
     scores would be NaN)."""
     values = v.concrete_values(y)
@@ -120,10 +120,11 @@ def check_fold_classes(folds: Folds, y) -> None:
 
 
 def _first_one_class_fold(xp, W, y):
-    """The first fold whose positive-weight training rows miss a class, or -1."""
+    """The first fold whose positive-weight training rows hold one class only, or -1."""
     train = W > 0
-    both = xp.any(train & (y == 1), axis=1) & xp.any(train & (y == 0), axis=1)
-    return v.first_true(xp, ~both)
+    first = y[xp.argmax(train, axis=1)]  # a label of each fold's training rows
+    two = xp.any(train & (y[None, :] != first[:, None]), axis=1)
+    return v.first_true(xp, ~two)
 
 
 def _fold_indices(foldid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -169,20 +170,39 @@ def _errors(scoring: str, y, eta):
     return ((eta > 0).astype(eta.dtype) != y).astype(eta.dtype)  # misclassification
 
 
+def _class_errors(scoring: str, y, eta):
+    """Per-sample errors of a multinomial model's linear predictors ``eta``
+    (classes on the last axis) for labels ``y``."""
+    labels = jnp.broadcast_to(y.astype(jnp.int32)[..., None], eta.shape[:-1] + (1,))
+    if scoring == "misclassification":
+        return (jnp.argmax(eta, axis=-1) != labels[..., 0]).astype(eta.dtype)
+    picked = jnp.take_along_axis(eta, labels, axis=-1)[..., 0]
+    log_loss = jax.nn.logsumexp(eta, axis=-1) - picked
+    return 2.0 * log_loss if scoring == "deviance" else log_loss
+
+
 def fold_scores(X, y, coef, intercept, folds: Folds, scoring: str):
-    """Held-out score of every fold at every grid point: (K, L, A)."""
+    """Held-out score of every fold at every grid point: (K, L, A). ``coef``
+    is ``(K, L, A, p)``, or ``(K, L, A, p, C)`` for a model with ``C``
+    classes (``intercept`` then ``(K, L, A, C)``)."""
     sw = folds.W[-1]
+    classes = coef.ndim == 5
 
     def one(args):
         idx, valid, coef_k, b_k = args
         yk = y[idx]
         wk = sw[idx] * valid
+        grid = coef_k.shape[:2]
+        outputs = coef_k.shape[3:]
         if v.is_sparse(X):
             # Sparse rows cannot be gathered: predict every row, keep the held-out ones.
-            flat = coef_k.reshape(-1, coef_k.shape[-1])
-            eta = (X @ flat.T)[idx].reshape((idx.shape[0],) + coef_k.shape[:-1]) + b_k
+            flat = jnp.moveaxis(coef_k, 2, 0).reshape(X.shape[1], -1)
+            eta = (X @ flat)[idx].reshape((idx.shape[0],) + grid + outputs) + b_k
         else:
-            eta = jnp.einsum("mp,lap->mla", X[idx], coef_k) + b_k  # (m, L, A)
+            eta = jnp.einsum("mp,lap...->mla...", X[idx], coef_k) + b_k  # (m, L, A[, C])
+        if classes:
+            err = _class_errors(scoring, yk[:, None, None], eta)
+            return jnp.sum(wk[:, None, None] * err, axis=0) / jnp.sum(wk)
         if scoring == "auc":
             flat = eta.reshape(eta.shape[0], -1)
             auc = jax.vmap(lambda e: _weighted_auc(e, yk, wk), in_axes=1)(flat)

@@ -77,7 +77,7 @@ def _secant(alpha, carry):
     step_back = a1 - a2
     r = jnp.where(step_back != 0, (alpha - a1) / jnp.where(step_back != 0, step_back, 1.0), 0.0)
     beta = beta1 + r * (beta1 - beta2)
-    moved = (r != 0) & (jnp.any(beta1 != beta2) | (b1 != b2))
+    moved = (r != 0) & (jnp.any(beta1 != beta2) | jnp.any(b1 != b2))
     return beta, b1 + r * (b1 - b2), moved, r
 
 

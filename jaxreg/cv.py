@@ -22,11 +22,11 @@ from jax.typing import ArrayLike
 
 from jaxreg import _buckets, _crossval
 from jaxreg import _validation as v
-from jaxreg._engine import checked_inputs
+from jaxreg._engine import checked_inputs, grouped_features, n_classes_of
 from jaxreg._folds import check_fold_classes, folds_of, make_folds
 from jaxreg._ridge_cv import cv_ridge
 from jaxreg._spec import Spec, make_hyper
-from jaxreg.datafits import Logistic, Quadratic
+from jaxreg.datafits import Logistic, Multinomial, Quadratic, multinomial_of
 from jaxreg.path import path_spec, resolve_eps
 from jaxreg.result import CVResult
 
@@ -35,7 +35,17 @@ __all__ = ["CVResult", "cross_validate", "make_folds"]
 # The datafit behind each model name.
 _MODELS = {"lasso": Quadratic, "elastic_net": Quadratic, "logistic": Logistic}
 # The scores each datafit can be cross-validated with (the first is the default).
-_SCORES = {Quadratic: ("mse", "mae"), Logistic: ("deviance", "misclassification", "auc")}
+_SCORES = {
+    Quadratic: ("mse", "mae"),
+    Logistic: ("deviance", "misclassification", "auc"),
+    Multinomial: ("deviance", "misclassification", "log_loss"),
+}
+
+
+def _scores_of(datafit) -> tuple[str, ...]:
+    """The scores of a datafit class (a multinomial one of any class count)."""
+    return next(scores for base, scores in _SCORES.items() if issubclass(datafit, base))
+
 
 # At or below this tolerance, cross-validation in Gram mode certifies each
 # fold's strong convexity (see :meth:`QuadraticGram.with_strong_convexity`):
@@ -49,9 +59,11 @@ _STRONG_TOL = 1e-5
 def cross_validate(
     X: ArrayLike,
     y: ArrayLike,
-    model: Literal["lasso", "elastic_net", "logistic", "ridge"] = "lasso",
+    model: Literal["lasso", "elastic_net", "logistic", "multinomial", "ridge"] = "lasso",
     *,
     l1_ratio: float | Sequence[float] | None = None,
+    grouped: bool = False,
+    n_classes: int | None = None,
     alphas: ArrayLike | None = None,
     n_alphas: int = 100,
     eps: float | Literal["glmnet"] = 1e-3,
@@ -95,7 +107,9 @@ def cross_validate(
     Args:
       X: design matrix, shape ``(n, p)``.
       y: targets (``{0, 1}`` labels for ``model="logistic"``).
-      model: ``"lasso"``, ``"elastic_net"``, ``"logistic"`` or ``"ridge"``. Ridge
+      model: ``"lasso"``, ``"elastic_net"``, ``"logistic"``, ``"multinomial"``
+        (see :func:`~jaxreg.multinomial`; ``y`` holds labels ``0..K-1`` and the
+        results' coefficients are ``(..., p, K)``) or ``"ridge"``. Ridge
         uses scikit-learn's ``Ridge`` objective and closed forms: per-fold
         eigendecompositions for K folds (``n >= p``), or ``cv="loo"``: exact
         leave-one-out from one decomposition of the data, scikit-learn
@@ -103,8 +117,11 @@ def cross_validate(
         CV. ``alphas`` is then required and is sorted in decreasing order;
         bounds and l1_ratio do not apply. Leave-one-out standardizes (and
         centers) once on all the data.
-      l1_ratio: one value or a sequence (default 1 for lasso and logistic, 0.5
-        for elastic net).
+      l1_ratio: one value or a sequence (default 1 for lasso, logistic and
+        multinomial, 0.5 for elastic net).
+      grouped: multinomial only: the grouped penalty (a feature's class
+        coefficients in or out together).
+      n_classes: multinomial only: ``K`` (default ``max(y) + 1``).
       alphas: a shared grid ``(A,)`` or one per l1_ratio ``(L, A)``; by default
         ``n_alphas`` points from each l1_ratio's ``alpha_max`` (on the full
         data) down to ``eps`` times it, as scikit-learn's ``ElasticNetCV``.
@@ -118,7 +135,9 @@ def cross_validate(
       seed: shuffling seed for ``cv`` (None: rows in order, scikit-learn's
         ``KFold()``).
       scoring: ``"mse"`` (default) or ``"mae"`` for regression; ``"deviance"``
-        (default), ``"misclassification"`` or ``"auc"`` for logistic.
+        (default), ``"misclassification"`` or ``"auc"`` for logistic;
+        ``"deviance"`` (default, twice the mean log-loss, glmnet's),
+        ``"misclassification"`` or ``"log_loss"`` for multinomial.
       fit_intercept: fit an unpenalized intercept, as in the single-fit functions.
       sample_weight: nonnegative per-sample weights, shape ``(n,)``; they enter
         both the fits and the held-out scores.
@@ -177,7 +196,7 @@ def cross_validate(
       >>> res.fold_scores.shape, bool(res.alpha_1se >= res.alpha_min)
       ((5, 1, 20), True)
     """
-    v.check_choice(model, "model", ("lasso", "elastic_net", "logistic", "ridge"))
+    v.check_choice(model, "model", ("lasso", "elastic_net", "logistic", "multinomial", "ridge"))
     if not isinstance(full_path, bool | np.bool_):
         raise TypeError(f"full_path must be True or False, got {full_path!r}")
     options = locals()
@@ -187,7 +206,21 @@ def cross_validate(
         res = _cross_validate_ridge(X, y, options)
         # The closed forms cost nothing more for the path: only the result differs.
         return res if full_path else dataclasses.replace(res, path=None, n_nonzero=None)
+    if model == "multinomial":
+        options["groups"] = _multinomial_groups(X, grouped, groups)
+        datafit = multinomial_of(n_classes_of(y, n_classes))
+        return _cross_validate_glm(datafit, X, y, options)
+    if grouped or n_classes is not None:
+        raise ValueError("grouped and n_classes apply to model='multinomial' only")
     return _cross_validate_glm(_MODELS[model], X, y, options)
+
+
+def _multinomial_groups(X, grouped, groups):
+    """A multinomial model's penalty groups: ``grouped`` (each feature over
+    its classes) or the caller's ``groups``, not both."""
+    if grouped and groups is not None:
+        raise ValueError("pass grouped=True or groups, not both")
+    return grouped_features(X, grouped) if groups is None else groups
 
 
 def _l1_ratios(model: str, l1_ratio, alphas) -> np.ndarray:
@@ -206,8 +239,8 @@ def _l1_ratios(model: str, l1_ratio, alphas) -> np.ndarray:
 
 def _cv_spec(datafit, inputs: v.Inputs, options: dict, alphas) -> Spec:
     """The static spec of a GLM cross-validation."""
-    scoring = options["scoring"] or _SCORES[datafit][0]
-    v.check_choice(scoring, "scoring", _SCORES[datafit])
+    scoring = options["scoring"] or _scores_of(datafit)[0]
+    v.check_choice(scoring, "scoring", _scores_of(datafit))
     mesh = options["mesh"]
     spec = path_spec(datafit, inputs, {**options, "check_every": 10}, alphas)
     spec = dataclasses.replace(
@@ -248,7 +281,7 @@ def _cross_validate_glm(datafit, X, y, options: dict) -> CVResult:
     folds = folds_of(
         n, options["cv"], options["foldid"], options["seed"], inputs.sample_weight, dtype
     )
-    if datafit is Logistic:
+    if issubclass(datafit, Logistic | Multinomial):
         check_fold_classes(folds, inputs.y)
     hyper = make_hyper(inputs, eps=resolve_eps(options["eps"], n, p))
     X, y, hyper, folds = _buckets.padded_rows(inputs.X, inputs.y, hyper, folds)

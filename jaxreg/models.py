@@ -9,11 +9,9 @@ static.
 
 from __future__ import annotations
 
-import numbers
 from typing import Literal
 
 import jax.numpy as jnp
-import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
@@ -359,29 +357,10 @@ def multinomial(
       >>> fit.coef.shape, bool(fit.converged)
       ((4, 3), True)
     """
-    datafit = multinomial_of(_n_classes(y, n_classes))
-    if not isinstance(grouped, bool):
-        raise TypeError(f"grouped must be True or False, got {grouped!r}")
-    groups = np.arange(np.shape(X)[1]) if grouped else None
+    datafit = multinomial_of(_engine.n_classes_of(y, n_classes))
+    groups = _engine.grouped_features(X, grouped)
     options = {**locals(), "gram": False, "groups": groups, "diff": "implicit"}
     return _engine.glm_fit(datafit, X, v.from_frame(y, "y"), options)
-
-
-def _n_classes(y, n_classes) -> int:
-    """``n_classes`` checked, or ``max(y) + 1`` from concrete labels."""
-    if n_classes is not None:
-        if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-        if n_classes < 2:
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-        return int(n_classes)
-    labels = v.concrete_values(v.from_frame(y, "y"))
-    if labels is None:
-        raise ValueError("n_classes is required when y is traced (under jit)")
-    labels = np.asarray(labels)
-    if labels.size == 0 or not np.all(np.isfinite(labels)):
-        raise ValueError("y must be a nonempty array of finite class labels")
-    return max(int(np.max(labels)) + 1, 2)
 
 
 # ----------------------------------------------------------------------------

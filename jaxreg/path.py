@@ -17,10 +17,17 @@ from jax.typing import ArrayLike
 
 from jaxreg import _buckets, _compile, _problem, _working_set
 from jaxreg import _validation as v
-from jaxreg._engine import checked_inputs, glm_spec, solve_ridge, top_for_ratio
+from jaxreg._engine import (
+    checked_inputs,
+    glm_spec,
+    grouped_features,
+    n_classes_of,
+    solve_ridge,
+    top_for_ratio,
+)
 from jaxreg._spec import Hyper, Spec, make_hyper
 from jaxreg._strategies import coordinate_descent, geometric_grid, solve_path
-from jaxreg.datafits import Logistic, Quadratic
+from jaxreg.datafits import Logistic, Quadratic, multinomial_of
 from jaxreg.result import PathResult
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "lasso_path",
     "enet_path",
     "logistic_path",
+    "multinomial_path",
     "ridge_path",
 ]
 
@@ -401,6 +409,64 @@ logistic_path.__doc__ = (
       >>> path = jaxreg.logistic_path(X, y, n_alphas=5)
       >>> path.n_nonzero.tolist()[0], bool(path.converged.all())
       (0, True)
+    """
+)
+
+
+def multinomial_path(
+    X: ArrayLike,
+    y: ArrayLike,
+    l1_ratio: ArrayLike = 1.0,
+    *,
+    grouped: bool = False,
+    n_classes: int | None = None,
+    alphas: ArrayLike | None = None,
+    n_alphas: int = 100,
+    eps: float | Literal["glmnet"] = 1e-3,
+    fit_intercept: bool = True,
+    sample_weight: ArrayLike | None = None,
+    penalty_factor: ArrayLike | None = None,
+    positive: bool = False,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    standardize: bool = False,
+    tol: float = 1e-4,
+    max_iter: int = 20_000,
+    strategy: Literal["auto", "vmap", "warm"] = "auto",
+    chunk_size: int | None = None,
+    check_every: int = 10,
+) -> PathResult:
+    options = {**locals(), "gram": False, "groups": grouped_features(X, grouped)}
+    return _glm_path_public(multinomial_of(n_classes_of(y, n_classes)), X, y, options)
+
+
+multinomial_path.__doc__ = (
+    r"""Penalized multinomial path: :func:`~jaxreg.multinomial` along a grid of alphas.
+
+    At each ``alpha`` of the grid, minimizes the mean softmax cross-entropy
+    plus ``alpha * sum_j f_j (rho pen_j + (1 - rho)/2 ||W_j||^2)``, with
+    ``pen_j`` the L1 norm of feature ``j``'s class coefficients (glmnet's
+    multinomial path with ``lambda = alpha``), or their Euclidean norm with
+    ``grouped=True`` (``type.multinomial = "grouped"``). ``alpha_max`` is the
+    largest entry (grouped: row norm) of the null model's gradient over
+    ``rho f_j``. ``coef`` is ``(n_alphas, p, K)``, ``intercept`` ``(n_alphas, K)``.
+"""
+    + _PATH_ARGS.format(
+        y="class labels ``0..K-1``, shape ``(n,)``.",
+        l1="l1_ratio: the mixing ``rho`` in [0, 1] (default 1: L1).\n      "
+        "grouped: the grouped penalty, as in :func:`~jaxreg.multinomial`.\n      "
+        "n_classes: ``K`` (default ``max(y) + 1``).\n      ",
+        single="multinomial",
+        gram="",
+    )
+    + """
+    Example:
+      >>> import numpy as np, jaxreg
+      >>> rng = np.random.default_rng(0)
+      >>> X = rng.standard_normal((120, 5)); y = np.argmax(X[:, :3], axis=1)
+      >>> path = jaxreg.multinomial_path(X, y, n_alphas=5)
+      >>> path.coef.shape, int(path.n_nonzero[0]), bool(path.converged.all())
+      ((5, 5, 3), 0, True)
     """
 )
 

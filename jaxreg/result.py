@@ -88,7 +88,8 @@ class PathResult:
 
     Attributes:
       alphas: the grid, shape ``(n_alphas,)``.
-      coef: coefficients, shape ``(n_alphas, p)``.
+      coef: coefficients, shape ``(n_alphas, p)`` (``(n_alphas, p, K)`` for a
+        multinomial path, whose intercepts are ``(n_alphas, K)``).
       intercept, n_iter, gap, gap_tol, kkt, objective, status: per grid point,
         as in :class:`~jaxreg.FitResult`.
     """
@@ -109,8 +110,13 @@ class PathResult:
 
     @property
     def n_nonzero(self) -> Array:
-        """Number of nonzero coefficients at each grid point."""
-        return jnp.sum(self.coef != 0, axis=-1)
+        """Number of nonzero coefficients at each grid point (for a
+        multinomial path, whose ``coef`` is ``(n_alphas, p, K)``: features
+        with a nonzero coefficient for some class)."""
+        nonzero = self.coef != 0
+        if self.coef.ndim == self.alphas.ndim + 2:
+            nonzero = jnp.any(nonzero, axis=-1)
+        return jnp.sum(nonzero, axis=-1)
 
     @classmethod
     def from_fits(cls, alphas: Array, fits: FitResult) -> PathResult:

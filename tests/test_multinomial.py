@@ -278,3 +278,91 @@ def test_log_softmax_objective_is_reported():
     # The reported probabilities' log-loss is the objective's data part.
     logp = log_softmax(X @ W + b, axis=1)
     assert np.isfinite(logp).all()
+
+
+def test_path_points_equal_single_fits():
+    X, y, _ = _problem(150, 8, 4, seed=6)
+    for grouped in (False, True):
+        path = jaxreg.multinomial_path(X, y, 0.8, grouped=grouped, n_alphas=6, tol=1e-14)
+        assert path.coef.shape == (6, 8, 4) and path.intercept.shape == (6, 4)
+        assert np.all(np.asarray(path.status) == Status.CONVERGED)
+        assert int(path.n_nonzero[0]) == 0 and int(path.n_nonzero[-1]) > 0
+        for k in (1, 3, 5):
+            fit = jaxreg.multinomial(X, y, float(path.alphas[k]), 0.8, grouped=grouped, tol=1e-14)
+            np.testing.assert_allclose(float(path.objective[k]), float(fit.objective), rtol=1e-12)
+            W, b = np.asarray(path.coef[k]), np.asarray(path.intercept[k])
+            np.testing.assert_allclose(
+                softmax(X @ W + b, axis=1),
+                softmax(X @ np.asarray(fit.coef) + np.asarray(fit.intercept), axis=1),
+                atol=1e-7,
+            )
+        # The first grid point is alpha_max: just below it some feature enters.
+        below = jaxreg.multinomial(
+            X, y, float(path.alphas[0]) * (1 - 1e-3), 0.8, grouped=grouped, tol=1e-14
+        )
+        assert np.any(np.asarray(below.coef) != 0)
+
+
+def test_l1_solutions_need_not_be_unique_but_their_objective_is():
+    """With an even number of classes, a feature whose coefficients are all
+    nonzero can shift them by a constant within the middle of their values
+    at no cost (the L1 norm is flat there): compare objectives, not
+    coefficients, between two routes to the same solution set."""
+    X, y, _ = _problem(150, 8, 4, seed=6)
+    a = jaxreg.multinomial(X, y, 0.01, tol=1e-14)
+    b = jaxreg.multinomial(X, y, 0.01, tol=1e-14, standardize=False, check_every=7)
+    np.testing.assert_allclose(float(a.objective), float(b.objective), rtol=1e-12)
+
+
+@pytest.mark.parametrize("scoring", ["deviance", "misclassification", "log_loss"])
+def test_cross_validation_scores_equal_per_fold_refits(scoring):
+    X, y, sw = _problem(120, 6, 3, seed=13, weights=True)
+    foldid = np.arange(120) % 3
+    res = jaxreg.cross_validate(
+        X,
+        y,
+        "multinomial",
+        grouped=True,
+        foldid=foldid,
+        n_alphas=5,
+        scoring=scoring,
+        sample_weight=sw,
+        tol=1e-14,
+    )
+    assert res.best.coef.shape == (6, 3)
+    for k in range(3):
+        train, held = foldid != k, foldid == k
+        for j in (0, 2, 4):
+            a = float(res.alphas[0, j])
+            fit = jaxreg.multinomial(
+                X[train], y[train], a, grouped=True, sample_weight=sw[train], tol=1e-14
+            )
+            Z = X[held] @ np.asarray(fit.coef) + np.asarray(fit.intercept)
+            log_loss = logsumexp(Z, axis=1) - Z[np.arange(held.sum()), y[held]]
+            err = {
+                "deviance": 2 * log_loss,
+                "log_loss": log_loss,
+                "misclassification": (np.argmax(Z, axis=1) != y[held]).astype(float),
+            }[scoring]
+            expected = sw[held] @ err / sw[held].sum()
+            np.testing.assert_allclose(res.fold_scores[k, 0, j], expected, rtol=1e-6, atol=1e-9)
+
+
+def test_sparse_cross_validation_equals_dense():
+    X, y, _ = _problem(90, 6, 3, seed=14)
+    X = np.where(np.abs(X) > 0.6, X, 0.0)
+    foldid = np.arange(90) % 3
+    dense = jaxreg.cross_validate(X, y, "multinomial", foldid=foldid, n_alphas=5, tol=1e-12)
+    sparse = jaxreg.cross_validate(
+        sp.csr_matrix(X), y, "multinomial", foldid=foldid, n_alphas=5, tol=1e-12
+    )
+    np.testing.assert_allclose(sparse.fold_scores, dense.fold_scores, rtol=1e-8)
+    np.testing.assert_array_equal(dense.n_nonzero, sparse.n_nonzero)
+
+
+def test_cross_validation_refuses_a_one_class_training_fold():
+    X, _, _ = _problem(60, 4, 3)
+    y = np.where(np.arange(60) < 40, 0, np.arange(60) % 2 + 1)
+    foldid = (np.arange(60) < 40).astype(int)  # fold 0 trains on rows 0..39: class 0 only
+    with pytest.raises(ValueError, match="one class"):
+        jaxreg.cross_validate(X, y, "multinomial", foldid=foldid)
