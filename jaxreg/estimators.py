@@ -21,8 +21,9 @@ Differences from scikit-learn, all deliberate:
   gap, whatever the path to it).
 - ``precompute=True`` forces Gram mode; otherwise Gram mode is chosen when
   ``n_samples > n_features`` and X is dense (the answer is the same).
-- Multi-class ``LogisticRegression`` is one-vs-rest (scikit-learn's is
-  multinomial): it equals ``OneVsRestClassifier(LogisticRegression(...))``.
+- Multi-class ``LogisticRegression`` fits one softmax model, as scikit-learn
+  does (:func:`jaxreg.multinomial`); ``LogisticRegressionCV`` is still
+  one-vs-rest, one ``C_`` per class.
 - Extras: ``penalty_factor`` (glmnet's ``penalty.factor``), ``standardize``
   (glmnet's default standardization), ``alpha_1se_`` (glmnet's
   ``lambda.1se``) and ``cv_results_`` curves on the CV estimators.
@@ -46,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
-from scipy.special import expit
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer
@@ -1242,7 +1243,9 @@ class _LogisticBase(ClassifierMixin, _LinearModel):
 
     def predict_proba(self, X):
         """Class probabilities: the logistic function of the scores; with more
-        than two classes, the one-vs-rest probabilities normalized to sum to one.
+        than two classes, the softmax of the scores for a softmax model
+        (:class:`LogisticRegression`), else the one-vs-rest probabilities
+        normalized to sum to one.
 
         Args:
           X: samples, shape ``(n_samples, n_features)``.
@@ -1254,6 +1257,8 @@ class _LogisticBase(ClassifierMixin, _LinearModel):
         if scores.ndim == 1:
             p = expit(scores)
             return np.column_stack([1.0 - p, p])
+        if getattr(self, "_softmax", False):
+            return softmax(scores, axis=1)
         p = expit(scores)
         return p / p.sum(axis=1, keepdims=True)
 
@@ -1292,7 +1297,9 @@ class LogisticRegression(_LogisticBase):
 
     scikit-learn's objective with ``rho = l1_ratio`` (0: L2, 1: L1), solved as
     :func:`jaxreg.logistic` with ``alpha = 1 / (C sum_i s_i)``. More than two
-    classes: one binary problem per class (one-vs-rest).
+    classes: one softmax model over all of them, as scikit-learn fits, solved
+    as :func:`jaxreg.multinomial` (ungrouped; wrap in scikit-learn's
+    ``OneVsRestClassifier`` for one binary problem per class).
 
     Args:
       penalty: deprecated in scikit-learn; ``"l1"``, ``"l2"``,
@@ -1319,7 +1326,7 @@ class LogisticRegression(_LogisticBase):
       classes_: the labels.
       coef_: shape ``(1, n_features)`` for two classes, else ``(n_classes, n_features)``.
       intercept_: shape ``(1,)`` or ``(n_classes,)``.
-      n_iter_: iterations per binary problem.
+      n_iter_: iterations, shape ``(1,)`` (one problem, binary or softmax).
       n_features_in_, feature_names_in_: as in scikit-learn.
 
     Example:
@@ -1370,7 +1377,7 @@ class LogisticRegression(_LogisticBase):
         self.standardize = standardize
 
     def fit(self, X, y, sample_weight=None):
-        """Fit the model (one binary problem per class beyond two).
+        """Fit the model (a softmax model beyond two classes).
 
         Args:
           X: training data, shape ``(n_samples, n_features)``: numpy, pandas,
@@ -1389,14 +1396,27 @@ class LogisticRegression(_LogisticBase):
         X, y, sw = self._validate_classes(X, y, sample_weight)
         alpha = _alpha_from_C(C, float(np.sum(sw)))
         options = _logistic_options(self, sw, self.max_iter)
+        self._softmax = self.classes_.size > 2
         with _precision(X.dtype):
-            fits = [
-                _numpy(jaxreg.logistic(X, t, alpha, l1_ratio, **options)) for t in self._targets(y)
-            ]
-        fits = _stacked(fits)
+            if self._softmax:
+                # One softmax model over every class, as scikit-learn fits.
+                labels = np.searchsorted(self.classes_, y).astype(X.dtype)
+                K = self.classes_.size
+                fit = _numpy(jaxreg.multinomial(X, labels, alpha, l1_ratio, n_classes=K, **options))
+                fits = jax.tree.map(lambda a: a[None], fit)
+            else:
+                fits = _stacked(
+                    [
+                        _numpy(jaxreg.logistic(X, t, alpha, l1_ratio, **options))
+                        for t in self._targets(y)
+                    ]
+                )
         _warn_unconverged(fits, "LogisticRegression")
-        self.coef_ = fits.coef
-        self.intercept_ = fits.intercept if self.fit_intercept else np.zeros(len(fits.coef))
+        if self._softmax:
+            self.coef_, self.intercept_ = fit.coef.T, fit.intercept
+        else:
+            self.coef_ = fits.coef
+            self.intercept_ = fits.intercept if self.fit_intercept else np.zeros(len(fits.coef))
         self.n_iter_ = fits.n_iter
         return self
 

@@ -220,17 +220,30 @@ def test_logistic_matches(kind, l1_ratio):
     assert np.array_equal(ours.predict(X), ref.predict(X))
 
 
-def test_logistic_multiclass_is_one_vs_rest():
-    X, y, _ = _data("dense", n=120, seed=4)
-    labels = np.digitize(y, np.quantile(y, [0.33, 0.66]))
-    ours = je.LogisticRegression(C=0.5, tol=TIGHT).fit(X, labels)
-    ref = OneVsRestClassifier(sk.LogisticRegression(C=0.5, tol=1e-14, max_iter=10**5))
-    ref.fit(X, labels)
-    coef = np.vstack([e.coef_ for e in ref.estimators_])
-    icpt = np.concatenate([e.intercept_ for e in ref.estimators_])
-    np.testing.assert_allclose(ours.coef_, coef, atol=ATOL)
-    np.testing.assert_allclose(ours.intercept_, icpt, atol=ATOL)
-    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=ATOL)
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_logistic_multiclass_is_one_softmax_model(kind):
+    """Three classes or more: one multinomial model, scikit-learn's."""
+    X, y, _ = _data(kind, n=120, seed=4)
+    labels = np.array(["low", "mid", "high"])[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
+    sw = np.random.default_rng(4).uniform(0.5, 2.0, len(labels))
+    ours = je.LogisticRegression(C=0.5, tol=TIGHT).fit(X, labels, sw)
+    ref = sk.LogisticRegression(C=0.5, tol=1e-14, max_iter=10**5).fit(X, labels, sw)
+    assert list(ours.classes_) == list(ref.classes_)
+    assert ours.coef_.shape == ref.coef_.shape == (3, X.shape[1])
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
+    # Intercepts up to a shared constant (the softmax ignores it).
+    np.testing.assert_allclose(
+        ours.intercept_ - ours.intercept_.mean(), ref.intercept_ - ref.intercept_.mean(), atol=1e-5
+    )
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(X).sum(axis=1), 1.0)
+    assert np.array_equal(ours.predict(X), ref.predict(X))
+    # One-vs-rest remains a wrapper away, as in scikit-learn.
+    ovr = OneVsRestClassifier(je.LogisticRegression(C=0.5, tol=TIGHT)).fit(X, labels)
+    sk_ovr = OneVsRestClassifier(sk.LogisticRegression(C=0.5, tol=1e-14, max_iter=10**5))
+    np.testing.assert_allclose(
+        ovr.predict_proba(X), sk_ovr.fit(X, labels).predict_proba(X), atol=ATOL
+    )
 
 
 @pytest.mark.parametrize("kind", KINDS)
