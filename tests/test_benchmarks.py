@@ -30,6 +30,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
         ("bench_memory.py", ("lasso path", "5-fold cv")),
         ("bench_latency.py", ("import jaxreg", "LassoCV", "GridSearchCV")),
         ("bench_default_tol.py", ("Lasso tall", "LassoCV diabetes", "LogisticRegressionCV")),
+        ("bench_multinomial.py", ("jaxreg", "glmnet", "scikit-learn saga")),
         (
             "bench_gpu.py",
             (
