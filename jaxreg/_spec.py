@@ -24,11 +24,11 @@ import numpy as np
 from jax import Array
 
 from jaxreg._validation import as_array
-from jaxreg.datafits import Logistic, Quadratic
+from jaxreg.datafits import Logistic, Multinomial, Quadratic
 
 # The public loss names and the datafit classes behind them: the only place
 # where a loss is chosen by its name.
-DATAFITS = {"squared": Quadratic, "logistic": Logistic}
+DATAFITS = {"squared": Quadratic, "logistic": Logistic, "multinomial": Multinomial}
 
 
 # The datafit protocol (see :mod:`jaxreg.datafits`): what the setup asks of

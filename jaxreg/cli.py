@@ -220,7 +220,10 @@ def _resolve_target(target: str | None, names: list[str], source: str) -> int:
 
 
 def _prepare_target(values, name: str, loss: str, where: Callable[[int], str]):
-    """The response as float64, and for the logistic loss the two classes mapped to 0 and 1."""
+    """The response as float64: for the logistic loss the two classes mapped
+    to 0 and 1, for the multinomial loss each category to its index."""
+    if _LOSSES[loss].categories:
+        return _categories(values, name, where)
     binary = _LOSSES[loss].binary_target
     values = np.asarray(values)
     if values.dtype.kind in "biuf":
@@ -259,6 +262,27 @@ def _prepare_target(values, name: str, loss: str, where: Callable[[int], str]):
         )
     if numeric is not None and classes[0] == 0 and classes[1] == 1:
         return numeric, None
+    return codes.astype(np.float64), [_label(c) for c in classes]
+
+
+def _categories(values, name: str, where: Callable[[int], str]):
+    """Class labels read as categories (text or numbers), sorted, mapped to
+    0..K-1; at least two classes."""
+    labels = [str(s).strip() for s in np.asarray(values).tolist()]
+    missing = [i for i, s in enumerate(labels) if s.lower() in _MISSING]
+    if missing:
+        raise _CLIError(
+            f"missing value {labels[missing[0]]!r} in target {name!r} {where(missing[0])}"
+        )
+    source = np.asarray(values)
+    if source.dtype.kind not in "biuf":
+        source = np.asarray(labels)
+    classes, codes = np.unique(source, return_inverse=True)
+    if len(classes) < 2:
+        raise _CLIError(
+            f"the multinomial loss needs a target with two classes or more; {name!r} has "
+            f"only one: {_label(classes[0])!r}"
+        )
     return codes.astype(np.float64), [_label(c) for c in classes]
 
 
@@ -694,6 +718,13 @@ _MODELS = {
         mixing=True,
         closed_form=False,
     ),
+    "multinomial": _Model(
+        "multinomial ({penalty})",
+        jaxreg.multinomial,
+        jaxreg.multinomial_path,
+        mixing=True,
+        closed_form=False,
+    ),
 }
 
 
@@ -703,11 +734,15 @@ class _Loss:
 
     binary_target: bool  # two classes, mapped to 0 and 1
     models: dict[str, str]  # --penalty -> key of _MODELS
+    categories: bool = False  # class labels, mapped to 0..K-1
 
 
 _LOSSES = {
     "squared": _Loss(False, {"l1": "lasso", "l2": "ridge", "elasticnet": "elastic_net"}),
     "logistic": _Loss(True, dict.fromkeys(("l1", "l2", "elasticnet"), "logistic")),
+    "multinomial": _Loss(
+        False, dict.fromkeys(("l1", "l2", "elasticnet"), "multinomial"), categories=True
+    ),
 }
 
 
@@ -962,6 +997,28 @@ def _fit_json(fit) -> dict[str, Any]:
     }
 
 
+def _classes(data: _Data, coef: np.ndarray) -> dict[str, np.ndarray]:
+    """A multinomial model's coefficients ``(p, K)`` as one column per class."""
+    return {str(c): coef[:, k] for k, c in enumerate(data.classes)}
+
+
+def _nonzero_features(coef: np.ndarray) -> np.ndarray:
+    """Features with a nonzero coefficient at each grid point of a path (for
+    some class of a multinomial path, whose coefficients are ``(A, p, K)``)."""
+    nonzero = coef != 0
+    if coef.ndim == 3:
+        nonzero = np.any(nonzero, axis=-1)
+    return np.count_nonzero(nonzero, axis=1)
+
+
+def _intercepts(data: _Data, intercept) -> str:
+    """The intercept, or a multinomial model's per class."""
+    b = np.asarray(intercept, dtype=np.float64)
+    if b.ndim == 0:
+        return f"{float(b):.6g}"
+    return ", ".join(f"{c} {v:.6g}" for c, v in zip(data.classes, b, strict=True))
+
+
 def _print_coefficients(features: list[str], columns: dict[str, np.ndarray]) -> None:
     """Coefficient table; with many features only the largest of the first column."""
     first = next(iter(columns.values()))
@@ -1007,14 +1064,16 @@ def _cmd_fit(args, spec: _Spec, data: _Data) -> int:
         _save_plot(
             args.plot,
             f"{spec.label}, alpha = {args.alpha:g} ({os.path.basename(data.source)})",
-            lambda ax: _plot_fit(ax, {spec.label: coef}, data.features),
+            lambda ax: _plot_fit(
+                ax, _classes(data, coef) if coef.ndim == 2 else {spec.label: coef}, data.features
+            ),
         )
     if args.json:
         out = _base_json("fit", spec, data) | {"alpha": args.alpha} | _fit_json(fit)
         print(json.dumps(out))
         return 0
     print(f"{spec.label} on {_describe(data)}")
-    print(f"alpha {args.alpha:g}, intercept {float(fit.intercept):.6g}")
+    print(f"alpha {args.alpha:g}, intercept {_intercepts(data, fit.intercept)}")
     gap, gap_tol = float(fit.gap), float(fit.gap_tol)
     # The comparison printed is the one that holds (NaN compares as neither).
     relation = "<=" if gap <= gap_tol else (">" if gap > gap_tol else "vs")
@@ -1023,8 +1082,13 @@ def _cmd_fit(args, spec: _Spec, data: _Data) -> int:
         f"duality gap {gap:.2e} {relation} {gap_tol:.2e}; "
         f"{int(fit.n_iter)} iterations)"
     )
-    print(f"{np.count_nonzero(coef)} of {p} coefficients nonzero\n")
-    _print_coefficients(data.features, {"coef": coef})
+    if coef.ndim == 2:
+        kept = int(np.count_nonzero(np.any(coef != 0, axis=1)))
+        print(f"{kept} of {p} features with a nonzero coefficient\n")
+        _print_coefficients(data.features, _classes(data, coef))
+    else:
+        print(f"{np.count_nonzero(coef)} of {p} coefficients nonzero\n")
+        _print_coefficients(data.features, {"coef": coef})
     if args.plot:
         print(f"\nwrote {args.plot}")
     return 0
@@ -1040,6 +1104,8 @@ def _plot_fit(ax, coefs: dict[str, np.ndarray], features: list[str]):
 
 
 def _cmd_path(args, spec: _Spec, data: _Data) -> int:
+    if args.plot and _LOSSES[spec.loss].categories:
+        raise _UsageError("--plot draws no multinomial path (one curve per class and feature)")
     alphas = _grid(spec, data, args)
     n, p = data.X.shape
     A = args.n_alphas if alphas is None else len(alphas)
@@ -1048,7 +1114,8 @@ def _cmd_path(args, spec: _Spec, data: _Data) -> int:
     _warn_unconverged(path.status, spec.standardize)
     grid = np.asarray(path.alphas, dtype=np.float64)
     coef = np.asarray(path.coef, dtype=np.float64)
-    nnz = np.count_nonzero(coef, axis=1)
+    nnz = _nonzero_features(coef)
+    multi = coef.ndim == 3
     if args.plot:
         _save_plot(
             args.plot,
@@ -1082,24 +1149,31 @@ def _cmd_path(args, spec: _Spec, data: _Data) -> int:
         return 0
     print(f"{spec.label} path on {_describe(data)}")
     print(f"{len(grid)} alphas from {grid.max():.4g} down to {grid.min():.4g}\n")
-    print(f"{'alpha':>12}{'nonzeros':>10}{'intercept':>14}{'gap':>11}{'converged':>11}")
+    icpt = "" if multi else "intercept"
+    print(f"{'alpha':>12}{'nonzeros':>10}{icpt:>14}{'gap':>11}{'converged':>11}")
     for i in range(len(grid)):
+        b = "" if multi else f"{float(path.intercept[i]):.6g}"
         print(
-            f"{grid[i]:>12.4g}{nnz[i]:>10d}{float(path.intercept[i]):>14.6g}"
+            f"{grid[i]:>12.4g}{nnz[i]:>10d}{b:>14}"
             f"{float(path.gap[i]):>11.2e}{'yes' if bool(path.converged[i]) else 'NO':>11}"
         )
     if spec.l1_ratio > 0:
+        active = np.any(coef != 0, axis=-1) if multi else coef != 0  # (A, p)
         entered = [
-            (float(grid[np.argmax(coef[:, j] != 0)]), f)
+            (float(grid[np.argmax(active[:, j])]), f)
             for j, f in enumerate(data.features)
-            if np.any(coef[:, j] != 0)
+            if np.any(active[:, j])
         ]
         entered.sort(key=lambda t: -t[0])
         shown = ", ".join(f"{f} ({a:.3g})" for a, f in entered[:_MAX_LISTED])
         more = f", ... ({len(entered)} in all)" if len(entered) > _MAX_LISTED else ""
         print(f"\nfeatures in order of entry (alpha): {shown or 'none'}{more}")
     print("\ncoefficients at the smallest alpha:")
-    _print_coefficients(data.features, {f"alpha {grid[-1]:.3g}": coef[-1]})
+    if multi:
+        print(f"alpha {grid[-1]:.3g}, intercept {_intercepts(data, path.intercept[-1])}")
+        _print_coefficients(data.features, _classes(data, coef[-1]))
+    else:
+        _print_coefficients(data.features, {f"alpha {grid[-1]:.3g}": coef[-1]})
     if args.plot:
         print(f"\nwrote {args.plot}")
     return 0
@@ -1147,6 +1221,7 @@ def _cmd_cv(args, spec: _Spec, data: _Data) -> int:
     coef_min = np.asarray(res.best.coef, dtype=np.float64)
     coef_1se = np.asarray(res.best_1se.coef, dtype=np.float64)
     fold_ok = bool(np.all(np.asarray(res.fold_status) == 0))
+    multi = coef_min.ndim == 2
     if args.plot:
         _save_plot(
             args.plot,
@@ -1192,16 +1267,20 @@ def _cmd_cv(args, spec: _Spec, data: _Data) -> int:
         print(f"{grid[i]:>12.4g}{mean[i]:>14.6g}{se[i]:>12.4g}{nnz[i]:>10d}{mark}")
     print(
         f"\nalpha_min {float(res.alpha_min):.6g} ({score} {mean[ai]:.6g}, "
-        f"{np.count_nonzero(coef_min)} nonzero); alpha_1se {float(res.alpha_1se):.6g} "
-        f"({score} {mean[i1]:.6g}, {np.count_nonzero(coef_1se)} nonzero)"
+        f"{nnz[ai]} nonzero); alpha_1se {float(res.alpha_1se):.6g} "
+        f"({score} {mean[i1]:.6g}, {nnz[i1]} nonzero)"
     )
     print(
-        f"intercept {float(res.best.intercept):.6g} at alpha_min, "
-        f"{float(res.best_1se.intercept):.6g} at alpha_1se; all fold fits certified: "
+        f"intercept {_intercepts(data, res.best.intercept)} at alpha_min, "
+        f"{_intercepts(data, res.best_1se.intercept)} at alpha_1se; all fold fits certified: "
         f"{'yes' if fold_ok else 'NO'}\n"
     )
-    print("coefficients (refit on all the data):")
-    _print_coefficients(data.features, {"alpha_min": coef_min, "alpha_1se": coef_1se})
+    if multi:
+        print("coefficients at alpha_min (refit on all the data):")
+        _print_coefficients(data.features, _classes(data, coef_min))
+    else:
+        print("coefficients (refit on all the data):")
+        _print_coefficients(data.features, {"alpha_min": coef_min, "alpha_1se": coef_1se})
     if args.plot:
         print(f"\nwrote {args.plot}")
     return 0
@@ -1233,11 +1312,8 @@ def _cmd_data(args) -> int:
     table = _TableOptions(args.categorical, args.dropna, args.quiet)
     data = _load(args.file, args.format, args.target, args.loss, table)
     if data.classes is not None:
-        _note(
-            f"logistic loss: target {data.target!r} classes {data.classes[0]!r} -> 0, "
-            f"{data.classes[1]!r} -> 1",
-            args.quiet,
-        )
+        mapped = ", ".join(f"{c!r} -> {k}" for k, c in enumerate(data.classes))
+        _note(f"{args.loss} loss: target {data.target!r} classes {mapped}", args.quiet)
     command = {"fit": _cmd_fit, "path": _cmd_path, "cv": _cmd_cv}[args.command]
     return command(args, spec, data)
 
@@ -1453,7 +1529,8 @@ def _add_model_options(parser: _Parser) -> None:
         "--loss",
         choices=list(_LOSSES),
         default="squared",
-        help="squared (regression, default) or logistic (two classes, mapped to 0/1)",
+        help="squared (regression, default), logistic (two classes, mapped to 0/1) or "
+        "multinomial (two classes or more: the target's values read as categories)",
     )
     parser.add_argument(
         "--penalty",

@@ -33,7 +33,12 @@ from jaxreg.result import CVResult
 __all__ = ["CVResult", "cross_validate", "make_folds"]
 
 # The datafit behind each model name.
-_MODELS = {"lasso": Quadratic, "elastic_net": Quadratic, "logistic": Logistic}
+_MODELS = {
+    "lasso": Quadratic,
+    "elastic_net": Quadratic,
+    "logistic": Logistic,
+    "multinomial": Multinomial,
+}
 # The scores each datafit can be cross-validated with (the first is the default).
 _SCORES = {
     Quadratic: ("mse", "mae"),
@@ -206,13 +211,13 @@ def cross_validate(
         res = _cross_validate_ridge(X, y, options)
         # The closed forms cost nothing more for the path: only the result differs.
         return res if full_path else dataclasses.replace(res, path=None, n_nonzero=None)
-    if model == "multinomial":
+    datafit = _MODELS[model]
+    if issubclass(datafit, Multinomial):  # one class per class count
         options["groups"] = _multinomial_groups(X, grouped, groups)
         datafit = multinomial_of(n_classes_of(y, n_classes))
-        return _cross_validate_glm(datafit, X, y, options)
-    if grouped or n_classes is not None:
+    elif grouped or n_classes is not None:
         raise ValueError("grouped and n_classes apply to model='multinomial' only")
-    return _cross_validate_glm(_MODELS[model], X, y, options)
+    return _cross_validate_glm(datafit, X, y, options)
 
 
 def _multinomial_groups(X, grouped, groups):

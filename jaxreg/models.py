@@ -18,7 +18,7 @@ from jax.typing import ArrayLike
 from jaxreg import _engine, _problem
 from jaxreg import _validation as v
 from jaxreg._spec import Spec, check_datafit, datafit_of, make_hyper
-from jaxreg.datafits import Logistic, Quadratic, multinomial_of
+from jaxreg.datafits import Logistic, Multinomial, Quadratic, multinomial_of
 from jaxreg.result import FitResult, Status
 
 __all__ = ["lasso", "elastic_net", "ridge", "logistic", "multinomial", "alpha_max", "glm"]
@@ -523,7 +523,7 @@ def alpha_max(
     y: ArrayLike,
     l1_ratio: ArrayLike = 1.0,
     *,
-    loss: Literal["squared", "logistic"] = "squared",
+    loss: Literal["squared", "logistic", "multinomial"] = "squared",
     fit_intercept: bool = True,
     sample_weight: ArrayLike | None = None,
     penalty_factor: ArrayLike | None = None,
@@ -537,7 +537,8 @@ def alpha_max(
 ) -> Array:
     r"""Smallest ``alpha`` at which every penalized coefficient is zero.
 
-    For the objectives of :func:`elastic_net` and :func:`logistic` (same
+    For the objectives of :func:`elastic_net`, :func:`logistic` and
+    :func:`multinomial` (``loss="multinomial"``, labels ``0..K-1``; same
     arguments and conventions), the penalized coefficients are all zero iff
 
     .. math:: \alpha \ge \max_{j: f_j > 0} \frac{|\nabla_j L(w^0)|_{\pm}}{\rho f_j},
@@ -559,6 +560,8 @@ def alpha_max(
       True
     """
     datafit = datafit_of(loss)
+    if datafit is Multinomial:  # a class per class count, from the labels
+        datafit = multinomial_of(_engine.n_classes_of(y, None))
     options = locals()
     inputs = _engine.checked_inputs(datafit, X, y, options)
     l1_ratio = v.check_scalar(l1_ratio, "l1_ratio", inputs.dtype, low=0.0, high=1.0)

@@ -57,7 +57,7 @@ def alpha_grid(
     *,
     n_alphas: int = 100,
     eps: float | Literal["glmnet"] = 1e-3,
-    loss: Literal["squared", "logistic"] = "squared",
+    loss: Literal["squared", "logistic", "multinomial"] = "squared",
     fit_intercept: bool = True,
     sample_weight: ArrayLike | None = None,
     penalty_factor: ArrayLike | None = None,

@@ -584,3 +584,57 @@ def test_options_are_never_abbreviated(files, capsys):
     # --n-alpha used to pass for --n-alphas, and --alpha for --alphas.
     code, out, err = _run(["path", files["csv"], "--n-alpha", 5], capsys)
     assert code == 2 and "unrecognized arguments: --n-alpha 5" in err
+
+
+@pytest.fixture
+def three_classes(tmp_path, data):
+    X, y = data
+    labels = np.array(["low", "mid", "top"])[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
+    path = _write_csv(tmp_path / "k.csv", ["a", "b", "c", "d", "e", "kind"], [*X.T, labels])
+    return path, np.unique(labels, return_inverse=True)[1].astype(float)
+
+
+def test_multinomial_fit_path_and_cv(three_classes, data, capsys):
+    X, _ = data
+    csv, codes = three_classes
+    ref = jaxreg.multinomial(X, codes, 0.02, standardize=True)
+    code, out, err = _run(["fit", csv, "--loss", "multinomial", "--alpha", 0.02, "--json"], capsys)
+    assert code == 0
+    res = json.loads(out)
+    assert res["classes"] == ["low", "mid", "top"]
+    assert "classes 'low' -> 0, 'mid' -> 1, 'top' -> 2" in err
+    np.testing.assert_allclose(res["coef"], np.asarray(ref.coef), atol=1e-10)
+    np.testing.assert_allclose(res["intercept"], np.asarray(ref.intercept), atol=1e-10)
+
+    code, out, _ = _run(["fit", csv, "--loss", "multinomial", "--alpha", 0.02, "-q"], capsys)
+    assert code == 0
+    assert "intercept low " in out and "features with a nonzero coefficient" in out
+    assert out.splitlines()[5].split() == ["feature", "low", "mid", "top"]
+
+    path = jaxreg.multinomial_path(X, codes, n_alphas=5, standardize=True)
+    code, out, _ = _run(["path", csv, "--loss", "multinomial", "--n-alphas", 5, "--json"], capsys)
+    assert code == 0
+    res = json.loads(out)
+    np.testing.assert_allclose(res["coef"], np.asarray(path.coef), atol=1e-10)
+    assert res["n_nonzero"] == np.asarray(path.n_nonzero).tolist()
+    code, out, _ = _run(["path", csv, "--loss", "multinomial", "--n-alphas", 5, "-q"], capsys)
+    assert code == 0 and "features in order of entry" in out
+
+    code, out, _ = _run(
+        ["cv", csv, "--loss", "multinomial", "--n-alphas", 5, "--folds", 3, "--json"], capsys
+    )
+    assert code == 0
+    res = json.loads(out)
+    assert res["scoring"] == "deviance" and len(res["mean"]) == 5
+    assert np.asarray(res["coef"]).shape == (5, 3)
+
+
+def test_multinomial_needs_two_classes_and_draws_no_path(three_classes, tmp_path, capsys):
+    csv, _ = three_classes
+    code, _, err = _run(
+        ["path", csv, "--loss", "multinomial", "--plot", tmp_path / "p.png"], capsys
+    )
+    assert code == 2 and "multinomial path" in err
+    one = _write_csv(tmp_path / "one.csv", ["a", "kind"], [np.arange(5.0), ["x"] * 5])
+    code, _, err = _run(["fit", one, "--loss", "multinomial", "--alpha", 0.1], capsys)
+    assert code == 1 and "two classes or more" in err
