@@ -21,9 +21,8 @@ Differences from scikit-learn, all deliberate:
   gap, whatever the path to it).
 - ``precompute=True`` forces Gram mode; otherwise Gram mode is chosen when
   ``n_samples > n_features`` and X is dense (the answer is the same).
-- Multi-class ``LogisticRegression`` fits one softmax model, as scikit-learn
-  does (:func:`jaxreg.multinomial`); ``LogisticRegressionCV`` is still
-  one-vs-rest, one ``C_`` per class.
+- Multi-class ``LogisticRegression`` and ``LogisticRegressionCV`` fit one
+  softmax model, as scikit-learn does (:func:`jaxreg.multinomial`).
 - Extras: ``penalty_factor`` (glmnet's ``penalty.factor``), ``standardize``
   (glmnet's default standardization), ``alpha_1se_`` (glmnet's
   ``lambda.1se``) and ``cv_results_`` curves on the CV estimators.
@@ -39,6 +38,7 @@ Requires scikit-learn (``pip install "jaxreg[sklearn]"``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import numbers
 import warnings
 
@@ -64,7 +64,7 @@ from jaxreg._engine import checked_inputs, ridge_solver
 from jaxreg._folds import folds_of
 from jaxreg._spec import make_hyper
 from jaxreg._validation import check_max_iter, check_sparse_design
-from jaxreg.datafits import Logistic
+from jaxreg.datafits import Logistic, multinomial_of
 from jaxreg.path import path_spec
 from jaxreg.result import Status
 
@@ -1431,8 +1431,8 @@ class LogisticRegressionCV(_LogisticBase):
     scikit-learn's ``scoring`` (accuracy by default); the best point maximizes
     the mean score over the folds (on ties, the first C of ``Cs``, then the
     first l1_ratio, as scikit-learn breaks them).
-    With more than two classes each class's one-vs-rest problem gets its own
-    ``C_``.
+    With more than two classes one softmax model (:func:`jaxreg.multinomial`)
+    is cross-validated, as scikit-learn does: one ``C_`` (repeated per class).
 
     Args:
       Cs: number of C values (log-spaced in [1e-4, 1e4]) or a list of them.
@@ -1460,7 +1460,8 @@ class LogisticRegressionCV(_LogisticBase):
     Attributes:
       classes_, coef_, intercept_: as in :class:`LogisticRegression`.
       Cs_: the C grid. l1_ratios_: the l1_ratio grid.
-      C_, l1_ratio_: the selected values, one per binary problem.
+      C_, l1_ratio_: the selected values, one per binary problem (a softmax
+        model's repeated per class).
       scores_: dict class -> held-out scores, ``(n_folds, n_Cs)``, or
         ``(n_folds, n_Cs, n_l1_ratios)`` when ``l1_ratios`` is given
         (scikit-learn's layout).
@@ -1578,6 +1579,12 @@ class LogisticRegressionCV(_LogisticBase):
         # Increasing C is decreasing alpha: the path's warm-start direction.
         order = np.argsort(Cs)
         scorer = None if self.scoring is None else get_scorer(self.scoring)
+        self.Cs_ = Cs
+        self.l1_ratios_ = ratios
+        self._softmax = self.classes_.size > 2
+        if self._softmax:
+            self._fit_softmax(X, y, sw, raw_sw, foldid, Cs, ratios, scorer)
+            return self
         problems = self._targets(y)
         binary = len(problems) == 1
         with _precision(X.dtype):
@@ -1651,8 +1658,9 @@ class LogisticRegressionCV(_LogisticBase):
         (:func:`jaxreg.plot.plot_path`; needs matplotlib).
 
         Args:
-          class_: with more than two classes, whose one-vs-rest problem
-            (default: the first class); a binary problem has one path.
+          class_: with more than two classes, whose coefficients (the
+            softmax model's column of that class; default: the first class);
+            a binary problem has one path.
           names: feature names (default: ``feature_names_in_`` if any).
           standardized: draw the coefficients times the columns' standard
             deviations (default: ``standardize``).
@@ -1672,7 +1680,72 @@ class LogisticRegressionCV(_LogisticBase):
         path = jaxreg.PathResult.from_fits(self._path_alphas, fits)
         return jaxreg.plot.plot_path(path, **self._path_plot_args(names, standardized), ax=ax)
 
-    def _fold_paths(self, X, t, sw, foldid, Cs, ratios):
+    def _fit_softmax(self, X, y, sw, raw_sw, foldid, Cs, ratios, scorer):
+        """Three classes or more: one softmax model per fold and grid point,
+        scikit-learn's multinomial ``LogisticRegressionCV``, with its legacy
+        attribute layout (one ``C_`` repeated per class; a class's
+        ``coefs_paths_`` its column of the coefficients and its intercept)."""
+        K, classes = int(foldid.max()) + 1, self.classes_
+        order = np.argsort(Cs)
+        codes = np.searchsorted(classes, y).astype(X.dtype)
+        datafit = multinomial_of(classes.size)
+        with _precision(X.dtype):
+            path = self._fold_paths(X, codes, sw, foldid, Cs[order], ratios, datafit)
+        _warn_unconverged(path, "LogisticRegressionCV")
+        unsort = np.argsort(order)
+        path = jax.tree.map(lambda a: np.swapaxes(a, 0, 1)[:, :, unsort], path)  # (L, K+1, C)
+        coef, icpt = path.coef, path.intercept  # (..., p, n_classes) and (..., n_classes)
+        scores = np.empty((K, len(Cs), len(ratios)))
+        for k in range(K):
+            test = foldid == k
+            for li in range(len(ratios)):
+                for ci in range(len(Cs)):
+                    scores[k, ci, li] = self._score(
+                        scorer,
+                        X[test],
+                        y[test],
+                        raw_sw[test],
+                        classes,
+                        coef[li, k, ci],
+                        icpt[li, k, ci],
+                    )
+        flat = scores.reshape(K, -1)  # C-major, l1_ratio-minor, as scikit-learn
+        if self.refit:
+            ci, li = divmod(int(np.argmax(flat.mean(axis=0))), len(ratios))
+            W, b, C, ratio = coef[li, K, ci], icpt[li, K, ci], Cs[ci], ratios[li]
+        else:
+            cis, lis = np.divmod(np.argmax(flat, axis=1), len(ratios))
+            W = np.mean([coef[lis[k], k, cis[k]] for k in range(K)], axis=0)
+            b = np.mean([icpt[lis[k], k, cis[k]] for k in range(K)], axis=0)
+            C, ratio = np.mean(Cs[cis]), np.mean(ratios[lis])
+        self.coef_, self.intercept_ = W.T, (b if self.fit_intercept else np.zeros_like(b))
+        self.C_ = np.full(classes.size, C)
+        self.l1_ratio_ = np.full(classes.size, ratio)
+        single = self.l1_ratios is None and len(ratios) == 1
+        full = coef[:, :K]
+        if self.fit_intercept:
+            full = np.concatenate([full, icpt[:, :K, :, None, :]], axis=-2)
+        full = np.moveaxis(full, 0, 2)  # (K, n_Cs, L, p + 1, n_classes)
+        self.scores_ = {c: scores[..., 0] if single else scores for c in classes}
+        self.coefs_paths_ = {
+            c: full[:, :, 0, :, j] if single else full[..., j] for j, c in enumerate(classes)
+        }
+        iters = np.moveaxis(path.n_iter[:, :K], 0, 2)  # (K, n_Cs, L)
+        self.n_iter_ = (iters[..., 0] if single else iters)[None]
+        # Per class, the full data's coefficient paths (increasing C), for plot_path.
+        full_path = jax.tree.map(lambda a: a[:, K][:, order], path)
+        self._full_paths = {
+            c: dataclasses.replace(
+                full_path, coef=full_path.coef[..., j], intercept=full_path.intercept[..., j]
+            )
+            for j, c in enumerate(classes)
+        }
+        self._column_scale = jaxreg.plot.column_scale(
+            X, sample_weight=sw, fit_intercept=bool(self.fit_intercept)
+        )
+        self._path_alphas = 1.0 / (Cs[order] * float(np.sum(sw)))
+
+    def _fold_paths(self, X, t, sw, foldid, Cs, ratios, datafit=Logistic):
         """Every fold's (and the full data's, last) logistic path along the
         increasing ``Cs`` and the ``ratios``, by cross-validation's engine:
         leaves ``(K + 1, L, n_Cs, ...)`` as numpy arrays.
@@ -1696,14 +1769,14 @@ class LogisticRegressionCV(_LogisticBase):
             n_alphas=len(Cs),
             gram=False,
         )
-        inputs = checked_inputs(Logistic, _as_jax(X), t.astype(X.dtype), options)
+        inputs = checked_inputs(datafit, _as_jax(X), t.astype(X.dtype), options)
         dtype = inputs.dtype
         folds = folds_of(X.shape[0], None, foldid, None, inputs.sample_weight, dtype)
         totals = jnp.sum(folds.W, axis=1)
         folds = folds._replace(alpha_scale=totals[-1] / totals)
         alphas = jnp.asarray(1.0 / (Cs * float(totals[-1])), dtype)
         alphas = jnp.broadcast_to(alphas, (len(ratios), len(Cs)))
-        spec = path_spec(Logistic, inputs, options, alphas)
+        spec = path_spec(datafit, inputs, options, alphas)
         hyper = make_hyper(inputs)
         l1_ratios = jnp.asarray(ratios, dtype)
         X, y, hyper, folds = _buckets.padded_rows(inputs.X, inputs.y, hyper, folds)
@@ -1715,11 +1788,13 @@ class LogisticRegressionCV(_LogisticBase):
         scikit-learn weights it."""
         eta = safe_sparse_dot(X, coef, dense_output=True) + intercept
         if scorer is None:  # accuracy
-            hits = classes[(eta > 0).astype(int)] == y
+            picked = np.argmax(eta, axis=1) if eta.ndim == 2 else (eta > 0).astype(int)
+            hits = classes[picked] == y
             return float(np.average(hits, weights=sample_weight))
         shell = LogisticRegression()
         shell.classes_ = classes
-        shell.coef_ = coef[None, :]
+        shell.coef_ = coef.T if coef.ndim == 2 else coef[None, :]
         shell.intercept_ = np.atleast_1d(intercept)
+        shell._softmax = coef.ndim == 2
         shell.n_features_in_ = X.shape[1]
         return float(scorer(shell, X, y, sample_weight=sample_weight))

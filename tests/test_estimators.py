@@ -247,6 +247,46 @@ def test_logistic_multiclass_is_one_softmax_model(kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("l1_ratios", [None, (0.0, 0.5)])
+def test_logistic_cv_multiclass_is_one_softmax_model(kind, l1_ratios):
+    """Three classes or more: one multinomial model per fold and C, one C_
+    repeated per class, scikit-learn's legacy attribute layout."""
+    X, y, _ = _data(kind, n=120, seed=6)
+    labels = np.array(["a", "b", "c"])[np.digitize(y, np.quantile(y, [0.33, 0.66]))]
+    kw = dict(Cs=np.logspace(-2, 1, 5), cv=3, scoring="neg_log_loss", l1_ratios=l1_ratios)
+    ours = _quiet(lambda: je.LogisticRegressionCV(tol=TIGHT, **kw).fit(X, labels))
+    ref = _quiet(
+        lambda: sk.LogisticRegressionCV(
+            tol=1e-14,
+            max_iter=10**5,
+            use_legacy_attributes=True,
+            solver="lbfgs" if l1_ratios is None else "saga",
+            **kw,
+        ).fit(X, labels)
+    )
+    np.testing.assert_allclose(ours.C_, ref.C_)
+    if l1_ratios is not None:
+        np.testing.assert_allclose(ours.l1_ratio_, ref.l1_ratio_)
+    assert ours.coef_.shape == ref.coef_.shape == (3, X.shape[1])
+    atol = 1e-6 if l1_ratios is None else 1e-4  # saga's own accuracy
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=atol)
+    assert ours.n_iter_.shape == ref.n_iter_.shape
+    for c in ref.classes_:
+        assert ours.scores_[c].shape == ref.scores_[c].shape
+        assert ours.coefs_paths_[c].shape == ref.coefs_paths_[c].shape
+        # saga leaves 1e-3 in the log-loss of the most penalized fits.
+        np.testing.assert_allclose(
+            ours.scores_[c], ref.scores_[c], atol=1e-5 if l1_ratios is None else 5e-3
+        )
+    if l1_ratios is None:
+        for c in ref.classes_:
+            np.testing.assert_allclose(ours.coefs_paths_[c], ref.coefs_paths_[c], atol=1e-5)
+    # Accuracy (scoring=None) picks by the softmax's argmax.
+    acc = je.LogisticRegressionCV(Cs=3, cv=3, tol=1e-10).fit(X, labels)
+    assert 0.0 <= acc.scores_["a"].max() <= 1.0 and acc.C_.shape == (3,)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_logistic_cv_matches(kind):
     X, y, _ = _data(kind, n=120, seed=5)
     labels = (y > np.median(y)).astype(int)

@@ -343,6 +343,24 @@ def test_logistic_cv_plot_path():
     plt.close("all")
 
 
+def test_softmax_logistic_cv_plots_each_class_path():
+    from jaxreg.estimators import LogisticRegressionCV
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((150, 5))
+    y = np.argmax(X[:, :3] + 0.5 * rng.standard_normal((150, 3)), axis=1)
+    est = LogisticRegressionCV(Cs=6, l1_ratios=[1.0], cv=3, tol=1e-10).fit(X, y)
+    alpha = 1.0 / (est.C_[0] * len(y))
+    for k in range(3):
+        ax = est.plot_path(class_=k)
+        lines = [ln for ln in ax.lines if len(ln.get_xdata()) == 6]
+        i = int(np.argmin(np.abs(lines[0].get_xdata() - alpha)))
+        np.testing.assert_allclose(
+            sorted(ln.get_ydata()[i] for ln in lines), np.sort(est.coef_[k]), atol=1e-10
+        )
+        plt.close("all")
+
+
 def test_plot_path_with_a_non_finite_fit_and_small_axes():
     # A NaN fit on the path made the axis limits NaN (matplotlib raised); on
     # small axes, lines were coloured beyond the names that fit.
