@@ -91,6 +91,7 @@ __all__ = [
     "elastic_net",
     "elastic_net_prox",
     "group_lasso",
+    "group_lasso_prox",
     "l1",
     "l1_prox",
     "l2",
@@ -633,3 +634,58 @@ def l2_prox(
     :func:`elastic_net_prox` for the arguments.
     """
     return elastic_net_prox(alpha, 0.0, learning_rate, mask)
+
+
+def group_lasso_prox(
+    alpha: float | Schedule,
+    learning_rate: float | Schedule,
+    axis: int | tuple[int, ...] = -1,
+    mask: Mask | None = None,
+) -> optax.GradientTransformation:
+    r"""Block soft-thresholding alone (the proximal step of
+    :math:`\alpha \sum_g \|\theta_g\|_2`, groups along ``axis``), for a chain.
+
+    Prefer :func:`proximal` with :func:`group_lasso`, which takes the
+    learning rate once (see :func:`elastic_net_prox` for what goes wrong
+    otherwise). With ``v = theta + u`` each group becomes
+    :math:`v_g \max(1 - \eta\alpha / \|v_g\|_2, 0)`: with ``axis=-1`` the
+    rows of a ``(n_inputs, n_outputs)`` kernel, so an input's weights all
+    become exactly zero together.
+
+    Args:
+      alpha: penalty strength (a number or an optax schedule of the step count).
+      learning_rate: the step size ``eta`` of the optimizer this follows.
+      axis: the axis or axes each group spans, as in :func:`group_lasso`.
+      mask: which parameters are penalized (see :func:`proximal`); default all.
+
+    Returns:
+      An ``optax.GradientTransformation``; its ``update`` needs ``params``.
+
+    Example:
+      >>> import jax.numpy as jnp, optax
+      >>> from jaxreg.optim import group_lasso_prox
+      >>> W = {"w": jnp.array([[3.0, 4.0], [0.6, 0.8]])}
+      >>> opt = optax.chain(optax.sgd(1.0), group_lasso_prox(2.5, 1.0))
+      >>> zero = {"w": jnp.zeros((2, 2))}
+      >>> updates, _ = opt.update(zero, opt.init(W), W)
+      >>> optax.apply_updates(W, updates)["w"].tolist()
+      [[1.5, 2.0], [0.0, 0.0]]
+    """
+    _check_nonneg(alpha, "alpha")
+    _check_nonneg(learning_rate, "learning_rate")
+    group_lasso(0.0, axis)  # checks the axis
+
+    def init(params):
+        del params
+        return _ProxState(count=jnp.zeros((), jnp.int32))
+
+    def update(updates, state, params=None):
+        if params is None:
+            raise ValueError("group_lasso_prox needs params: call update(updates, state, params)")
+        penalty = GroupLasso(jnp.asarray(_value(alpha, state.count)), axis)
+        eta = _value(learning_rate, state.count)
+        new_updates = _prox_updates(penalty, updates, params, eta)
+        return new_updates, _ProxState(count=optax.safe_increment(state.count))
+
+    transform = optax.GradientTransformation(init, update)
+    return transform if mask is None else optax.masked(transform, mask)

@@ -394,8 +394,9 @@ def test_feature_selection_example_shows_its_claim():
     group lasso zeros exactly the noise inputs."""
     example = _example()
     results = example.run()
-    (l2_name, l2_run), (group_name, group_run) = results.items()
+    (l2_name, l2_run), (l1_name, l1_run), (group_name, group_run) = results.items()
     assert l2_name.startswith("L2") and group_name.startswith("group lasso")
+    assert l1_name.startswith("L1")
     k = example.INFORMATIVE
     l2_norms, group_norms = l2_run["norms"], group_run["norms"]
     assert np.all(l2_norms > 0)  # L2 only shrinks
@@ -403,6 +404,47 @@ def test_feature_selection_example_shows_its_claim():
     np.testing.assert_array_equal(group_norms[k:], 0.0)  # exact zeros, whole rows
     assert np.all(group_norms[:k] > 0.1)
     assert group_run["test_mse"] < 0.2 and l2_run["test_mse"] < 0.3
+    # Elementwise L1 zeros single weights: some inside the informative inputs'
+    # rows (a row partly zero), while noise inputs are not all dropped.
+    k_zeros = l1_run["zeros"][:k]
+    assert np.any((k_zeros > 0) & (k_zeros < example.HIDDEN))
+    assert np.any(l1_run["norms"][k:] > 0)
+    assert set(np.unique(group_run["zeros"])) <= {0, example.HIDDEN}  # whole rows or none
     text = example.report(results)
     assert "group lasso: inputs kept [0, 1, 2, 3], the other 16 exactly zero" in text
     assert "inputs dropped: 0" in text
+
+
+def test_group_lasso_prox_equals_proximal_with_group_lasso():
+    """The chainable step and proximal(...) agree iterate for iterate (a
+    schedule included), whole rows reach zero, and a mask leaves a parameter alone."""
+    from jaxreg.optim import group_lasso_prox
+
+    r = np.random.default_rng(7)
+    X = jnp.asarray(r.standard_normal((60, 5)))
+    Y = X[:, :2] @ jnp.asarray(r.standard_normal((2, 3)))
+    Y = Y + 0.1 * jnp.asarray(r.standard_normal((60, 3)))
+    W0 = {"W": jnp.zeros((5, 3)), "b": jnp.ones(3)}
+
+    def loss(p):
+        return 0.5 * jnp.mean((Y - X @ p["W"] - p["b"]) ** 2)
+
+    rate = optax.exponential_decay(0.3, transition_steps=10, decay_rate=0.9)
+    mask = {"W": True, "b": False}
+    one_opt = proximal(optax.sgd, group_lasso(0.05), rate, mask=mask)
+    two_opt = optax.chain(optax.sgd(rate), group_lasso_prox(0.05, rate, mask=mask))
+    results = []
+    for opt in (one_opt, two_opt):
+        p, state = W0, opt.init(W0)
+        for _ in range(300):
+            updates, state = opt.update(jax.grad(loss)(p), state, p)
+            p = optax.apply_updates(p, updates)
+        results.append(p)
+    np.testing.assert_allclose(results[0]["W"], results[1]["W"], atol=1e-12)
+    rows = np.linalg.norm(np.asarray(results[1]["W"]), axis=1)
+    assert np.all(rows[2:] == 0) and np.all(rows[:2] > 0)
+    assert np.all(np.asarray(results[1]["b"]) != 0)
+    with pytest.raises(ValueError, match="alpha"):
+        group_lasso_prox(-1.0, 0.1)
+    with pytest.raises(TypeError, match="axis"):
+        group_lasso_prox(0.1, 0.1, axis="rows")
