@@ -716,7 +716,8 @@ def out_of_domain(pen, alpha: Array, l1_ratio: Array) -> Array:
     """Whether the hyperparameters are outside their domain (NaN included):
     under ``jit`` they arrive unchecked, and a solve on them may still meet
     its (meaningless) stopping rule."""
-    valid = (alpha >= 0) & (l1_ratio >= 0) & (l1_ratio <= 1)
+    # As an array: ``~`` of a Python bool (scalar hyperparameters) is -2 or -1.
+    valid = jnp.asarray((alpha >= 0) & (l1_ratio >= 0) & (l1_ratio <= 1))
     return ~valid | pen.invalid()
 
 

@@ -333,9 +333,18 @@ def multinomial(
         together); not with bounds.
       n_classes: ``K``; inferred as ``max(y) + 1`` from a concrete ``y``
         (required under ``jit``).
-      fit_intercept, sample_weight, penalty_factor, positive, lower, upper,
-        standardize, tol, max_iter, check_every: as in :func:`logistic`; a
-        feature's penalty factor and bounds apply to all its classes.
+      fit_intercept: fit one unpenalized intercept per class.
+      sample_weight: nonnegative per-sample weights, as in :func:`logistic`.
+      penalty_factor: per-feature multipliers, as in :func:`logistic`; a
+        feature's factor applies to all its classes.
+      positive: constrain every coefficient to be nonnegative (not with ``grouped``).
+      lower: lower bounds, a scalar or one per feature (all its classes).
+      upper: upper bounds, a scalar or one per feature (all its classes).
+      standardize: penalize the coefficients of standardized columns.
+      tol: stopping tolerance on the duality gap, relative to the null
+        model's mean loss (see above).
+      max_iter: maximum number of proximal-gradient iterations.
+      check_every: iterations between two evaluations of the certificate.
       solver: ``"fista"`` (default, accelerated) or ``"ista"``.
 
     Returns:

@@ -208,6 +208,9 @@ def _glm_path_public(datafit, X, y, options: dict) -> PathResult:
     return _glm_path(X, y, alphas, hyper, spec=spec)
 
 
+_GROUPS_ARG = """      groups: one integer label per feature for the group penalty, as in
+        :func:`~jaxreg.lasso` (default None: the elastic net).
+"""
 _PATH_ARGS = """
     Args:
       X: design matrix, shape ``(n, p)``.
@@ -451,7 +454,7 @@ multinomial_path.__doc__ = (
     largest entry (grouped: row norm) of the null model's gradient over
     ``rho f_j``. ``coef`` is ``(n_alphas, p, K)``, ``intercept`` ``(n_alphas, K)``.
 """
-    + _PATH_ARGS.format(
+    + _PATH_ARGS.replace(_GROUPS_ARG, "").format(
         y="class labels ``0..K-1``, shape ``(n,)``.",
         l1="l1_ratio: the mixing ``rho`` in [0, 1] (default 1: L1).\n      "
         "grouped: the grouped penalty, as in :func:`~jaxreg.multinomial`.\n      "
