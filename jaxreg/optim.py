@@ -592,16 +592,26 @@ def elastic_net_prox(
     _check_nonneg(learning_rate, "learning_rate")
     _check_l1_ratio(l1_ratio)
 
+    def penalty_at(count):
+        return _elastic_net(_value(alpha, count), l1_ratio)
+
+    return _chained_prox("elastic_net_prox", penalty_at, learning_rate, mask)
+
+
+def _chained_prox(name: str, penalty_at, learning_rate, mask) -> optax.GradientTransformation:
+    """The proximal step of ``penalty_at(step count)`` with the rate
+    ``learning_rate`` (a number or schedule) applied to the incoming update,
+    as a transformation for an ``optax.chain``."""
+
     def init(params):
         del params
         return _ProxState(count=jnp.zeros((), jnp.int32))
 
     def update(updates, state, params=None):
         if params is None:
-            raise ValueError("elastic_net_prox needs params: call update(updates, state, params)")
-        penalty = _elastic_net(_value(alpha, state.count), l1_ratio)
+            raise ValueError(f"{name} needs params: call update(updates, state, params)")
         eta = _value(learning_rate, state.count)
-        new_updates = _prox_updates(penalty, updates, params, eta)
+        new_updates = _prox_updates(penalty_at(state.count), updates, params, eta)
         return new_updates, _ProxState(count=optax.safe_increment(state.count))
 
     transform = optax.GradientTransformation(init, update)
@@ -675,17 +685,7 @@ def group_lasso_prox(
     _check_nonneg(learning_rate, "learning_rate")
     group_lasso(0.0, axis)  # checks the axis
 
-    def init(params):
-        del params
-        return _ProxState(count=jnp.zeros((), jnp.int32))
+    def penalty_at(count):
+        return GroupLasso(jnp.asarray(_value(alpha, count)), axis)
 
-    def update(updates, state, params=None):
-        if params is None:
-            raise ValueError("group_lasso_prox needs params: call update(updates, state, params)")
-        penalty = GroupLasso(jnp.asarray(_value(alpha, state.count)), axis)
-        eta = _value(learning_rate, state.count)
-        new_updates = _prox_updates(penalty, updates, params, eta)
-        return new_updates, _ProxState(count=optax.safe_increment(state.count))
-
-    transform = optax.GradientTransformation(init, update)
-    return transform if mask is None else optax.masked(transform, mask)
+    return _chained_prox("group_lasso_prox", penalty_at, learning_rate, mask)
