@@ -1628,3 +1628,211 @@ def test_cv_estimators(d, name, grid_kind):
             d,
             f"LogisticRegressionCV.C_={est.C_[0]!r}",
         )
+
+
+# ----------------------------------------------------------------------------
+# The multinomial model and the group penalty
+# ----------------------------------------------------------------------------
+
+
+def _three_classes(d: Draw) -> None:
+    """The draw's binary labels spread over three classes (every third row
+    becomes class 2; an injected non-finite label stays as it is)."""
+    y = np.array(d.y, dtype=float)
+    rows = np.arange(len(y))
+    y = np.where((rows % 3 == 2) & np.isfinite(y), 2.0, y)
+    d.y = y.astype(np.asarray(d.y).dtype)
+
+
+def _softmax_parts(Z, labels):
+    """Per-sample log-loss and probabilities, in longdoubles."""
+    top = Z.max(axis=1, keepdims=True)
+    E = np.exp(Z - top)
+    lse = top[:, 0] + np.log(E.sum(axis=1))
+    return lse - Z[np.arange(len(labels)), labels], E / E.sum(axis=1, keepdims=True)
+
+
+def multinomial_numpy_certificate(d: Draw, fit, alpha, rho, grouped, tol):
+    """numpy's objective, duality gap (at the rescaled gradient, as the
+    conventions page documents it) and documented gap_tol of a multinomial
+    fit, in longdoubles; None where they overflow."""
+    with np.errstate(all="ignore"):
+        X, W = _ld(_dense(d.X).astype(d.dtype)), _ld(fit.coef)
+        b = _ld(fit.intercept)
+        labels = np.asarray(d.y).astype(int)
+        n, p = X.shape
+        K = W.shape[1]
+        raw = _ld(np.ones(n) if d.sample_weight is None else d.sample_weight)
+        f = _ld(np.ones(p) if d.penalty_factor is None else d.penalty_factor)
+        s, f = raw / raw.sum(), f * p / f.sum()
+        # The fit runs on alpha and l1_ratio rounded to the dtype (a float32
+        # 1 - 1e-16 is 1: no L2 part).
+        a, rho = LD(d.dtype.type(alpha)), LD(d.dtype.type(rho))
+        scale = np.ones(p, dtype=LD)
+        if d.standardize:
+            mu = s @ X if d.fit_intercept else np.zeros(p, dtype=LD)
+            sd = np.sqrt(s @ (X - mu) ** 2)
+            scale = np.where(sd > 0, sd, 1)
+        loss, P = _softmax_parts(X @ W + b, labels)
+        Y = np.eye(K, dtype=LD)[labels]
+        G = (X.T @ (s[:, None] * (P - Y))) / scale[:, None]  # in the penalized coordinates
+        B = W * scale[:, None]
+        l1, l2 = a * rho * f, a * (1 - rho) * f
+        if grouped:
+            norms, gnorms = np.sqrt((B * B).sum(axis=1)), np.sqrt((G * G).sum(axis=1))
+            pen = np.sum(l1 * norms + 0.5 * l2 * norms**2)
+            limits = np.where((l2 == 0) & (l1 > 0) & (gnorms > l1), l1 / gnorms, 1)
+        else:
+            pen = np.sum(l1[:, None] * np.abs(B) + 0.5 * l2[:, None] * B * B)
+            limits = np.where(
+                (l2[:, None] == 0) & (l1[:, None] > 0) & (np.abs(G) > l1[:, None]),
+                l1[:, None] / np.abs(G),
+                1,
+            )
+        objective = s @ loss + pen
+        free = (l1 == 0) & (l2 == 0)
+        kappa = LD(min(1, np.min(limits))) if np.all(np.isfinite(limits)) else LD(0)
+        V = -kappa * G
+        if grouped:
+            vn = np.minimum(np.sqrt((V * V).sum(axis=1)), np.where(l2 == 0, l1, np.inf))
+            excess = np.maximum(vn - l1, 0)
+            conj = np.where(l2 > 0, excess**2 / (2 * np.where(l2 > 0, l2, 1)), 0)
+            terms = l1 * norms + 0.5 * l2 * norms**2 + conj - (V * B).sum(axis=1)
+        else:
+            excess = np.maximum(np.abs(V) - l1[:, None], 0)
+            l2c = l2[:, None]
+            conj = np.where(l2c > 0, excess**2 / (2 * np.where(l2c > 0, l2c, 1)), 0)
+            terms = (l1[:, None] * np.abs(B) + 0.5 * l2c * B * B + conj - V * B).sum(axis=1)
+        Q = kappa * P + (1 - kappa) * Y
+        kl = np.sum(np.where(Q > 0, Q * (np.log(np.where(Q > 0, Q, 1)) - np.log(P)), 0), axis=1)
+        gap_penalty = np.sum(np.where(free, 0, np.maximum(terms, 0)))
+        # Free features with a gradient: only the zero dual point certifies.
+        free_grad = np.any(free[:, None] & (np.abs(G) > 0))
+        at_zero = objective  # the loss's infimum is 0, the penalty's too
+        gap = at_zero if free_grad else min(s @ np.maximum(kl, 0) + gap_penalty, at_zero)
+        q = s @ Y
+        null = -np.sum(np.where(q > 0, q * np.log(np.where(q > 0, q, 1)), 0))
+        if not d.fit_intercept:
+            null = np.log(LD(K))
+        floor = LD(10) * LD(np.finfo(d.dtype).eps)
+        gap_tol = max(LD(tol), floor) * null
+    values = (objective, gap, gap_tol)
+    return values if all(np.isfinite(v) for v in values) else None
+
+
+def _tiny_ridge(d: Draw, alpha, rho) -> bool:
+    """Whether an elastic net's L2 weight is below 1e-20 of the largest
+    column's mean square (of the standardized columns with ``standardize``)."""
+    rho = float(d.dtype.type(rho))
+    if not 0 < rho < 1:
+        return False
+    with np.errstate(all="ignore"):
+        X = np.asarray(_dense(d.X), dtype=float)
+        mean_square = 1.0 if d.standardize else float(np.nanmax(np.mean(X * X, axis=0)))
+        f = np.ones(X.shape[1]) if d.penalty_factor is None else np.asarray(d.penalty_factor)
+        f = f * len(f) / np.sum(f)
+        positive = f[np.isfinite(f) & (f > 0)]
+        ridge = alpha * (1 - rho) * (positive.min() if positive.size else 0.0)
+    return bool(ridge < 1e-20 * mean_square)
+
+
+def types_namespace(**kw):
+    """A bare object with the given attributes (what KNOWN_OPEN's predicates read)."""
+    return type("Case", (), kw)()
+
+
+def check_multinomial(fit, d: Draw, alpha, rho, grouped, tol, where):
+    """The weak property, then numpy's objective, gap and gap_tol."""
+    status = int(np.asarray(fit.status))
+    assert status in STATUSES, f"{where}: status {status} from an eager call"
+    if status != Status.CONVERGED:
+        return
+    gap, gap_tol = float(fit.gap), float(fit.gap_tol)
+    info = f"{where}: CONVERGED with gap={gap:.6g}, gap_tol={gap_tol:.6g}"
+    assert math.isfinite(gap) and math.isfinite(gap_tol) and gap <= gap_tol, info
+    assert np.all(np.isfinite(np.asarray(fit.coef))), info
+    assert np.all(np.isfinite(np.asarray(fit.intercept))), info
+    assert math.isfinite(float(fit.objective)), info
+    # KNOWN_OPEN huge_columns (B1), as for the binary model: where the L2
+    # weights are tiny next to the curvature (columns beyond 1e78, or an
+    # alpha whose ridge part is 1e-20 of the columns' mean squares) the gap
+    # is not reproducible from the documented dual point.
+    if _x_extremes(types_namespace(d=d))[1] > 1e78 or _tiny_ridge(d, alpha, rho):
+        KNOWN_OPEN_HITS["huge_columns"] = KNOWN_OPEN_HITS.get("huge_columns", 0) + 1
+        event("KNOWN_OPEN huge_columns")
+        return
+    cert = multinomial_numpy_certificate(d, fit, alpha, rho, grouped, tol)
+    if cert is None:
+        event("multinomial: numpy certificate overflowed")
+        return
+    objective, np_gap, np_gap_tol = cert
+    n, p = d.Xd.shape
+    slack = SLACK * (n + p) * LD(np.finfo(d.dtype).eps) * max(abs(objective), LD(1))
+    assert abs(objective - LD(float(fit.objective))) <= abs(objective) / 10 + slack, (
+        f"{info}: objective differs from numpy's {float(objective):.6g}"
+    )
+    assert np_gap <= LD(1.1) * LD(gap) + LD(gap_tol) / 10 + slack, (
+        f"{info}: gap underestimated, numpy's gap {float(np_gap):.6g}"
+    )
+    assert abs(np_gap_tol - LD(gap_tol)) <= np_gap_tol / 10 + slack, (
+        f"{info}: gap_tol differs from the documented {float(np_gap_tol):.6g}"
+    )
+
+
+@hostile_settings(40)
+@given(
+    problems(LOGISTIC_CONFIGS, binary=True),
+    st.booleans(),
+    st.sampled_from(ALPHA_KINDS),
+    st.sampled_from(FRACTIONS),
+    st.sampled_from(L1_RATIOS),
+    st.sampled_from(TOLS),
+)
+def test_multinomial(d, grouped, alpha_kind, frac, l1_ratio, tol):
+    _three_classes(d)
+    ratio = d.bad if d.inject == "l1_ratio" else l1_ratio
+    alpha = draw_alpha(d, alpha_kind, frac, top_alpha(d, ratio, logistic=True))
+    mark_scalar(d, "alpha", alpha)
+    mark_scalar(d, "l1_ratio", ratio, high=1.0)
+    fit = run(
+        lambda: jaxreg.multinomial(
+            d.X, d.y, alpha, ratio, grouped=grouped, tol=tol, max_iter=MAX_ITER, **d.kwargs()
+        ),
+        d,
+    )
+    if fit is not None:
+        where = f"multinomial(alpha={alpha!r}, l1_ratio={ratio!r}, grouped={grouped}, tol={tol})"
+        check_multinomial(fit, d, alpha, ratio, grouped, tol, where)
+
+
+@hostile_settings(30)
+@given(
+    problems(FIT_CONFIGS),
+    st.sampled_from(ALPHA_KINDS),
+    st.sampled_from(FRACTIONS),
+    st.sampled_from(TOLS),
+)
+def test_group_lasso(d, alpha_kind, frac, tol):
+    """Groups of two features: the weak property (an honest status, or a
+    ValueError naming a hostile argument; uneven penalty factors within a
+    group are hostile)."""
+    p = d.Xd.shape[1]
+    groups = np.arange(p) // 2
+    if d.penalty_factor is not None and np.any(d.penalty_factor[::2] != d.penalty_factor[1::2]):
+        d.hostile.add("penalty_factor")
+    alpha = draw_alpha(d, alpha_kind, frac, top_alpha(d))
+    mark_scalar(d, "alpha", alpha)
+    fit = run(
+        lambda: jaxreg.lasso(
+            d.X, d.y, alpha, groups=groups, tol=tol, max_iter=MAX_ITER, **d.kwargs()
+        ),
+        d,
+    )
+    if fit is None:
+        return
+    status = int(np.asarray(fit.status))
+    assert status in STATUSES
+    if status == Status.CONVERGED:
+        gap, gap_tol = float(fit.gap), float(fit.gap_tol)
+        assert math.isfinite(gap) and math.isfinite(gap_tol) and gap <= gap_tol
+        assert np.all(np.isfinite(np.asarray(fit.coef))) and math.isfinite(float(fit.objective))
