@@ -20,7 +20,10 @@ Jobs (``--jobs``):
   50 alphas down to ``1e-2 alpha_max`` (``text``: 30 down to ``2e-2 alpha_max``;
   ``LOGISTIC_GRIDS``);
 * ``logistic-cv``: 5-fold L1-logistic cross-validation over the logistic-path
-  grid, scored by binomial deviance (glmnet's default).
+  grid, scored by binomial deviance (glmnet's default);
+* ``multinomial-path``: a 50-point L1 softmax path, 10 classes, on its own
+  2000 x 500 dense problem, against glmnet and saga (``peer_multinomial.py``;
+  it ignores ``--problems``, ``--dtypes`` and ``--peers``).
 
 Problems (``--problems``): ``tall`` (5000 x 500) and ``wide`` (500 x 5000) AR(1)
 designs (rho 0.6, 50-sparse truth, SNR 3), ``sparse`` (10000 x 2000 tf-idf-like,
@@ -79,11 +82,14 @@ from jax.experimental import sparse as jsparse  # noqa: E402
 import jaxreg  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer_multinomial  # noqa: E402
 import peer_problems as pp  # noqa: E402
 import peer_solvers as ps  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
-JOBS = ps.JOBS
+# multinomial-path has its own problem and peers (peer_multinomial.py).
+MULTINOMIAL_JOB = "multinomial-path"
+JOBS = (*ps.JOBS, MULTINOMIAL_JOB)
 PROBLEMS = ("tall", "wide", "sparse", "caravan", "text")
 DTYPES = ("float64", "float32")
 PEERS = tuple(ps.PEERS)
@@ -971,6 +977,7 @@ def report(
     problems: dict[str, str],
     refs: References,
     started: float,
+    extra: Sequence[str] = (),
 ) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     command = "python benchmarks/bench_peers.py" + "".join(f" {shlex.quote(a)}" for a in argv)
@@ -984,6 +991,34 @@ def report(
         f"1-minute load average at the start {load:.2f}; "
         f"wall time {time.perf_counter() - started:.0f} s",
         f"- versions: {versions()}",
+    ]
+    if rows:
+        lines += _conventions(args)
+        lines += [
+            "",
+            "## Problems",
+            "",
+            *(f"- {name}: {desc}" for name, desc in problems.items()),
+            "",
+            "## Results",
+            "",
+            markdown_table(rows),
+            "",
+            "## References (P*)",
+            "",
+            *(f"- {line}" for line in refs.log),
+        ]
+    if extra:
+        lines += ["", *extra]
+    if unavailable:
+        lines += ["", "## Unavailable peers", ""]
+        lines += [f"- {name}: {reason}" for name, reason in unavailable.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _conventions(args: argparse.Namespace) -> list[str]:
+    """The report's bullets on how the main table is measured."""
+    return [
         f"- accuracy: relative suboptimality (P(w) - P*) / P(0), worst over the grid, "
         f"bound {args.max_subopt:g}; every solver, jaxreg included (duality-gap tolerance "
         f"{', '.join(f'{t:g}' for t in JAXREG_TOLS)}), is tightened along its ladder until "
@@ -1018,23 +1053,7 @@ def report(
         "- float32 groups: jaxreg in float32, with the peers that compute in float32 "
         "(scikit-learn's coordinate descent and RidgeCV, saga, jaxopt); all subopts are "
         "measured on the float64 problem",
-        "",
-        "## Problems",
-        "",
-        *(f"- {name}: {desc}" for name, desc in problems.items()),
-        "",
-        "## Results",
-        "",
-        markdown_table(rows),
-        "",
-        "## References (P*)",
-        "",
-        *(f"- {line}" for line in refs.log),
     ]
-    if unavailable:
-        lines += ["", "## Unavailable peers", ""]
-        lines += [f"- {name}: {reason}" for name, reason in unavailable.items()]
-    return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------
@@ -1120,7 +1139,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.machine = args.machine or machine_name()
     if args.out is None and not args.smoke:
         name = args.machine
-        if args.jobs != list(JOBS) or args.problems != list(PROBLEMS):
+        if args.jobs == [MULTINOMIAL_JOB]:
+            name += "-multinomial"
+        elif args.jobs != list(JOBS) or args.problems != list(PROBLEMS):
             name += f"-{'+'.join(args.jobs)}-{'+'.join(args.problems)}"
         args.out = ROOT / "results" / f"{name}.md"
     return args
@@ -1142,6 +1163,8 @@ SMOKE_PLAN = {
 
 
 def applicable(job: str, problem: str) -> bool:
+    if job == MULTINOMIAL_JOB:
+        return False  # run apart, on its own problem
     return job in LOGISTIC_JOBS or problem not in LOGISTIC_ONLY
 
 
@@ -1182,7 +1205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             failures += fails
     if not refs.all_tight:
         failures.append("a reference is not certified (see the References section)")
-    text = report(args, argv, rows, problems, refs, started)
+    extra: list[str] = []
+    if MULTINOMIAL_JOB in args.jobs:
+        print(f"running {MULTINOMIAL_JOB} ...", file=sys.stderr, flush=True)
+        extra, fails = peer_multinomial.run(args.smoke, args.max_subopt)
+        failures += fails
+    text = report(args, argv, rows, problems, refs, started, extra)
     print(text, end="")
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -367,9 +367,8 @@ def top_for_ratio(top, l1_ratio):
 def n_classes_of(y, n_classes) -> int:
     """``n_classes`` checked, or ``max(y) + 1`` from concrete labels."""
     if n_classes is not None:
-        if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-        if n_classes < 2:
+        integer = isinstance(n_classes, numbers.Integral) and not isinstance(n_classes, bool)
+        if not integer or n_classes < 2:
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
         return int(n_classes)
     labels = v.concrete_values(v.from_frame(y, "y"))

@@ -43,6 +43,7 @@ from jax import Array
 
 from jaxreg import _problem
 from jaxreg._spec import Hyper, Spec
+from jaxreg.penalties import GroupPenalty
 from jaxreg.result import FitResult
 from jaxreg.solvers import conjugate_gradient
 
@@ -118,9 +119,7 @@ def _outputs(spec: Spec) -> int:
 def _group_surrogate(groups: tuple, f: Array, rho: Array, beta: Array) -> Array:
     """The group penalty per unit of alpha, smooth wherever no group is at
     zero; a group at zero gets a zero gradient (its coordinates are fixed)."""
-    ids = jnp.asarray(groups, jnp.int32)
-    count = max(groups) + 1
-    size = jax.ops.segment_sum(jnp.ones_like(f), ids, num_segments=count)
+    ids, count, size = GroupPenalty.feature_groups(groups, f.dtype)
     f_g = jax.ops.segment_max(f, ids, num_segments=count)
     # Per feature: its square, or the sum of its K coefficients' squares.
     squares = jnp.sum((beta * beta).reshape(beta.shape[0], -1), axis=1)

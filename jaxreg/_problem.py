@@ -586,11 +586,9 @@ def _group_penalty(problem: Problem, alpha: Array, l1_ratio: Array) -> GroupPena
     """Group weights ``sqrt(|g|) f_g`` (L1 part) and ``f_g`` (L2 part), with
     ``|g|`` the group's number of features and ``f_g`` the penalty factor
     they share (checked on input)."""
-    features = jnp.asarray(problem.groups, jnp.int32)
-    count = max(problem.groups) + 1
     # Sizes count features: a multinomial model's K coefficients of a feature
     # (repeated groups, see _finish) weigh as one feature, glmnet's grouped model.
-    size = jax.ops.segment_sum(jnp.ones(features.shape, problem.pf.dtype), features, count)
+    features, count, size = GroupPenalty.feature_groups(problem.groups, problem.pf.dtype)
     groups = jnp.repeat(features, getattr(problem.datafit, "outputs", 1))
     pf = jax.ops.segment_max(problem.pf, groups, num_segments=count)
     pf_l2 = jax.ops.segment_max(problem.pf_l2, groups, num_segments=count)

@@ -206,6 +206,14 @@ class GroupPenalty:
     uneven: Array | bool = False
     separable = False
 
+    @staticmethod
+    def feature_groups(groups: tuple, dtype) -> tuple[Array, int, Array]:
+        """Each feature's group id as an array, the number of groups, and
+        each group's size counted in features (the ``|g|`` of its weight)."""
+        ids = jnp.asarray(groups, jnp.int32)
+        count = max(groups) + 1
+        return ids, count, jax.ops.segment_sum(jnp.ones(ids.shape, dtype), ids, count)
+
     def _sums(self, a: Array) -> Array:
         """Per-group sums over the last axis: ``(..., p) -> (..., G)``."""
         out = jax.ops.segment_sum(
