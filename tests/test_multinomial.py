@@ -111,12 +111,14 @@ def test_l1_and_elastic_net_reach_saga_objective(rho):
     )
 
 
-def test_ungrouped_l1_matches_glmnet():
+@pytest.mark.parametrize("rho", [1.0, 0.5])
+def test_ungrouped_l1_and_elastic_net_match_glmnet(rho):
+    """glmnet's penalty is ours: lambda (alpha ||W||_1 + (1 - alpha)/2 ||W||_F^2)."""
     glmnet = pytest.importorskip("glmnet")
     X, y, _ = _problem(200, 8, 3, seed=5)
     lam = 0.02
     model = glmnet.LogitNet(
-        alpha=1.0,
+        alpha=rho,
         lambda_path=lam * np.array([8.0, 4.0, 2.0, 1.0]),
         standardize=False,
         n_splits=0,
@@ -128,9 +130,9 @@ def test_ungrouped_l1_matches_glmnet():
         model.fit(X, y)
     ref_W = np.asarray(model.coef_path_)[..., -1].T  # (p, K)
     ref_b = np.asarray(model.intercept_path_)[..., -1]
-    fit = jaxreg.multinomial(X, y, lam, tol=1e-15)
+    fit = jaxreg.multinomial(X, y, lam, rho, tol=1e-15)
     W, b = np.asarray(fit.coef), np.asarray(fit.intercept)
-    assert _objective(X, y, None, W, b, lam, 1.0) <= _objective(X, y, None, ref_W, ref_b, lam, 1.0)
+    assert _objective(X, y, None, W, b, lam, rho) <= _objective(X, y, None, ref_W, ref_b, lam, rho)
     np.testing.assert_allclose(W, ref_W, atol=1e-5)
     assert np.any(W == 0) and np.any(W != 0)
 
