@@ -7,9 +7,10 @@ weighted product of the column with an image ``q`` (a residual, or the
 image of a model's step), then an update of ``q`` along the column. This
 module gives them that column access.
 
-* A dense design is prepared once per path as its centered, scaled transpose
-  (:class:`Columns`: each column a contiguous row); a set's columns are
-  gathered as a dense ``(m, n)`` block.
+* A dense design is stored transposed by the setup (:class:`Columns`: each
+  column a contiguous row; that array is the fit's one copy of X and also
+  serves every product); a set's columns are gathered, centered and scaled
+  into a dense ``(m, n)`` block.
 * A sparse (``BCOO``) design is never densified (:class:`SparseColumns`):
   its entries are sorted by column once per path, and a visit reads only
   its column's entries, a window of the sorted entries whose static length
@@ -20,8 +21,8 @@ module gives them that column access.
   ``Z_j'(H q) = x_j'(H v)/s_j + o x_j'H/s_j - c_j (H'v + o sum(H))`` with
   ``c_j = m_j / s_j`` costs the column's nonzeros only.
 
-Both prepare a zero column at index ``p``, the padding index of a gathered
-set, so gathers need no bounds masking.
+Both read the padding index ``p`` of a gathered set as a zero column, so
+gathers need no bounds masking.
 """
 
 from __future__ import annotations
@@ -54,30 +55,44 @@ class Image(NamedTuple):
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Columns:
-    """A dense design centered, scaled and transposed (``Zt``, each column a
-    contiguous row) and each column's weighted squared norm (``norms``; empty
-    where the caller does not need them), both with a zero row appended at
-    index ``p``."""
+    """A dense design stored transposed (``Xt``, each column a contiguous
+    row: the design's own array, read in place), its column offsets
+    ``mean`` and inverse scales ``inv`` (zero where the scale is infinite: a
+    zeroed column), and each column's weighted squared norm (``norms``;
+    empty where the caller does not need them). The per-column arrays have
+    a zero entry appended at index ``p``, the padding column (a gather reads
+    its row as zeros)."""
 
-    Zt: Array
+    Xt: Array
+    mean: Array
+    inv: Array
     norms: Array
 
     def rmatvec(self, u: Array) -> Array:
         """``Z' u``: the full design's product, ``(p,)``."""
-        return (self.Zt @ u)[:-1]
+        return (self.Xt @ u - self.mean[:-1] * jnp.sum(u)) * self.inv[:-1]
 
     def take(self, idx: Array) -> DenseSet:
-        """The columns ``idx`` (``p``: padding), as a set with no weights yet."""
-        return DenseSet(self.Zt.at[idx].get(mode="promise_in_bounds"), None)
+        """The columns ``idx`` (``p``: padding), centered and scaled into an
+        ``(m, n)`` block, as a set with no weights yet."""
+        rows = self.Xt.at[idx].get(mode="fill", fill_value=0)
+        return DenseSet((rows - self.mean[idx, None]) * self.inv[idx, None], None)
 
 
 def dense_columns(design, weights: Array | None) -> Columns:
-    """Prepare a dense design (see :class:`Columns`), with the column norms
-    weighted by ``weights`` when given."""
-    Zt = ((design.X - design.mean) / design.scale).T
-    Zt = jnp.concatenate([Zt, jnp.zeros((1, Zt.shape[1]), Zt.dtype)])
-    norms = jnp.zeros((0,), Zt.dtype) if weights is None else (Zt * Zt) @ weights
-    return Columns(Zt, norms)
+    """Prepare a dense design for column access (see :class:`Columns`), with
+    the column norms weighted by ``weights`` when given."""
+    # The setup stores a design-mode X transposed; any other is transposed here.
+    Xt = design.X if design.transposed else design.X.T
+    pad = jnp.zeros((1,), Xt.dtype)
+    inv = jnp.where(jnp.isinf(design.scale), 0.0, 1.0 / design.scale)
+    mean, inv = jnp.concatenate([design.mean, pad]), jnp.concatenate([inv, pad])
+    if weights is None:
+        return Columns(Xt, mean, inv, jnp.zeros((0,), Xt.dtype))
+    # A reduction fused with its squares: no n x p temporary.
+    dev = (Xt - design.mean[:, None]) * inv[:-1, None]
+    norms = jnp.sum(dev * dev * weights, axis=1)
+    return Columns(Xt, mean, inv, jnp.concatenate([norms, pad]))
 
 
 @jax.tree_util.register_dataclass

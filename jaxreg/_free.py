@@ -120,9 +120,7 @@ class _Block:
         if is_sparse(design.X):
             E = (jnp.arange(self.p)[:, None] == self.idx[None, :]) * self.valid[None, :]
             return design.matmat(E.astype(self.valid.dtype))
-        idx = self.idx
-        cols = (design.X[:, idx] - design.mean[idx]) / design.scale[idx]
-        return cols * self.valid[None, :]
+        return design.columns(self.idx) * self.valid[None, :]
 
     def _pinv(self, lam: Array) -> Array:
         eps = jnp.finfo(lam.dtype).eps

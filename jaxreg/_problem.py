@@ -266,9 +266,11 @@ class Spread(NamedTuple):
     totals: Array
 
 
-def spread(X, W: Array, fit_intercept: bool) -> Spread:
+def spread(X, W: Array, fit_intercept: bool, transposed: bool = False) -> Spread:
     """:class:`Spread` of X under the weight rows ``W`` (F, n); the last row
     gives the global centering (a single fit's weights, or CV's full data).
+    ``transposed``: a dense X's ``Xh`` is its transpose, ``(p, n)`` (see
+    :func:`_transposed_copy`).
 
     A column is constant up to rounding when its variance is below the noise
     of centering it (``n eps max|x|`` squared): collinear with the intercept,
@@ -288,10 +290,14 @@ def spread(X, W: Array, fit_intercept: bool) -> Spread:
         # Zeroing the globally constant columns (zero in every product
         # anyway) also orders the centered copy after the squares' product,
         # so the two n x p temporaries share one buffer.
-        Xh = jnp.where(constant_columns(X, sq[-1]), 0.0, X - mu)
+        constant = constant_columns(X, sq[-1])
+        if transposed:
+            Xh = _transposed_copy(X, lambda Xt: jnp.where(constant[:, None], 0.0, Xt - mu[:, None]))
+        else:
+            Xh = jnp.where(constant, 0.0, X - mu)
         # The last row's offsets are zero but for the rounding of mu, which
         # they correct (visible in float32 on columns far from zero mean).
-        D = S @ Xh
+        D = (Xh @ S.T).T if transposed else S @ Xh
         var = sq - D * D
         return Spread(mu, Xh, D, var, constant_columns(X, var), S, totals)
     # A sparse X is never centered: its row means stay implicit in D.
@@ -301,7 +307,20 @@ def spread(X, W: Array, fit_intercept: bool) -> Spread:
         var = jax.vmap(lambda s_k, d_k: sparse_variance(X, s_k, d_k))(S, D)
     else:
         var = S @ (X * X) - D * D
-    return Spread(mu, X, D, var, constant_columns(X, var), S, totals)
+    Xh = _transposed_copy(X, lambda Xt: Xt) if transposed and not sparse else X
+    return Spread(mu, Xh, D, var, constant_columns(X, var), S, totals)
+
+
+def _transposed_copy(X: Array, centered):
+    """``centered(X')`` as one physical ``(p, n)`` copy of X.
+
+    Barriers around it: XLA would otherwise fuse the transpose into each of
+    its readers, computing it in X's own layout (a free relabeling) and then
+    copying that into a row-major buffer for the solver's loop and another
+    for the products outside it (three copies of X where one will do).
+    """
+    Xt = jax.lax.optimization_barrier(X.T)
+    return jax.lax.optimization_barrier(centered(Xt))
 
 
 def _left_product(A, X):
@@ -354,7 +373,11 @@ def setup_rows(spec, hyper, X, y, W, held=None):
     # would gather X onto each of them.
     if spec.use_gram and not v.is_sparse(X) and spec.mesh is None and not v.on_devices(X):
         return _dense_gram_problems(spec, hyper, X, y, W, held), 0
-    sp = spread(X, W, fit_intercept)
+    # Design mode on one device stores X transposed: the solvers that visit
+    # columns read it in place, and one copy serves them and every product.
+    # (A mesh keeps the rows its X is sharded by.)
+    transposed = not (spec.use_gram or v.is_sparse(X) or spec.mesh is not None or v.on_devices(X))
+    sp = spread(X, W, fit_intercept, transposed)
     nulls = jax.vmap(spec.datafit.null_model, in_axes=(None, 0, None))(y, sp.S, fit_intercept)
     if spec.use_gram:
         resid = y[None, :] - nulls.offset[:, None]
@@ -363,7 +386,7 @@ def setup_rows(spec, hyper, X, y, W, held=None):
     scale, design_scale = _scales(sp, fit_intercept, spec.standardize)
 
     def finish(s_k, D_k, scale_k, dscale_k, null_k):
-        design = Design(sp.Xh, D_k, dscale_k)
+        design = Design(sp.Xh, D_k, dscale_k, transposed)
         datafit = spec.datafit.build(design, y, s_k, null_k, fit_intercept)
         return _finish(
             datafit,

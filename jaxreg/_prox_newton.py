@@ -340,7 +340,7 @@ def solve(
     # A sparse design's set costs its size in vectors only (its columns are
     # read entry by entry): one rung, p, compiles once.
     sparse = isinstance(xt, _columns.SparseColumns)
-    ladder = (p,) if sparse else _working_set.sizes(p, datafit.design.X.shape[0])
+    ladder = (p,) if sparse else _working_set.sizes(p, datafit.design.shape[0])
     ctx = _Context(
         problem=problem,
         penalty=penalty,

@@ -116,7 +116,7 @@ def applies(datafit) -> bool:
     if isinstance(datafit, QuadraticGram):
         return datafit.G.shape[0] > _MIN_COLUMNS
     if isinstance(datafit, Quadratic):
-        return datafit.design.X.shape[1] > _MIN_COLUMNS
+        return datafit.design.shape[1] > _MIN_COLUMNS
     return False
 
 
@@ -330,7 +330,7 @@ def _context(problem, penalty, start: Start, max_iter, refine, xt, check_every) 
     if xt is None:
         xt = transposed(problem.datafit)
     p = start.beta.shape[0]
-    ladder = sizes(p, problem.datafit.design.X.shape[0] if xt is not None else None)
+    ladder = sizes(p, problem.datafit.design.shape[0] if xt is not None else None)
     direct = xt is not None and len(ladder) > 1
     return _WorkingSet(
         problem=problem,

@@ -105,29 +105,48 @@ class Design:
 
     Attributes:
       X: the raw design, shape ``(n, p)``: a dense array or a JAX ``BCOO``
-        sparse matrix (then centering and scaling never densify it).
+        sparse matrix (then centering and scaling never densify it); with
+        ``transposed``, a dense ``X'`` of shape ``(p, n)``.
       mean: column offsets ``m`` (zeros when not centering), shape ``(p,)``.
       scale: column scales ``s`` (ones when not standardizing), shape ``(p,)``.
+      transposed: X is stored transposed, each column a contiguous row: the
+        layout of the solvers that visit columns, so that the one copy of X
+        a fit makes serves them and every product.
     """
 
     X: Array
     mean: Array
     scale: Array
+    transposed: bool = dataclasses.field(default=False, metadata=dict(static=True))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n, p)``, however X is stored."""
+        return self.X.shape[::-1] if self.transposed else self.X.shape
 
     def matvec(self, beta: Array) -> Array:
         v = beta / self.scale
         if is_sparse(self.X):
             return _sparse_product(self.X, v, 1) - jnp.dot(self.mean, v)
-        return self.X @ v - jnp.dot(self.mean, v)
+        raw = v @ self.X if self.transposed else self.X @ v
+        return raw - jnp.dot(self.mean, v)
 
     def rmatvec(self, u: Array) -> Array:
         if is_sparse(self.X):
             raw = _sparse_product(self.X, u, 0)
+        elif self.transposed:
+            raw = self.X @ u
         else:
             # Written as a row vector times X: XLA's CPU backend computes
             # ``X.T @ u`` several times slower.
             raw = u @ self.X
         return (raw - self.mean * jnp.sum(u)) / self.scale
+
+    def columns(self, idx: Array) -> Array:
+        """The centered, scaled columns ``idx`` of a dense design, ``(n, k)``."""
+        if self.transposed:
+            return ((self.X[idx] - self.mean[idx, None]) / self.scale[idx, None]).T
+        return (self.X[:, idx] - self.mean[idx]) / self.scale[idx]
 
     def gram(self, weights: Array) -> Array:
         """Weighted Gram matrix ``X~' diag(weights) X~`` (dense, ``(p, p)``).
@@ -143,17 +162,30 @@ class Design:
             # An infinite scale marks a column zeroed by the centering.
             inv = jnp.where(jnp.isinf(self.scale), 0.0, 1.0 / self.scale)
             return G * jnp.outer(inv, inv)
-        Xc = (self.X - self.mean) / self.scale
+        if self.transposed:
+            Xc = ((self.X - self.mean[:, None]) / self.scale[:, None]).T
+        else:
+            Xc = (self.X - self.mean) / self.scale
         return _weighted_gram(Xc, weights)
 
     def matmat(self, B: Array) -> Array:
         """``X~ B`` for a dense ``B`` of shape ``(p, k)``."""
         V = B / self.scale[:, None]
-        return self.X @ V - (self.mean @ V)[None, :]
+        raw = (V.T @ self.X).T if self.transposed else self.X @ V
+        return raw - (self.mean @ V)[None, :]
+
+    def rmatmat(self, R: Array) -> Array:
+        """``X~' R`` for a dense ``R`` of shape ``(n, k)``."""
+        if is_sparse(self.X):
+            raw = self.X.T @ R
+        else:
+            raw = self.X @ R if self.transposed else (R.T @ self.X).T
+        return (raw - self.mean[:, None] * jnp.sum(R, axis=0)) / self.scale[:, None]
 
     def top_eigenvalue(self, weights: Array) -> Array:
         """Safe estimate of the top eigenvalue of ``X~' diag(weights) X~`` (Lanczos)."""
-        return _top_eigenvalue(lambda v: self.rmatvec(weights * self.matvec(v)), self.X)
+        op = lambda v: self.rmatvec(weights * self.matvec(v))  # noqa: E731
+        return _top_eigenvalue(op, self.shape[1], self.X.dtype)
 
 
 def _sparse_product(X, v: Array, axis: int) -> Array:
@@ -339,9 +371,9 @@ def _lanczos_bottom(G: Array, steps: int) -> Array:
     return _tridiagonal_extreme(diag, off, top=False)
 
 
-def _top_eigenvalue(operator, like: Array) -> Array:
+def _top_eigenvalue(operator, p: int, dtype) -> Array:
     """Safe estimate of the top eigenvalue of a PSD operator on vectors of
-    length ``like.shape[1]``: the top Ritz value of ``_TOP_STEPS`` Lanczos
+    length ``p``: the top Ritz value of ``_TOP_STEPS`` Lanczos
     steps (from below) times ``_TOP_SAFETY``.
 
     Each step is one application of the operator: for a design, a product
@@ -351,12 +383,11 @@ def _top_eigenvalue(operator, like: Array) -> Array:
     A breakdown fills the remaining diagonal with zeros, below the top of a
     PSD spectrum.
     """
-    eps = jnp.finfo(like.dtype).eps
+    eps = jnp.finfo(dtype).eps
     floor = lambda a, beta_prev: 64.0 * eps * (jnp.abs(a) + beta_prev)  # noqa: E731
-    p = like.shape[1]
     # A Krylov space of R^p is spanned in p steps: more would only repeat
     # the spectrum (and cost a small problem's setup three times the time).
-    diag, off = _lanczos(operator, p, like.dtype, min(_TOP_STEPS, p), 0, 0.0, floor)
+    diag, off = _lanczos(operator, p, dtype, min(_TOP_STEPS, p), 0, 0.0, floor)
     return _TOP_SAFETY * _tridiagonal_extreme(diag, off, top=True)
 
 
@@ -543,7 +574,7 @@ class QuadraticGram:
     def lipschitz(self) -> Array:
         # On G itself, also where a float32 copy exists: a few dozen Lanczos
         # steps in float64 are cheap next to the solve, and exact.
-        return _top_eigenvalue(lambda v: self.G @ v, self.G)
+        return _top_eigenvalue(lambda v: self.G @ v, self.G.shape[1], self.G.dtype)
 
 
 @jax.tree_util.register_dataclass
@@ -758,9 +789,7 @@ class Multinomial:
 
     def _rmatmat(self, R: Array) -> Array:
         """``X~' R`` flattened, for per-sample residuals ``R`` of shape ``(n, K)``."""
-        d = self.design
-        raw = (d.X.T @ R) if is_sparse(d.X) else (R.T @ d.X).T
-        return ((raw - d.mean[:, None] * jnp.sum(R, axis=0)) / d.scale[:, None]).reshape(-1)
+        return self.design.rmatmat(R).reshape(-1)
 
     def _residuals(self, z: Array) -> Array:
         return self.weights[:, None] * (jax.nn.softmax(z, axis=1) - self.Y)
