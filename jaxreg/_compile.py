@@ -25,7 +25,12 @@ working-set solver nests loops several deep, and on a wide lasso path the
 pass adds kernels and compilation time while the warm path runs no slower
 without it. The path and CV entry points skip it for the working-set
 strategy only: FISTA on a Gram matrix (the tall problems' strategy) runs a
-few percent slower without the pass and compiles hardly faster.
+few percent slower without the pass and compiles hardly faster. Those
+configurations also leave out XLA's library (YNNPACK) fusions, where XLA
+knows the option: fused with the products of a design stored transposed,
+they allocated scratch memory of most of a copy of X at run time (outside
+the program's own buffers), and the wide paths and CV ran no slower
+without them.
 
 Finally an entry point may name configurations (its ``quick`` predicate)
 whose float64 CPU compilation uses XLA's elemental kernel emitters instead of
@@ -72,8 +77,11 @@ import numpy as np
 
 # Passes left out of float64 CPU compilations (see the module docstring).
 _F64_CPU_OPTIONS = {"xla_disable_hlo_passes": "tree_reduction_rewriter"}
+# Library (YNNPACK) fusions off where XLA knows the option: see the module docstring.
+_NO_LIBRARY_FUSIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 _F64_CPU_UNHOISTED = {
-    "xla_disable_hlo_passes": "tree_reduction_rewriter,while-loop-invariant-code-motion"
+    "xla_disable_hlo_passes": "tree_reduction_rewriter,while-loop-invariant-code-motion",
+    **_NO_LIBRARY_FUSIONS,
 }
 # Added for the ``quick`` configurations, where XLA knows it.
 _ELEMENTAL_EMITTERS = {"xla_cpu_use_fusion_emitters": False}
@@ -112,7 +120,8 @@ def _rejected_option(error: Exception) -> str | None:
     if match is None:
         return None
     name = match.group(1)
-    return name if name in set(_ELEMENTAL_EMITTERS) | set(_UNOPTIMIZED) else None
+    optional = set(_ELEMENTAL_EMITTERS) | set(_UNOPTIMIZED) | set(_NO_LIBRARY_FUSIONS)
+    return name if name in optional else None
 
 
 def _persistent_cache() -> bool:

@@ -393,3 +393,14 @@ def test_an_option_xla_rejects_is_left_out(monkeypatch):
     # are raised as they are.
     assert _compile._rejected_option(ValueError("No such compile option: 'xla_other'")) is None
     assert _compile._rejected_option(ValueError("shapes do not match")) is None
+
+
+def test_working_set_programs_leave_out_library_fusions():
+    # Fused with the products of a design stored transposed, XLA's library
+    # (YNNPACK) fusions allocated most of a copy of X at run time: the
+    # working-set configurations turn them off, an option an XLA that does
+    # not know it rejects (and the compilation is done again without it).
+    option = "xla_cpu_experimental_ynn_fusion_type"
+    assert _compile._F64_CPU_UNHOISTED[option] == ""
+    assert option not in _compile._F64_CPU_OPTIONS
+    assert _compile._rejected_option(ValueError(f"No such compile option: '{option}'")) == option

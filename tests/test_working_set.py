@@ -254,3 +254,35 @@ def test_solve_loop_certifies_its_start_and_its_answer(gram):
         np.testing.assert_allclose(out.cert.objective, ref.objective, rtol=1e-12)
         ref_grad = df.value_and_grad(out.beta, problem.b0)[1]
         np.testing.assert_allclose(out.image[1], ref_grad, rtol=1e-9, atol=1e-12)
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_wide_design_mode_path_holds_one_copy_of_x(monkeypatch):
+    """XLA's memory analysis of the program a concrete wide lasso path runs
+    (working sets, coordinate descent): beyond its argument X, its buffers
+    hold one copy of X, the centered transpose that every product and every
+    column visit reads, and the small gathered sets. It held three before: a
+    centered X, a centered transpose for the column visits, and that
+    transpose's squares."""
+    from jaxreg import path as path_module
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 20_000))  # above the shape buckets: no padded copy
+    y = X[:, :5] @ np.ones(5) + rng.standard_normal(400)
+    compiled = path_module._glm_path
+    seen = {}
+
+    def analysed(X, y, alphas, hyper, *, spec):
+        lowered = compiled.lower(X, y, alphas, hyper, spec=spec)
+        seen["temp"] = lowered.compile().memory_analysis().temp_size_in_bytes
+        seen["strategy"] = spec.strategy
+        raise _Stop
+
+    monkeypatch.setattr(path_module, "_glm_path", analysed)
+    with pytest.raises(_Stop):
+        jaxreg.lasso_path(X, y, n_alphas=5)
+    assert seen["strategy"] == "working_set"
+    assert seen["temp"] < 1.3 * X.nbytes, seen["temp"] / X.nbytes
