@@ -44,14 +44,16 @@ for shape, meshes in [((200, 16), ALL), ((40, 90), ALL), ((200, 40), ALL)]:
         finally:
             jax.numpy.linalg.cholesky, jax.numpy.linalg.eigvalsh, jax.numpy.linalg.eigh = saved
         # Both are certified to the tolerance; rounding that differs between a
-        # batched and an unbatched product can tip the solver's support steps
-        # (conjugate gradients) one way or the other within it (measured: 1.5e-9
-        # relative in the scores, 1.4e-10 in the coefficients). At 1e-12 a
+        # batched and an unbatched product, or between the layouts of X (a
+        # single device's design mode stores it transposed, a mesh by rows),
+        # can tip the solver's support steps (conjugate gradients) one way or
+        # the other within it (measured: 1.2e-8 relative in the scores of the
+        # wide design, 1.6e-10 in its coefficients, objectives 9e-16). At 1e-12 a
         # badly conditioned point may instead stop STALLED at the dtype's
         # resolution (on some CPUs the folds-over-devices run's smallest alpha:
         # gap 1.6e-9, coefficients 2.5e-9 apart, objectives 5e-16 apart), so
         # converged points are held to 1e-9 and stalled ones to 1e-8.
-        np.testing.assert_allclose(out.fold_scores, ref.fold_scores, rtol=1e-8, atol=1e-12)
+        np.testing.assert_allclose(out.fold_scores, ref.fold_scores, rtol=5e-8, atol=1e-12)
         good = (jaxreg.Status.CONVERGED, jaxreg.Status.STALLED)
         assert np.isin(np.asarray(out.path.status), good).all()
         assert np.isin(np.asarray(ref.path.status), good).all()
@@ -64,7 +66,9 @@ for shape, meshes in [((200, 16), ALL), ((40, 90), ALL), ((200, 40), ALL)]:
         li, ai = (int(i) for i in out.best_index)
         assert abs(float(ref.mean[li, ai]) - float(ref.mean.min())) <= 1e-12 * float(ref.mean.min())
         if axes == ("batch",):  # folds split across devices: the same selection
-            assert float(out.alpha_min) == float(ref.alpha_min)
+            assert tuple(int(i) for i in ref.best_index) == (li, ai)
+            # (alpha_max, hence the grid, is a product in another order)
+            np.testing.assert_allclose(float(out.alpha_min), float(ref.alpha_min), rtol=1e-13)
 # Unpenalized features: their refit (LAPACK) is not traced into a mesh's
 # program; the zero dual point certifies them, or the fit says STALLED.
 X, y, _ = regression(40, 90, "corr", seed=0)
