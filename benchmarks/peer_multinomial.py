@@ -106,7 +106,7 @@ def run(smoke: bool, max_subopt: float, cap: float | None = None) -> tuple[list[
         n, p, K, informative, n_alphas, default_cap = 2000, 500, 10, 20, 50, 600.0
     cap = default_cap if cap is None else cap
     X, y = make_problem(n, p, K, informative)
-    alphas = _alpha_max(X, y, K) * np.geomspace(1.0, 1e-2, n_alphas)
+    alphas = float(jaxreg.alpha_max(X, y, loss="multinomial")) * np.geomspace(1.0, 1e-2, n_alphas)
     ref = jaxreg.multinomial_path(X, y, alphas=alphas, tol=1e-13, max_iter=500_000)
     ref_obj = np.array(
         [
@@ -171,10 +171,3 @@ def _climb(ladder, X, y, alphas, reference, max_subopt, cap):
         if sub <= max_subopt:
             return f"{tol:g}", elapsed, sub
     return "bound not met by its ladder", None, None
-
-
-def _alpha_max(X, y, K):
-    """The L1 multinomial alpha_max: the largest entry of the null model's gradient."""
-    q = np.bincount(y, minlength=K) / len(y)
-    R = (q[None, :] - np.eye(K)[y]) / len(y)
-    return float(np.max(np.abs(X.T @ R)))
