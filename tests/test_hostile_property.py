@@ -87,9 +87,10 @@ def _finite_abs(a):
     return a[np.isfinite(a)]
 
 
-def _x_extremes(case):
-    """The smallest and largest column magnitude (max |X_j| over nonzero columns)."""
-    X = np.abs(np.asarray(_dense(case.d.X), dtype=float))
+def _x_extremes(d):
+    """The smallest and largest column magnitude of a draw's X (max |X_j|
+    over nonzero columns)."""
+    X = np.abs(np.asarray(_dense(d.X), dtype=float))
     X = np.where(np.isfinite(X), X, 0.0)
     cols = X.max(axis=0)
     cols = cols[cols > 0]
@@ -141,7 +142,7 @@ KNOWN_OPEN = [
     ),
     KnownOpen(
         "huge_columns",
-        lambda c: c.kind != "ridge" and _x_extremes(c)[1] > 1e78,
+        lambda c: c.kind != "ridge" and _x_extremes(c.d)[1] > 1e78,
         "B1: a column magnitude above 1e78 (L2 weights tiny next to the curvature): "
         "the reported gap is not reproducible from the documented dual point",
         "jaxreg.enet_path(X * 1e80, y, 0.5, n_alphas=3), first point: gap 0, decimal gap 1.8e47",
@@ -1736,11 +1737,6 @@ def _tiny_ridge(d: Draw, alpha, rho) -> bool:
     return bool(ridge < 1e-20 * mean_square)
 
 
-def types_namespace(**kw):
-    """A bare object with the given attributes (what KNOWN_OPEN's predicates read)."""
-    return type("Case", (), kw)()
-
-
 def check_multinomial(fit, d: Draw, alpha, rho, grouped, tol, where):
     """The weak property, then numpy's objective, gap and gap_tol."""
     status = int(np.asarray(fit.status))
@@ -1757,7 +1753,7 @@ def check_multinomial(fit, d: Draw, alpha, rho, grouped, tol, where):
     # weights are tiny next to the curvature (columns beyond 1e78, or an
     # alpha whose ridge part is 1e-20 of the columns' mean squares) the gap
     # is not reproducible from the documented dual point.
-    if _x_extremes(types_namespace(d=d))[1] > 1e78 or _tiny_ridge(d, alpha, rho):
+    if _x_extremes(d)[1] > 1e78 or _tiny_ridge(d, alpha, rho):
         KNOWN_OPEN_HITS["huge_columns"] = KNOWN_OPEN_HITS.get("huge_columns", 0) + 1
         event("KNOWN_OPEN huge_columns")
         return
